@@ -15,7 +15,9 @@ malformed transaction can be refused with a message that says what is wrong.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -57,17 +59,17 @@ class Serializer:
     def __init__(self) -> None:
         self._parts: list[bytes] = []
 
-    def output(self) -> bytes:
+    def output(self) -> builtins.bytes:
         return b"".join(self._parts)
 
-    def raw(self, data: bytes) -> None:
+    def raw(self, data: builtins.bytes) -> None:
         """Fixed-size bytes written without a length (addresses, arrays)."""
         self._parts.append(bytes(data))
 
-    def bool(self, value: bool) -> None:
+    def bool(self, value: builtins.bool) -> None:
         self._parts.append(b"\x01" if value else b"\x00")
 
-    def _uint(self, value: int, width: int, limit: int, name: str) -> None:
+    def _uint(self, value: int, width: int, limit: int, name: builtins.str) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit:
             raise BcsError(f"{name} out of range: {value!r}")
         self._parts.append(value.to_bytes(width, "little"))
@@ -98,11 +100,11 @@ class Serializer:
     def variant(self, index: int) -> None:
         self.uleb128(index)
 
-    def bytes(self, data: bytes) -> None:
+    def bytes(self, data: builtins.bytes) -> None:
         self.length(len(data))
         self._parts.append(bytes(data))
 
-    def str(self, text: str) -> None:
+    def str(self, text: builtins.str) -> None:
         self.bytes(text.encode("utf-8"))
 
     def sequence(self, items: Sequence[T], encode_item: Callable[[Serializer, T], None]) -> None:
@@ -129,7 +131,7 @@ class Serializer:
             key_bytes = encode_with(encode_key, key)
             encoded.append((key_bytes, encode_with(encode_value, value)))
         encoded.sort(key=lambda pair: pair[0])
-        for earlier, later in zip(encoded, encoded[1:]):
+        for earlier, later in pairwise(encoded):
             if earlier[0] == later[0]:
                 raise BcsError("duplicate map key")
         self.length(len(encoded))
@@ -143,7 +145,7 @@ class Deserializer:
 
     __slots__ = ("_data", "_pos", "_depth")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: builtins.bytes) -> None:
         self._data = bytes(data)
         self._pos = 0
         self._depth = 0
@@ -164,7 +166,7 @@ class Deserializer:
                 "end of input",
             )
 
-    def raw(self, size: int, expected: str = "bytes") -> bytes:
+    def raw(self, size: int, expected: builtins.str = "bytes") -> builtins.bytes:
         if size > len(self._data) - self._pos:
             raise BcsError(
                 f"input ends after {len(self._data) - self._pos} byte(s), {size} needed",
@@ -175,7 +177,7 @@ class Deserializer:
         self._pos += size
         return self._data[start : self._pos]
 
-    def bool(self) -> bool:
+    def bool(self) -> builtins.bool:
         offset = self._pos
         byte = self.raw(1, "bool")[0]
         if byte > 1:
@@ -197,7 +199,7 @@ class Deserializer:
     def u128(self) -> int:
         return int.from_bytes(self.raw(16, "u128"), "little")
 
-    def uleb128(self, limit: int = U32_MAX, expected: str = "ULEB128 integer") -> int:
+    def uleb128(self, limit: int = U32_MAX, expected: builtins.str = "ULEB128 integer") -> int:
         start = self._pos
         value = 0
         shift = 0
@@ -218,7 +220,7 @@ class Deserializer:
             raise BcsError(f"ULEB128 value {value} exceeds {limit}", start, expected)
         return value
 
-    def length(self, expected: str = "sequence length") -> int:
+    def length(self, expected: builtins.str = "sequence length") -> int:
         start = self._pos
         size = self.uleb128(MAX_SEQUENCE_LENGTH, expected)
         if size > len(self._data) - self._pos:
@@ -231,18 +233,18 @@ class Deserializer:
             )
         return size
 
-    def variant(self, count: int, type_name: str) -> int:
+    def variant(self, count: int, type_name: builtins.str) -> int:
         start = self._pos
         index = self.uleb128(U32_MAX, f"{type_name} variant index")
         if index >= count:
             raise BcsError(f"unknown {type_name} variant {index}", start, f"{type_name} variant < {count}")
         return index
 
-    def bytes(self, expected: str = "bytes") -> bytes:
+    def bytes(self, expected: builtins.str = "bytes") -> builtins.bytes:
         size = self.length(f"{expected} length")
         return self.raw(size, expected)
 
-    def str(self, expected: str = "UTF-8 string") -> str:
+    def str(self, expected: builtins.str = "UTF-8 string") -> builtins.str:
         start = self._pos
         data = self.bytes(expected)
         try:
@@ -258,7 +260,15 @@ class Deserializer:
     def _leave(self) -> None:
         self._depth -= 1
 
-    def sequence(self, decode_item: Callable[[Deserializer], T], expected: str = "sequence") -> list[T]:
+    def nested(self, decode: Callable[[Deserializer], T]) -> T:
+        """Decode a recursive value (e.g. a type tag inside a type tag) under the depth guard."""
+        self._enter()
+        try:
+            return decode(self)
+        finally:
+            self._leave()
+
+    def sequence(self, decode_item: Callable[[Deserializer], T], expected: builtins.str = "sequence") -> list[T]:
         size = self.length(f"{expected} length")
         self._enter()
         try:
@@ -266,7 +276,7 @@ class Deserializer:
         finally:
             self._leave()
 
-    def option(self, decode_item: Callable[[Deserializer], T], expected: str = "option") -> T | None:
+    def option(self, decode_item: Callable[[Deserializer], T], expected: builtins.str = "option") -> T | None:
         offset = self._pos
         tag = self.raw(1, f"{expected} tag")[0]
         if tag == 0:
@@ -283,12 +293,12 @@ class Deserializer:
         self,
         decode_key: Callable[[Deserializer], K],
         decode_value: Callable[[Deserializer], V],
-        expected: str = "map",
+        expected: builtins.str = "map",
     ) -> list[tuple[K, V]]:
         """Decode a map, insisting on strictly increasing encoded keys."""
         size = self.length(f"{expected} length")
         entries: list[tuple[K, V]] = []
-        previous: bytes | None = None
+        previous: builtins.bytes | None = None
         self._enter()
         try:
             for _ in range(size):
@@ -304,7 +314,7 @@ class Deserializer:
         return entries
 
 
-def encode_uleb128(value: int) -> bytes:
+def encode_uleb128(value: int) -> builtins.bytes:
     if not isinstance(value, int) or not 0 <= value <= U64_MAX:
         raise BcsError(f"ULEB128 value out of range: {value!r}")
     out = bytearray()
@@ -318,13 +328,13 @@ def encode_uleb128(value: int) -> bytes:
             return bytes(out)
 
 
-def encode_with(encode: Callable[[Serializer, T], None], value: T) -> bytes:
+def encode_with(encode: Callable[[Serializer, T], None], value: T) -> builtins.bytes:
     serializer = Serializer()
     encode(serializer, value)
     return serializer.output()
 
 
-def decode_with(decode: Callable[[Deserializer], T], data: bytes) -> T:
+def decode_with(decode: Callable[[Deserializer], T], data: builtins.bytes) -> T:
     """Decode one value that must span ``data`` exactly."""
     deserializer = Deserializer(data)
     value = decode(deserializer)
@@ -351,13 +361,13 @@ class BcsType:
     def deserialize(cls: type[Self], deserializer: Deserializer) -> Self:
         raise NotImplementedError
 
-    def to_bcs(self) -> bytes:
+    def to_bcs(self) -> builtins.bytes:
         serializer = Serializer()
         self.serialize(serializer)
         return serializer.output()
 
     @classmethod
-    def from_bcs(cls: type[Self], data: bytes) -> Self:
+    def from_bcs(cls: type[Self], data: builtins.bytes) -> Self:
         deserializer = Deserializer(data)
         value = cls.deserialize(deserializer)
         deserializer.finish()
