@@ -1,0 +1,219 @@
+"""The transaction pool: per-account sequence queues with capacity and TTL limits.
+
+Rules (Diem's mempool, simplified where Diem's extras serve no client):
+
+* A transaction is keyed by (sender, sequence number). It is *ready* when every lower
+  sequence number of its sender is either committed or also pooled; otherwise it is
+  *parked* until the gap fills. At most ``max_parked_per_account`` sequence numbers
+  past the next ready one are accepted.
+* Re-submitting the identical transaction is a no-op success; a different
+  transaction for a pooled (sender, seq) is refused (Diem: -32010 invalid update),
+  unless it offers a strictly higher gas price, in which case it replaces the old one.
+* Capacity: at most ``capacity`` transactions in all (-32008 mempool full) and
+  ``capacity_per_account`` per sender (-32009 too many transactions).
+* Transactions leave on commit (every seq below the committed account sequence
+  number), on expiry (``expiration_timestamp_secs`` passed by ledger time) and after a
+  system TTL in the pool.
+* ``take_block`` yields ready transactions in gas-price order (highest first), then
+  arrival order, never skipping a sender's lower sequence number.
+
+The pool does no I/O and reads no clock: times are arguments, so the same calls
+give the same pool.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from libra.types.move import AccountAddress
+from libra.types.transaction import SignedTransaction
+
+
+class AddStatus(enum.Enum):
+    ACCEPTED = "accepted"
+    ALREADY_PRESENT = "already_present"
+    MEMPOOL_FULL = "mempool_full"
+    TOO_MANY_FOR_ACCOUNT = "too_many_transactions"
+    INVALID_UPDATE = "invalid_update"
+    SEQUENCE_TOO_OLD = "sequence_number_too_old"
+    SEQUENCE_TOO_NEW = "sequence_number_too_new"
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    capacity: int = 100_000
+    capacity_per_account: int = 100
+    max_parked_per_account: int = 100
+    system_ttl_secs: float = 600.0
+
+
+@dataclass(slots=True)
+class PooledTransaction:
+    txn: SignedTransaction
+    txn_bytes: bytes
+    txn_hash: bytes
+    arrival: int
+    inserted_at: float
+
+    @property
+    def gas_unit_price(self) -> int:
+        return self.txn.raw_txn.gas_unit_price
+
+    @property
+    def expiration_secs(self) -> int:
+        return self.txn.raw_txn.expiration_timestamp_secs
+
+
+@dataclass(slots=True)
+class _AccountQueue:
+    committed_seq: int
+    by_seq: dict[int, PooledTransaction] = field(default_factory=dict)
+
+    def next_ready_seq(self) -> int:
+        """First sequence number not yet pooled, counting up from the committed one."""
+        seq = self.committed_seq
+        while seq in self.by_seq:
+            seq += 1
+        return seq
+
+
+class Mempool:
+    """Pending transactions of all senders; not thread-safe (owned by one task)."""
+
+    def __init__(self, config: PoolConfig | None = None) -> None:
+        self.config = config or PoolConfig()
+        self._accounts: dict[AccountAddress, _AccountQueue] = {}
+        self._by_hash: dict[bytes, PooledTransaction] = {}
+        self._arrivals = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+    def contains_hash(self, txn_hash: bytes) -> bool:
+        return txn_hash in self._by_hash
+
+    def add(
+        self,
+        txn: SignedTransaction,
+        txn_bytes: bytes,
+        txn_hash: bytes,
+        account_sequence_number: int,
+        now: float,
+    ) -> AddStatus:
+        """Admit an already validated transaction given its sender's committed seq."""
+        sender = txn.raw_txn.sender
+        seq = txn.raw_txn.sequence_number
+        queue = self._accounts.get(sender)
+        if queue is None:
+            queue = _AccountQueue(account_sequence_number)
+        else:
+            self._advance(queue, max(queue.committed_seq, account_sequence_number))
+        if seq < queue.committed_seq:
+            return AddStatus.SEQUENCE_TOO_OLD
+        existing = queue.by_seq.get(seq)
+        if existing is not None:
+            return self._replace(queue, existing, txn, txn_bytes, txn_hash, now)
+        if seq > queue.next_ready_seq() + self.config.max_parked_per_account:
+            return AddStatus.SEQUENCE_TOO_NEW
+        if len(self._by_hash) >= self.config.capacity:
+            return AddStatus.MEMPOOL_FULL
+        if len(queue.by_seq) >= self.config.capacity_per_account:
+            return AddStatus.TOO_MANY_FOR_ACCOUNT
+        pooled = PooledTransaction(txn, txn_bytes, txn_hash, next(self._arrivals), now)
+        queue.by_seq[seq] = pooled
+        self._accounts[sender] = queue
+        self._by_hash[txn_hash] = pooled
+        return AddStatus.ACCEPTED
+
+    def _replace(
+        self,
+        queue: _AccountQueue,
+        existing: PooledTransaction,
+        txn: SignedTransaction,
+        txn_bytes: bytes,
+        txn_hash: bytes,
+        now: float,
+    ) -> AddStatus:
+        if existing.txn_hash == txn_hash:
+            return AddStatus.ALREADY_PRESENT
+        if txn.raw_txn.gas_unit_price <= existing.gas_unit_price:
+            return AddStatus.INVALID_UPDATE
+        del self._by_hash[existing.txn_hash]
+        pooled = PooledTransaction(txn, txn_bytes, txn_hash, next(self._arrivals), now)
+        queue.by_seq[txn.raw_txn.sequence_number] = pooled
+        self._by_hash[txn_hash] = pooled
+        return AddStatus.ACCEPTED
+
+    def _advance(self, queue: _AccountQueue, committed_seq: int) -> None:
+        for seq in [s for s in queue.by_seq if s < committed_seq]:
+            self._by_hash.pop(queue.by_seq.pop(seq).txn_hash, None)
+        queue.committed_seq = committed_seq
+
+    def commit(self, committed: Iterable[tuple[AccountAddress, int]]) -> None:
+        """Drop what a committed block consumed: (sender, new account sequence number)."""
+        for sender, next_seq in committed:
+            queue = self._accounts.get(sender)
+            if queue is None:
+                continue
+            self._advance(queue, max(queue.committed_seq, next_seq))
+            if not queue.by_seq:
+                del self._accounts[sender]
+
+    def remove(self, txn_hash: bytes) -> None:
+        """Drop one transaction (e.g. it was discarded at execution)."""
+        pooled = self._by_hash.pop(txn_hash, None)
+        if pooled is None:
+            return
+        sender = pooled.txn.raw_txn.sender
+        queue = self._accounts[sender]
+        queue.by_seq.pop(pooled.txn.raw_txn.sequence_number, None)
+        if not queue.by_seq:
+            del self._accounts[sender]
+
+    def evict_expired(self, ledger_time_secs: int, now: float) -> int:
+        """Remove transactions expired by ledger time or older than the system TTL."""
+        ttl_deadline = now - self.config.system_ttl_secs
+        doomed = [
+            pooled.txn_hash
+            for pooled in self._by_hash.values()
+            if pooled.expiration_secs <= ledger_time_secs or pooled.inserted_at < ttl_deadline
+        ]
+        for txn_hash in doomed:
+            self.remove(txn_hash)
+        return len(doomed)
+
+    def take_block(self, max_transactions: int, exclude: set[bytes] | None = None) -> list[PooledTransaction]:
+        """Ready transactions for a block, highest gas price first, senders in order.
+
+        ``exclude`` holds hashes already proposed in uncommitted blocks; a sender whose
+        transaction is excluded continues after it.
+        """
+        exclude = exclude or set()
+        heads: list[tuple[int, int, AccountAddress, int]] = []
+        for sender, queue in self._accounts.items():
+            seq = queue.committed_seq
+            while (pooled := queue.by_seq.get(seq)) is not None and pooled.txn_hash in exclude:
+                seq += 1
+            if pooled is not None:
+                heapq.heappush(heads, (-pooled.gas_unit_price, pooled.arrival, sender, seq))
+        block: list[PooledTransaction] = []
+        while heads and len(block) < max_transactions:
+            _, _, sender, seq = heapq.heappop(heads)
+            queue = self._accounts[sender]
+            block.append(queue.by_seq[seq])
+            seq += 1
+            while (pooled := queue.by_seq.get(seq)) is not None and pooled.txn_hash in exclude:
+                seq += 1
+            if pooled is not None:
+                heapq.heappush(heads, (-pooled.gas_unit_price, pooled.arrival, sender, seq))
+        return block
+
+    def pending_for(self, sender: AccountAddress) -> list[PooledTransaction]:
+        queue = self._accounts.get(sender)
+        if queue is None:
+            return []
+        return [queue.by_seq[s] for s in sorted(queue.by_seq)]
