@@ -1,4 +1,6 @@
-"""The ``libra`` command. Each command group lives in its own module of this package."""
+"""The ``libra`` command. Each command group lives in its own module of this package,
+imported only when that command runs (fast start, and one group's imports never
+affect another's)."""
 
 from __future__ import annotations
 
@@ -6,32 +8,33 @@ import importlib
 
 import click
 
-# (module, attribute) of each command group; modules are imported lazily so that a
-# broken optional group never stops the others from working.
-COMMAND_GROUPS: tuple[tuple[str, str], ...] = (
-    ("libra.cli.tx", "tx"),
-    ("libra.cli.db", "db"),
-)
+# command name -> (module, attribute)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "db": ("libra.cli.db", "db"),
+    "localnet": ("libra.cli.localnet", "localnet"),
+    "node": ("libra.cli.node", "node"),
+    "tx": ("libra.cli.tx", "tx"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module = importlib.import_module(target[0])
+        command = getattr(module, target[1])
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="libra")
 def cli() -> None:
     """Libra: a Diem-compatible payment blockchain."""
-
-
-def _register_groups() -> None:
-    for module_name, attribute in COMMAND_GROUPS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # group not built yet
-            raise
-        cli.add_command(getattr(module, attribute))
-
-
-_register_groups()
 
 
 def main() -> None:

@@ -1,0 +1,3 @@
+from libra.cli.main import main
+
+main()
