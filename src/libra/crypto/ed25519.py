@@ -89,9 +89,17 @@ def is_small_order(point: tuple[int, int]) -> bool:
 
 
 def check_public_key_bytes(data: bytes) -> None:
-    """Raise :class:`Ed25519Error` unless ``data`` is a strict Ed25519 public key."""
+    """Raise :class:`Ed25519Error` unless ``data`` is a strict Ed25519 public key.
+
+    Fast path: libsodium accepts canonical points of the prime-order subgroup,
+    which every honestly generated key is. Anything else is examined in Python
+    to say what is wrong, and points with a torsion component that are not of
+    small order are accepted there, as Diem accepts them.
+    """
     if len(data) != PUBLIC_KEY_LENGTH:
         raise Ed25519Error(f"Ed25519 public key must be {PUBLIC_KEY_LENGTH} bytes, got {len(data)}")
+    if nacl.bindings.crypto_core_ed25519_is_valid_point(data):
+        return
     if int.from_bytes(data, "little") & ((1 << 255) - 1) >= _P:
         raise Ed25519Error("Ed25519 public key is not canonically encoded (y >= p)")
     point = _decompress(data)
