@@ -1,0 +1,483 @@
+"""Versioned sparse Merkle state tree, Jellyfish style.
+
+The tree is the 256-bit sparse Merkle tree of Diem (see :mod:`libra.crypto.merkle`)
+stored as 16-ary nodes, one nibble of the key per level:
+
+* a node is written once, under ``N | version u64be | depth u8 | nibbles``, where
+  ``version`` is when it was written and the nibbles are the first ``depth`` of any
+  key below it; every version has its root at ``depth 0``;
+* an internal node records, per non-empty child nibble, the child's version,
+  hash and whether it is a leaf, so it can be hashed without reading children;
+  its hash is the 4-level binary reduction of its 16 slots where an empty slot is
+  the placeholder and a half holding a single leaf *is* that leaf;
+* a subtree with one leaf is stored as that leaf, as high as it can go, and a
+  deleted key makes a lone sibling leaf move up, so stored hashes always equal the
+  semantic sparse Merkle root;
+* a node replaced at version ``v`` is indexed as stale since ``v``
+  (``S | v | node key``) so the pruner can delete it once ``v`` leaves the window.
+
+Node values::
+
+    internal  00 | existence bitmap u16be | leaf bitmap u16be | (child version u64be | hash 32)*
+    leaf      01 | key 32 | value hash 32 | account blob
+    null      02                                   (the root of an empty tree)
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Union
+
+from libra.crypto.merkle import (
+    SPARSE_MERKLE_INTERNAL,
+    SPARSE_MERKLE_PLACEHOLDER_HASH,
+    hash_account_blob,
+    hash_internal,
+    smt_leaf_hash,
+)
+from libra.storage import schema
+from libra.storage.errors import StorageError
+from libra.storage.kv import WriteBatch
+
+Child = tuple[int, bytes, bool]  # (version, hash, is_leaf)
+Children = dict[int, Child]
+Leaf = tuple[bytes, bytes, bytes]  # (key, value hash, blob)
+Node = Union[Children, Leaf, None]  # noqa: UP007 - a runtime alias
+
+_INTERNAL, _LEAF, _NULL = 0, 1, 2
+_U64 = struct.Struct(">Q")
+_HEADER = struct.Struct(">BHH")
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def node_key(version: int, key: bytes, depth: int) -> bytes:
+    """Storage key of the node at ``depth`` nibbles on the path of ``key``, written at ``version``."""
+    packed = key[: depth >> 1]
+    if depth & 1:
+        packed += bytes([key[depth >> 1] & 0xF0])
+    return schema.NODE + _U64.pack(version) + bytes([depth]) + packed
+
+
+def nibble(key: bytes, depth: int) -> int:
+    byte = key[depth >> 1]
+    return byte & 0x0F if depth & 1 else byte >> 4
+
+
+def encode_internal(children: Children) -> bytes:
+    existence = leaves = 0
+    body = []
+    for index in sorted(children):
+        version, child_hash, is_leaf = children[index]
+        existence |= 1 << index
+        if is_leaf:
+            leaves |= 1 << index
+        body.append(_U64.pack(version) + child_hash)
+    return _HEADER.pack(_INTERNAL, existence, leaves) + b"".join(body)
+
+
+def encode_leaf(key: bytes, value_hash: bytes, blob: bytes) -> bytes:
+    return bytes([_LEAF]) + key + value_hash + blob
+
+
+NULL_NODE = bytes([_NULL])
+
+
+def decode_node(data: bytes) -> Node:
+    """Children dict, ``(key, value_hash, blob)`` or None for the null node."""
+    kind = data[0]
+    if kind == _LEAF:
+        return data[1:33], data[33:65], data[65:]
+    if kind == _NULL:
+        return None
+    if kind != _INTERNAL:
+        raise StorageError(f"corrupt state tree node (kind {kind})")
+    _, existence, leaves = _HEADER.unpack_from(data)
+    children: Children = {}
+    offset = 5
+    for index in range(16):
+        if existence >> index & 1:
+            children[index] = (_U64.unpack_from(data, offset)[0], data[offset + 8 : offset + 40], bool(leaves >> index & 1))
+            offset += 40
+    if offset != len(data):
+        raise StorageError("corrupt state tree node (length)")
+    return children
+
+
+Slot = tuple[bytes, bool] | None  # (hash, is a lone leaf) of a binary subtree inside a node
+
+
+def reduce_levels(children: Children) -> list[list[Slot]]:
+    """The binary levels of an internal node: 16 slots, then 8, 4, 2 and 1."""
+    level: list[Slot] = [None] * 16
+    for index, (_, child_hash, is_leaf) in children.items():
+        level[index] = (child_hash, is_leaf)
+    levels = [level]
+    while len(level) > 1:
+        parent: list[Slot] = []
+        for left, right in zip(level[::2], level[1::2]):
+            if left is None and right is None:
+                parent.append(None)
+            elif right is None and left is not None and left[1]:
+                parent.append(left)
+            elif left is None and right is not None and right[1]:
+                parent.append(right)
+            else:
+                parent.append(
+                    (
+                        hash_internal(
+                            SPARSE_MERKLE_INTERNAL,
+                            left[0] if left else SPARSE_MERKLE_PLACEHOLDER_HASH,
+                            right[0] if right else SPARSE_MERKLE_PLACEHOLDER_HASH,
+                        ),
+                        False,
+                    )
+                )
+        level = parent
+        levels.append(level)
+    return levels
+
+
+def internal_hash(children: Children) -> bytes:
+    root = reduce_levels(children)[-1][0]
+    return root[0] if root else SPARSE_MERKLE_PLACEHOLDER_HASH
+
+
+def node_hash(node: Node) -> bytes:
+    if node is None:
+        return SPARSE_MERKLE_PLACEHOLDER_HASH
+    if isinstance(node, tuple):
+        return smt_leaf_hash(node[0], node[1])
+    return internal_hash(node)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class NodeReader:
+    """Reads nodes through a batch overlay, a bounded LRU of decoded nodes, then the store."""
+
+    def __init__(self, get: Callable[[bytes], bytes | None], cache_size: int = 65536) -> None:
+        self._get = get
+        self._cache: OrderedDict[bytes, Node] = OrderedDict()
+        self._cache_size = cache_size
+        self.overlay: dict[bytes, Node] = {}
+
+    def read(self, key: bytes) -> Node:
+        if key in self.overlay:
+            return self.overlay[key]
+        cache = self._cache
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        data = self._get(key)
+        if data is None:
+            raise StorageError(f"missing state tree node {key[1:].hex()} (pruned or corrupt store)")
+        node = decode_node(data)
+        if not isinstance(node, tuple):
+            cache[key] = node
+            if len(cache) > self._cache_size:
+                cache.popitem(last=False)
+        return node
+
+    def raw(self, key: bytes) -> bytes:
+        """The encoded node (for copying a root)."""
+        node = self.read(key)
+        if node is None:
+            return NULL_NODE
+        if isinstance(node, tuple):
+            return encode_leaf(*node)
+        return encode_internal(node)
+
+    def publish_overlay(self) -> None:
+        """After a successful commit: move internal nodes written by it into the cache."""
+        for key, node in self.overlay.items():
+            if not isinstance(node, tuple):
+                self._cache[key] = node
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        self.overlay = {}
+
+    def discard_overlay(self) -> None:
+        self.overlay = {}
+
+    def forget(self, key: bytes) -> None:
+        self._cache.pop(key, None)
+
+
+def get_with_proof(reader: NodeReader, version: int, key: bytes) -> tuple[bytes | None, Leaf | None, list[bytes]]:
+    """``(blob or None, leaf met or None, siblings bottom-up)`` for ``key`` at ``version``."""
+    siblings: list[bytes] = []
+    current = node_key(version, key, 0)
+    depth = 0
+    while True:
+        node = reader.read(current)
+        if node is None:
+            break
+        if isinstance(node, tuple):
+            siblings.reverse()
+            return (node[2] if node[0] == key else None), node, siblings
+        levels = reduce_levels(node)
+        index = nibble(key, depth)
+        child: Child | None = None
+        for height in (3, 2, 1, 0):
+            slots = levels[height]
+            position = index >> height
+            sibling = slots[position ^ 1]
+            siblings.append(sibling[0] if sibling else SPARSE_MERKLE_PLACEHOLDER_HASH)
+            mine = slots[position]
+            if mine is None:
+                break
+            if height == 0 or mine[1]:
+                only = index if height == 0 else _only_child(node, position, height)
+                child = node[only]
+                index = only
+                break
+        if child is None:
+            break
+        depth += 1
+        current = node_key(child[0], key if index == nibble(key, depth - 1) else _with_nibble(key, depth - 1, index), depth)
+    siblings.reverse()
+    return None, None, siblings
+
+
+def _only_child(children: Children, position: int, height: int) -> int:
+    low = position << height
+    for index in range(low, low + (1 << height)):
+        if index in children:
+            return index
+    raise StorageError("corrupt state tree node (lone leaf not found)")
+
+
+def _with_nibble(key: bytes, depth: int, value: int) -> bytes:
+    """``key`` with nibble ``depth`` replaced (to address a leaf met off the key's path)."""
+    data = bytearray(key)
+    byte = data[depth >> 1]
+    data[depth >> 1] = (byte & 0xF0) | value if depth & 1 else (byte & 0x0F) | (value << 4)
+    return bytes(data)
+
+
+def get_blob(reader: NodeReader, version: int, key: bytes) -> bytes | None:
+    """The blob of ``key`` at ``version`` (no proof): follow the key's nibbles."""
+    current = node_key(version, key, 0)
+    depth = 0
+    while True:
+        node = reader.read(current)
+        if node is None:
+            return None
+        if isinstance(node, tuple):
+            return node[2] if node[0] == key else None
+        child = node.get(nibble(key, depth))
+        if child is None:
+            return None
+        depth += 1
+        current = node_key(child[0], key, depth)
+
+
+def root_hash(reader: NodeReader, version: int) -> bytes:
+    return node_hash(reader.read(node_key(version, bytes(32), 0)))
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class _Pending:
+    """A leaf that will end up somewhere in the new tree; written once its depth is known."""
+
+    __slots__ = ("key", "hash", "value", "old_key", "old_version", "old_depth")
+
+    def __init__(
+        self, key: bytes, value: bytes | None, old_key: bytes | None = None, old_version: int = 0, old_depth: int = -1
+    ) -> None:
+        self.key = key
+        self.value = value  # encoded leaf node, or None to be loaded from old_key
+        self.old_key = old_key
+        self.old_version = old_version
+        self.old_depth = old_depth
+        self.hash = b""
+
+
+_Result = Union[_Pending, bytes, None]  # noqa: UP007 - pending leaf, internal node hash, or empty
+
+
+class TreeUpdater:
+    """Applies one version's account changes on top of the previous version's tree."""
+
+    def __init__(self, reader: NodeReader, batch: WriteBatch) -> None:
+        self.reader = reader
+        self.batch = batch
+        self.version = 0
+
+    def apply(self, version: int, base_version: int | None, changes: Mapping[bytes, bytes | None]) -> bytes:
+        """Write version ``version``'s tree (``changes``: state key -> blob or None) and return its root."""
+        self.version = version
+        updates: list[tuple[bytes, _Pending | None]] = []
+        for key in sorted(changes):
+            blob = changes[key]
+            if blob is None:
+                updates.append((key, None))
+            else:
+                pending = _Pending(key, encode_leaf(key, hash_account_blob(blob), blob))
+                pending.hash = smt_leaf_hash(key, pending.value[33:65])  # type: ignore[index]
+                updates.append((key, pending))
+        if base_version is None:
+            result = self._build([(k, p) for k, p in updates if p is not None], 0)
+        elif not updates:
+            return self._copy_root(base_version)
+        else:
+            root_key = node_key(base_version, bytes(32), 0)
+            root = self.reader.read(root_key)
+            self._mark_stale(root_key)
+            result = self._update(root_key, base_version, root, 0, updates)
+        return self._write_root(result)
+
+    def _copy_root(self, base_version: int) -> bytes:
+        """An unchanged state: the new version's root is a copy of the old one."""
+        old_key = node_key(base_version, bytes(32), 0)
+        root = self.reader.read(old_key)
+        value = self.reader.raw(old_key)
+        self._mark_stale(old_key)
+        self._put(node_key(self.version, bytes(32), 0), value, root)
+        return node_hash(root)
+
+    def _write_root(self, result: _Result) -> bytes:
+        key = node_key(self.version, bytes(32), 0)
+        if result is None:
+            self._put(key, NULL_NODE, None)
+            return SPARSE_MERKLE_PLACEHOLDER_HASH
+        if isinstance(result, _Pending):
+            self._place(result, result.key, 0)
+            return result.hash
+        return result
+
+    def _put(self, key: bytes, value: bytes, node: Node) -> None:
+        self.batch.put(key, value)
+        self.reader.overlay[key] = node
+
+    def _mark_stale(self, key: bytes) -> None:
+        self.batch.put(schema.stale_key(self.version, key), b"")
+
+    def _place(self, leaf: _Pending, path_key: bytes, depth: int) -> Child:
+        """Write ``leaf`` at ``depth`` on its path unless it already sits there (below the root)."""
+        if leaf.old_key is not None and leaf.old_depth == depth and depth > 0:
+            return (leaf.old_version, leaf.hash, True)
+        value = leaf.value
+        if value is None:
+            assert leaf.old_key is not None
+            value = self._load_leaf_value(leaf.old_key)
+        if leaf.old_key is not None and leaf.old_key[1:9] != _U64.pack(self.version):
+            self._mark_stale(leaf.old_key)
+        key = node_key(self.version, path_key, depth)
+        self._put(key, value, (value[1:33], value[33:65], value[65:]))
+        return (self.version, leaf.hash, True)
+
+    def _load_leaf_value(self, key: bytes) -> bytes:
+        node = self.reader.read(key)
+        if not isinstance(node, tuple):
+            raise StorageError("corrupt state tree: expected a leaf")
+        return encode_leaf(*node)
+
+    def _write_internal(self, children: dict[int, Child | _Pending], path_key: bytes, depth: int) -> bytes:
+        placed: Children = {}
+        for index, child in children.items():
+            if isinstance(child, _Pending):
+                placed[index] = self._place(child, child.key, depth + 1)
+            else:
+                placed[index] = child
+        key = node_key(self.version, path_key, depth)
+        self._put(key, encode_internal(placed), placed)
+        return internal_hash(placed)
+
+    def _build(self, items: list[tuple[bytes, _Pending]], depth: int) -> _Result:
+        """A fresh subtree holding exactly ``items`` (sorted, all below the same ``depth`` prefix)."""
+        if not items:
+            return None
+        if len(items) == 1:
+            return items[0][1]
+        if depth >= 64:
+            raise StorageError("duplicate state keys")
+        children: dict[int, Child | _Pending] = {}
+        for index, group in _group(items, depth):
+            result = self._build(group, depth + 1)
+            assert result is not None
+            children[index] = result if isinstance(result, _Pending) else (self.version, result, False)
+        return self._write_internal(children, items[0][0], depth)
+
+    def _update(
+        self,
+        key: bytes,
+        version: int,
+        node: Node,
+        depth: int,
+        updates: list[tuple[bytes, _Pending | None]],
+    ) -> _Result:
+        """The new subtree for the existing ``node`` (stored at ``key``) after ``updates``."""
+        if node is None:
+            return self._build([(k, p) for k, p in updates if p is not None], depth)
+        if isinstance(node, tuple):
+            return self._update_leaf(key, version, node, depth, updates)
+        if not updates:
+            return None  # unreachable: callers only descend with updates
+        children: dict[int, Child | _Pending] = dict(node)
+        for index, group in _group(updates, depth):
+            existing = node.get(index)
+            if existing is None:
+                result = self._build([(k, p) for k, p in group if p is not None], depth + 1)
+            else:
+                child_key = node_key(existing[0], group[0][0], depth + 1)
+                child = self.reader.read(child_key)
+                if not existing[2]:
+                    self._mark_stale(child_key)
+                result = self._update(child_key, existing[0], child, depth + 1, group)
+            if result is None:
+                children.pop(index, None)
+            elif isinstance(result, _Pending):
+                children[index] = result
+            else:
+                children[index] = (self.version, result, False)
+        return self._collapse_or_write(children, key, depth, updates[0][0])
+
+    def _update_leaf(
+        self, key: bytes, version: int, leaf: Leaf, depth: int, updates: list[tuple[bytes, _Pending | None]]
+    ) -> _Result:
+        existing_key = leaf[0]
+        if any(k == existing_key for k, _ in updates):
+            if depth > 0:
+                self._mark_stale(key)
+            items = [(k, p) for k, p in updates if p is not None]
+        else:
+            pending = _Pending(existing_key, None, key, version, depth)
+            pending.hash = smt_leaf_hash(existing_key, leaf[1])
+            items = sorted([(k, p) for k, p in updates if p is not None] + [(existing_key, pending)])
+        return self._build(items, depth)
+
+    def _collapse_or_write(self, children: dict[int, Child | _Pending], key: bytes, depth: int, path_key: bytes) -> _Result:
+        if not children:
+            return None
+        if len(children) == 1:
+            ((index, child),) = children.items()
+            if isinstance(child, _Pending):
+                return child
+            if child[2]:
+                leaf_key = node_key(child[0], _with_nibble(path_key, depth, index), depth + 1)
+                leaf = self.reader.read(leaf_key)
+                assert isinstance(leaf, tuple)
+                pending = _Pending(leaf[0], None, leaf_key, child[0], depth + 1)
+                pending.hash = child[1]
+                return pending
+        return self._write_internal(children, path_key, depth)
+
+
+def _group(items: list[tuple[bytes, _Pending | None]] | list[tuple[bytes, _Pending]], depth: int):  # type: ignore[no-untyped-def]
+    """Split sorted ``items`` into runs that share nibble ``depth``: yields ``(nibble, run)``."""
+    start = 0
+    while start < len(items):
+        index = nibble(items[start][0], depth)
+        end = start + 1
+        while end < len(items) and nibble(items[end][0], depth) == index:
+            end += 1
+        yield index, items[start:end]
+        start = end

@@ -1,0 +1,183 @@
+"""A small ordered key-value interface with two implementations.
+
+* :class:`RocksStore` (default): RocksDB through ``rocksdict`` in raw byte mode;
+  one column family, tables are told apart by a one-byte key prefix (see
+  :mod:`libra.storage.schema`); a :class:`WriteBatch` is applied atomically and,
+  with ``sync=True``, only returns once the write-ahead log is on disk.
+* :class:`MemoryStore`: a dict plus a sorted key list, for tests and simulation.
+
+Rules: keys and values are ``bytes``; iteration is in ascending byte order over
+``[start, end)``; a batch applies all of its operations or none; the last
+operation on a key within one batch wins.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from libra.storage.errors import StorageError
+
+
+class WriteBatch:
+    """Ordered puts and deletes, applied atomically by :meth:`KeyValueStore.write`.
+
+    The batch doubles as an overlay: :meth:`lookup` answers reads of keys written
+    in it, so a commit can read what it has written before the batch lands.
+    """
+
+    __slots__ = ("ops",)
+
+    def __init__(self) -> None:
+        self.ops: dict[bytes, bytes | None] = {}
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.ops[key] = value
+
+    def delete(self, key: bytes) -> None:
+        self.ops[key] = None
+
+    def lookup(self, key: bytes) -> tuple[bool, bytes | None]:
+        """``(True, value-or-None-if-deleted)`` when the batch touches ``key``."""
+        if key in self.ops:
+            return True, self.ops[key]
+        return False, None
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+
+class KeyValueStore(Protocol):
+    """What the ledger store needs from a key-value engine."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def multi_get(self, keys: Sequence[bytes]) -> list[bytes | None]: ...
+
+    def iterate(self, start: bytes, end: bytes | None = None) -> Iterator[tuple[bytes, bytes]]: ...
+
+    def write(self, batch: WriteBatch, sync: bool = True) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def prefix_end(prefix: bytes) -> bytes | None:
+    """The smallest key above every key that starts with ``prefix`` (None: no bound)."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
+def iterate_prefix(store: KeyValueStore, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    return store.iterate(prefix, prefix_end(prefix))
+
+
+class MemoryStore:
+    """In-memory :class:`KeyValueStore`; ``sync`` is accepted and ignored."""
+
+    def __init__(self) -> None:
+        self._data: dict[bytes, bytes] = {}
+        self._keys: list[bytes] = []
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError("store is closed")
+
+    def get(self, key: bytes) -> bytes | None:
+        self._check_open()
+        return self._data.get(key)
+
+    def multi_get(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        self._check_open()
+        return [self._data.get(key) for key in keys]
+
+    def iterate(self, start: bytes, end: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        self._check_open()
+        index = bisect.bisect_left(self._keys, start)
+        while index < len(self._keys):
+            key = self._keys[index]
+            if end is not None and key >= end:
+                return
+            value = self._data.get(key)
+            if value is not None:
+                yield key, value
+            # Writes during iteration shift the list; re-find our place.
+            index = bisect.bisect_right(self._keys, key)
+
+    def write(self, batch: WriteBatch, sync: bool = True) -> None:
+        self._check_open()
+        data, keys = self._data, self._keys
+        for key, value in batch.ops.items():
+            if value is None:
+                if data.pop(key, None) is not None:
+                    del keys[bisect.bisect_left(keys, key)]
+            else:
+                if key not in data:
+                    bisect.insort(keys, key)
+                data[key] = bytes(value)
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class RocksStore:
+    """RocksDB-backed :class:`KeyValueStore` (``rocksdict`` raw mode)."""
+
+    def __init__(self, path: str | Path, *, create: bool = True, cache_bytes: int = 128 << 20) -> None:
+        import rocksdict
+
+        self._rocksdict = rocksdict
+        options = rocksdict.Options(raw_mode=True)
+        options.create_if_missing(create)
+        options.set_max_background_jobs(2)
+        options.set_write_buffer_size(64 << 20)
+        table = rocksdict.BlockBasedOptions()
+        table.set_block_cache(rocksdict.Cache(cache_bytes))
+        table.set_bloom_filter(10, False)
+        options.set_block_based_table_factory(table)
+        self._sync = rocksdict.WriteOptions()
+        self._sync.sync = True
+        self._nosync = rocksdict.WriteOptions()
+        try:
+            self._db = rocksdict.Rdict(str(path), options)
+        except Exception as exc:  # rocksdict raises plain Exception subclasses
+            raise StorageError(f"cannot open RocksDB at {path}: {exc}") from None
+
+    def get(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._db.get(key)
+        return value
+
+    def multi_get(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        if not keys:
+            return []
+        values: list[bytes | None] = self._db.get(list(keys))
+        return values
+
+    def iterate(self, start: bytes, end: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        iterator = self._db.iter()
+        iterator.seek(start)
+        while iterator.valid():
+            key = iterator.key()
+            if end is not None and key >= end:
+                return
+            yield key, iterator.value()
+            iterator.next()
+
+    def write(self, batch: WriteBatch, sync: bool = True) -> None:
+        rocks_batch = self._rocksdict.WriteBatch(raw_mode=True)
+        for key, value in batch.ops.items():
+            if value is None:
+                rocks_batch.delete(key)
+            else:
+                rocks_batch.put(key, value)
+        try:
+            self._db.write(rocks_batch, self._sync if sync else self._nosync)
+        except Exception as exc:
+            raise StorageError(f"RocksDB write failed: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()

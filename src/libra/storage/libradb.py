@@ -1,0 +1,419 @@
+"""The ledger store: one synced write batch per block, reads and proofs of everything committed.
+
+Invariants:
+
+* versions are dense from 0; ``commit_block`` appends versions ``first_version ..``
+  where ``first_version`` is exactly the next version, and writes transactions,
+  infos, write sets, events (by version and by key), the sender/sequence index,
+  accumulator nodes, state tree nodes, the ledger info and the new ``next``
+  pointer in ONE write batch, synced before it returns; a crash therefore leaves
+  the store at a block boundary;
+* each version has its own state root (the tree after that transaction) and its
+  ``TransactionInfo`` is leaf ``version`` of the transaction accumulator;
+* a ledger info is stored only if it names the last version of its block and the
+  accumulator root the store computed; the last one of each epoch stays forever;
+* on open, the tip is re-checked (state root, accumulator leaf and root, latest
+  ledger info); a store that fails raises :class:`StorageError` saying what is wrong;
+* with a prune window W, state-tree nodes no longer needed by the last W versions
+  are deleted; transactions, infos, events and accumulator nodes are never pruned,
+  so every transaction stays provable, and the latest state always is.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from libra.crypto.merkle import (
+    EVENT_ACCUMULATOR,
+    accumulator_root_of_leaves,
+    hash_account_key,
+    hash_event,
+    hash_transaction,
+    hash_transaction_info,
+)
+from libra.storage import schema
+from libra.storage.accumulator import TransactionAccumulator
+from libra.storage.errors import StorageError
+from libra.storage.jellyfish import NodeReader, TreeUpdater, get_blob, root_hash
+from libra.storage.kv import KeyValueStore, MemoryStore, RocksStore, WriteBatch, iterate_prefix
+from libra.storage.proofs import ProofReads
+from libra.types.ledger import EXECUTED, KeptVMStatus, LedgerInfoWithSignatures, TransactionInfo
+
+EVENT_KEY_LENGTH = 24
+ADDRESS_LENGTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class EventToCommit:
+    """One emitted event: its 24-byte key, sequence number and ``ContractEvent`` BCS."""
+
+    key: bytes
+    sequence_number: int
+    event_bytes: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionToCommit:
+    """What execution hands the store for one version.
+
+    ``account_blobs`` maps 16-byte addresses to the account's new blob (None:
+    deleted); ``sender``/``sequence_number`` are set for user transactions and feed
+    the (account, sequence) index. Hashes are computed by the store from the bytes.
+    """
+
+    transaction_bytes: bytes
+    account_blobs: Mapping[bytes, bytes | None] = field(default_factory=dict)
+    events: Sequence[EventToCommit] = ()
+    gas_used: int = 0
+    status: KeptVMStatus = EXECUTED
+    sender: bytes | None = None
+    sequence_number: int | None = None
+    write_set_bytes: bytes = b""
+
+    @property
+    def transaction_hash(self) -> bytes:
+        return hash_transaction(self.transaction_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as read back: where it was emitted and its BCS."""
+
+    version: int
+    index: int
+    key: bytes
+    sequence_number: int
+    event_bytes: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBlock:
+    """A block computed by :meth:`LibraDB.prepare_block`, not yet durable."""
+
+    first_version: int
+    next_version: int
+    transaction_infos: tuple[TransactionInfo, ...]
+    root: bytes  # transaction accumulator root after the block
+    batch: WriteBatch = field(repr=False)
+    frozen: list[tuple[int, bytes]] = field(repr=False)
+
+
+class LibraDB(ProofReads):
+    """The authenticated ledger store over a :class:`KeyValueStore`."""
+
+    def __init__(self, store: KeyValueStore, *, prune_window: int | None = None, node_cache_size: int = 65536) -> None:
+        if prune_window is not None and prune_window < 1:
+            raise StorageError("prune window must be at least 1 version")
+        self._store = store
+        self._prune_window = prune_window
+        self._lock = threading.Lock()
+        self._batch: WriteBatch | None = None
+        self._prepared_batch: WriteBatch | None = None
+        self._reader = NodeReader(self._get, node_cache_size)
+        self._next_version = self._read_meta_u64(schema.META_NEXT_VERSION, 0)
+        self._pruned = self._read_meta_u64(schema.META_PRUNED, 0)
+        latest = store.get(schema.META_LATEST_LEDGER_INFO)
+        self._latest_li = LedgerInfoWithSignatures.from_bcs(latest) if latest is not None else None
+        self._accumulator = TransactionAccumulator(self._get, self._next_version)
+        from libra.storage.verify import check_tip
+
+        check_tip(self)
+
+    # ----------------------------------------------------------------- opening
+
+    @classmethod
+    def open(cls, path: str | Path, *, prune_window: int | None = None, create: bool = True) -> LibraDB:
+        """Open (or create) the RocksDB store at ``path``, running the open-time checks."""
+        store = RocksStore(path, create=create)
+        try:
+            return cls(store, prune_window=prune_window)
+        except StorageError:
+            store.close()
+            raise
+        except Exception as exc:
+            store.close()
+            raise StorageError(f"store at {path} is corrupt: {exc}") from None
+
+    @classmethod
+    def in_memory(cls, *, prune_window: int | None = None) -> LibraDB:
+        return cls(MemoryStore(), prune_window=prune_window)
+
+    def close(self) -> None:
+        self._store.close()
+
+    def _read_meta_u64(self, key: bytes, default: int) -> int:
+        value = self._store.get(key)
+        return default if value is None else schema.read_u64(value)
+
+    def _get(self, key: bytes) -> bytes | None:
+        batch = self._batch
+        if batch is not None and key in batch.ops:
+            return batch.ops[key]
+        return self._store.get(key)
+
+    # ----------------------------------------------------------------- writing
+
+    def commit_block(
+        self,
+        transactions: Sequence[TransactionToCommit],
+        first_version: int,
+        ledger_info: LedgerInfoWithSignatures | None = None,
+    ) -> bytes:
+        """Append a block durably and return the accumulator root after it."""
+        return self.commit_prepared(self.prepare_block(transactions, first_version), ledger_info)
+
+    def prepare_block(self, transactions: Sequence[TransactionToCommit], first_version: int) -> PreparedBlock:
+        """Compute a block's infos and accumulator root without writing anything durable.
+
+        The result can be committed with :meth:`commit_prepared` as long as no
+        other block is prepared or committed in between.
+        """
+        with self._lock:
+            if first_version != self._next_version:
+                raise StorageError(f"block starts at version {first_version}, expected {self._next_version}")
+            self._reader.discard_overlay()
+            batch = WriteBatch()
+            self._batch = batch
+            try:
+                infos = self._write_transactions(batch, transactions, first_version)
+                leaves = [hash_transaction_info(info) for info in infos]
+                frozen, root = self._accumulator.append(batch, leaves)
+            except BaseException:
+                self._reader.discard_overlay()
+                raise
+            finally:
+                self._batch = None
+            self._prepared_batch = batch
+            return PreparedBlock(first_version, first_version + len(transactions), tuple(infos), root, batch, frozen)
+
+    def commit_prepared(self, prepared: PreparedBlock, ledger_info: LedgerInfoWithSignatures | None = None) -> bytes:
+        """Make a prepared block durable (one synced write batch) together with ``ledger_info``."""
+        with self._lock:
+            if prepared.batch is not self._prepared_batch or prepared.first_version != self._next_version:
+                raise StorageError("the prepared block is stale (another block was prepared or committed)")
+            self._prepared_batch = None
+            if prepared.next_version == prepared.first_version and ledger_info is None:
+                self._reader.discard_overlay()
+                return prepared.root
+            batch = prepared.batch
+            self._batch = batch
+            try:
+                if ledger_info is not None:
+                    self._write_ledger_info(batch, ledger_info, prepared.next_version, prepared.root)
+                batch.put(schema.META_NEXT_VERSION, schema.u64_bytes(prepared.next_version))
+                pruned_keys = self._prune_into(batch, prepared.next_version - 1)
+                self._store.write(batch, sync=True)
+            except BaseException:
+                self._reader.discard_overlay()
+                raise
+            finally:
+                self._batch = None
+            self._reader.publish_overlay()
+            for key in pruned_keys:
+                self._reader.forget(key)
+            self._accumulator.adopt(prepared.frozen, prepared.next_version)
+            self._next_version = prepared.next_version
+            if ledger_info is not None:
+                self._latest_li = ledger_info
+            return prepared.root
+
+    def _write_transactions(
+        self, batch: WriteBatch, transactions: Sequence[TransactionToCommit], first_version: int
+    ) -> list[TransactionInfo]:
+        updater = TreeUpdater(self._reader, batch)
+        base = first_version - 1 if first_version > 0 else None
+        infos = []
+        for offset, txn in enumerate(transactions):
+            version = first_version + offset
+            changes = {}
+            for address, blob in txn.account_blobs.items():
+                if len(address) != ADDRESS_LENGTH:
+                    raise StorageError(f"account address must be {ADDRESS_LENGTH} bytes")
+                changes[hash_account_key(address)] = blob
+            state_root = updater.apply(version, base, changes)
+            base = version
+            event_root = self._write_events(batch, version, txn.events)
+            info = TransactionInfo(hash_transaction(txn.transaction_bytes), state_root, event_root, txn.gas_used, txn.status)
+            infos.append(info)
+            batch.put(schema.version_key(schema.TRANSACTION, version), txn.transaction_bytes)
+            batch.put(schema.version_key(schema.TRANSACTION_INFO, version), info.to_bcs())
+            if txn.write_set_bytes:
+                batch.put(schema.version_key(schema.WRITE_SET, version), txn.write_set_bytes)
+            if txn.sender is not None:
+                if len(txn.sender) != ADDRESS_LENGTH or txn.sequence_number is None:
+                    raise StorageError("a sender needs a 16-byte address and a sequence number")
+                batch.put(schema.account_sequence_key(txn.sender, txn.sequence_number), schema.u64_bytes(version))
+        return infos
+
+    @staticmethod
+    def _write_events(batch: WriteBatch, version: int, events: Sequence[EventToCommit]) -> bytes:
+        hashes = []
+        for index, event in enumerate(events):
+            if len(event.key) != EVENT_KEY_LENGTH:
+                raise StorageError(f"event key must be {EVENT_KEY_LENGTH} bytes")
+            hashes.append(hash_event(event.event_bytes))
+            batch.put(
+                schema.event_key(version, index),
+                event.key + schema.u64_bytes(event.sequence_number) + event.event_bytes,
+            )
+            batch.put(
+                schema.event_by_key_key(event.key, event.sequence_number), schema.pack_version_index(version, index)
+            )
+        return accumulator_root_of_leaves(EVENT_ACCUMULATOR, hashes)
+
+    def _write_ledger_info(
+        self, batch: WriteBatch, ledger_info: LedgerInfoWithSignatures, next_version: int, root: bytes
+    ) -> None:
+        info = ledger_info.ledger_info
+        if info.version != next_version - 1:
+            raise StorageError(f"ledger info is for version {info.version}, block ends at {next_version - 1}")
+        if info.transaction_accumulator_hash != root:
+            raise StorageError(
+                f"ledger info root {info.transaction_accumulator_hash.hex()} differs from the store's {root.hex()}"
+            )
+        if self._latest_li is not None:
+            latest = self._latest_li.ledger_info
+            if info.epoch < latest.epoch or (latest.ends_epoch and info.epoch == latest.epoch):
+                raise StorageError(f"ledger info of epoch {info.epoch} after epoch {latest.epoch}")
+        encoded = ledger_info.to_bcs()
+        batch.put(schema.META_LATEST_LEDGER_INFO, encoded)
+        batch.put(schema.epoch_ledger_info_key(info.epoch), encoded)
+
+    def _prune_into(self, batch: WriteBatch, latest_version: int) -> list[bytes]:
+        """Delete state nodes not needed by versions ``>= latest - window + 1``; return their keys."""
+        if self._prune_window is None:
+            return []
+        keep_from = latest_version - self._prune_window + 1
+        if keep_from <= self._pruned:
+            return []
+        start = schema.STALE + schema.u64_bytes(self._pruned)
+        end = schema.STALE + schema.u64_bytes(keep_from + 1)
+        deleted = []
+        for key, _ in self._store.iterate(start, end):
+            node_key = key[9:]
+            batch.delete(node_key)
+            batch.delete(key)
+            deleted.append(node_key)
+        batch.put(schema.META_PRUNED, schema.u64_bytes(keep_from))
+        self._pruned = keep_from
+        return deleted
+
+    # ----------------------------------------------------------------- simple reads
+
+    @property
+    def next_version(self) -> int:
+        return self._next_version
+
+    @property
+    def latest_version(self) -> int | None:
+        return self._next_version - 1 if self._next_version else None
+
+    @property
+    def oldest_state_version(self) -> int:
+        """Oldest version whose state (and state proofs) can still be read."""
+        return self._pruned
+
+    def get_latest_ledger_info(self) -> LedgerInfoWithSignatures | None:
+        return self._latest_li
+
+    def _require_version(self, version: int, what: str = "version") -> None:
+        if not 0 <= version < self._next_version:
+            raise StorageError(f"{what} {version} is not committed (next version {self._next_version})")
+
+    def _require_state_version(self, version: int) -> None:
+        self._require_version(version)
+        if version < self._pruned:
+            raise StorageError(f"state at version {version} is pruned; oldest is {self._pruned}")
+
+    def get_transaction(self, version: int) -> bytes:
+        self._require_version(version)
+        return self._must(schema.version_key(schema.TRANSACTION, version), f"transaction {version}")
+
+    def get_transactions(self, start_version: int, limit: int) -> list[bytes]:
+        """Up to ``limit`` transactions from ``start_version`` (empty past the tip)."""
+        end = min(self._next_version, start_version + max(limit, 0))
+        keys = [schema.version_key(schema.TRANSACTION, v) for v in range(start_version, end)]
+        values = self._store.multi_get(keys)
+        if any(value is None for value in values):
+            raise StorageError(f"transactions {start_version}..{end} are incomplete")
+        return [value for value in values if value is not None]
+
+    def get_transaction_info(self, version: int) -> TransactionInfo:
+        self._require_version(version)
+        return TransactionInfo.from_bcs(
+            self._must(schema.version_key(schema.TRANSACTION_INFO, version), f"transaction info {version}")
+        )
+
+    def get_write_set(self, version: int) -> bytes:
+        self._require_version(version)
+        return self._store.get(schema.version_key(schema.WRITE_SET, version)) or b""
+
+    def get_transaction_version(self, address: bytes, sequence_number: int) -> int | None:
+        """Version of the user transaction ``(sender, sequence_number)``, if committed."""
+        value = self._store.get(schema.account_sequence_key(address, sequence_number))
+        return None if value is None else schema.read_u64(value)
+
+    def get_events_by_version(self, version: int) -> list[StoredEvent]:
+        self._require_version(version)
+        return [
+            _decode_event(key, value) for key, value in iterate_prefix(self._store, schema.version_key(schema.EVENT, version))
+        ]
+
+    def get_events(self, event_key: bytes, start_sequence: int, limit: int) -> list[StoredEvent]:
+        """Events of ``event_key`` with sequence numbers from ``start_sequence``, ascending, at most ``limit``."""
+        if limit <= 0:
+            return []
+        index_keys = []
+        start = schema.event_by_key_key(event_key, start_sequence)
+        end = schema.EVENT_BY_KEY + event_key + b"\xff" * 8 + b"\x00"
+        for _, value in self._store.iterate(start, end):
+            index_keys.append(schema.EVENT + value)
+            if len(index_keys) >= limit:
+                break
+        values = self._store.multi_get(index_keys)
+        events = []
+        for key, value in zip(index_keys, values, strict=True):
+            if value is None:
+                raise StorageError(f"event index points to a missing event {key[1:].hex()}")
+            events.append(_decode_event(key, value))
+        return events
+
+    def get_account_blob(self, address: bytes, version: int | None = None) -> bytes | None:
+        """The account's blob at ``version`` (default: latest); None if it has none."""
+        if version is None:
+            if self._next_version == 0:
+                return None
+            version = self._next_version - 1
+        self._require_state_version(version)
+        return get_blob(self._reader, version, hash_account_key(address))
+
+    def get_state_root(self, version: int) -> bytes:
+        self._require_state_version(version)
+        return root_hash(self._reader, version)
+
+    def get_accumulator_root(self, version: int) -> bytes:
+        self._require_version(version)
+        return self._accumulator.root(version + 1)
+
+    def get_epoch_ending_ledger_info(self, epoch: int) -> LedgerInfoWithSignatures:
+        value = self._store.get(schema.epoch_ledger_info_key(epoch))
+        if value is None:
+            raise StorageError(f"no ledger info for epoch {epoch}")
+        li = LedgerInfoWithSignatures.from_bcs(value)
+        if not li.ledger_info.ends_epoch:
+            raise StorageError(f"epoch {epoch} has not ended")
+        return li
+
+    def _must(self, key: bytes, what: str) -> bytes:
+        value = self._get(key)
+        if value is None:
+            raise StorageError(f"{what} is missing from the store")
+        return value
+
+
+def _decode_event(key: bytes, value: bytes) -> StoredEvent:
+    version, index = schema.unpack_version_index(key[1:])
+    return StoredEvent(version, index, value[:24], schema.read_u64(value, 24), value[32:])
