@@ -1,0 +1,193 @@
+"""Transaction builders: script-function payloads and signed transactions.
+
+Each builder returns the ``ScriptFunction`` Diem's SDK would build for the same call
+(module ``0x1::<Module>``, type arguments, arguments as BCS of the Move values), so
+that transactions from our tools and from Diem's wallets are indistinguishable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from libra.bcs import Serializer
+from libra.crypto.ed25519 import Ed25519PrivateKey
+from libra.crypto.hashing import signing_message, user_transaction_hash
+from libra.types.move import CORE_CODE_ADDRESS, AccountAddress, ModuleId, currency_type_tag
+from libra.types.transaction import (
+    Ed25519Authenticator,
+    RawTransaction,
+    ScriptFunction,
+    SignedTransaction,
+    TransactionPayload,
+)
+
+DEFAULT_MAX_GAS_AMOUNT = 1_000_000
+DEFAULT_GAS_CURRENCY = "XUS"
+
+
+def _u64(value: int) -> bytes:
+    s = Serializer()
+    s.u64(value)
+    return s.output()
+
+
+def _bool(value: bool) -> bytes:
+    return b"\x01" if value else b"\x00"
+
+
+def _vector_u8(value: bytes) -> bytes:
+    s = Serializer()
+    s.bytes(value)
+    return s.output()
+
+
+def _address(value: AccountAddress) -> bytes:
+    return value.value
+
+
+def script_function(module: str, function: str, type_args: tuple[str, ...], *args: bytes) -> ScriptFunction:
+    return ScriptFunction(
+        ModuleId(CORE_CODE_ADDRESS, module),
+        function,
+        tuple(currency_type_tag(code) for code in type_args),
+        tuple(args),
+    )
+
+
+def peer_to_peer_with_metadata(
+    currency: str, payee: AccountAddress, amount: int, metadata: bytes = b"", metadata_signature: bytes = b""
+) -> ScriptFunction:
+    return script_function(
+        "PaymentScripts",
+        "peer_to_peer_with_metadata",
+        (currency,),
+        _address(payee),
+        _u64(amount),
+        _vector_u8(metadata),
+        _vector_u8(metadata_signature),
+    )
+
+
+def create_parent_vasp_account(
+    currency: str,
+    sliding_nonce: int,
+    address: AccountAddress,
+    auth_key_prefix: bytes,
+    human_name: bytes,
+    add_all_currencies: bool = False,
+) -> ScriptFunction:
+    return script_function(
+        "AccountCreationScripts",
+        "create_parent_vasp_account",
+        (currency,),
+        _u64(sliding_nonce),
+        _address(address),
+        _vector_u8(auth_key_prefix),
+        _vector_u8(human_name),
+        _bool(add_all_currencies),
+    )
+
+
+def create_designated_dealer(
+    currency: str,
+    sliding_nonce: int,
+    address: AccountAddress,
+    auth_key_prefix: bytes,
+    human_name: bytes,
+    add_all_currencies: bool = False,
+) -> ScriptFunction:
+    return script_function(
+        "AccountCreationScripts",
+        "create_designated_dealer",
+        (currency,),
+        _u64(sliding_nonce),
+        _address(address),
+        _vector_u8(auth_key_prefix),
+        _vector_u8(human_name),
+        _bool(add_all_currencies),
+    )
+
+
+def create_child_vasp_account(
+    currency: str, child: AccountAddress, auth_key_prefix: bytes, add_all_currencies: bool, initial_balance: int
+) -> ScriptFunction:
+    return script_function(
+        "AccountCreationScripts",
+        "create_child_vasp_account",
+        (currency,),
+        _address(child),
+        _vector_u8(auth_key_prefix),
+        _bool(add_all_currencies),
+        _u64(initial_balance),
+    )
+
+
+def add_diem_id_domain(address: AccountAddress, domain: bytes) -> ScriptFunction:
+    return script_function(
+        "TreasuryComplianceScripts", "add_diem_id_domain", (), _address(address), _vector_u8(domain)
+    )
+
+
+def remove_diem_id_domain(address: AccountAddress, domain: bytes) -> ScriptFunction:
+    return script_function(
+        "TreasuryComplianceScripts", "remove_diem_id_domain", (), _address(address), _vector_u8(domain)
+    )
+
+
+def rotate_dual_attestation_info(new_url: bytes, new_key: bytes) -> ScriptFunction:
+    return script_function(
+        "AccountAdministrationScripts", "rotate_dual_attestation_info", (), _vector_u8(new_url), _vector_u8(new_key)
+    )
+
+
+def rotate_authentication_key(new_key: bytes) -> ScriptFunction:
+    return script_function("AccountAdministrationScripts", "rotate_authentication_key", (), _vector_u8(new_key))
+
+
+def tiered_mint(currency: str, sliding_nonce: int, dealer: AccountAddress, amount: int, tier: int = 0) -> ScriptFunction:
+    return script_function(
+        "TreasuryComplianceScripts",
+        "tiered_mint",
+        (currency,),
+        _u64(sliding_nonce),
+        _address(dealer),
+        _u64(amount),
+        _u64(tier),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SignedSubmission:
+    """A signed transaction with the bytes to submit and the hash to wait for."""
+
+    transaction: SignedTransaction
+    bcs: bytes
+    hash: bytes
+
+
+def sign_transaction(
+    key: Ed25519PrivateKey,
+    sender: AccountAddress,
+    sequence_number: int,
+    payload: TransactionPayload,
+    *,
+    chain_id: int,
+    expiration_timestamp_secs: int,
+    max_gas_amount: int = DEFAULT_MAX_GAS_AMOUNT,
+    gas_unit_price: int = 0,
+    gas_currency_code: str = DEFAULT_GAS_CURRENCY,
+) -> SignedSubmission:
+    raw = RawTransaction(
+        sender=sender,
+        sequence_number=sequence_number,
+        payload=payload,
+        max_gas_amount=max_gas_amount,
+        gas_unit_price=gas_unit_price,
+        gas_currency_code=gas_currency_code,
+        expiration_timestamp_secs=expiration_timestamp_secs,
+        chain_id=chain_id,
+    )
+    signature = key.sign(signing_message(raw.to_bcs()))
+    signed = SignedTransaction(raw, Ed25519Authenticator(key.public_key().to_bytes(), signature.to_bytes()))
+    data = signed.to_bcs()
+    return SignedSubmission(signed, data, user_transaction_hash(data))

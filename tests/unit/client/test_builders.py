@@ -1,0 +1,78 @@
+"""Our builders produce the very bytes Diem's SDK builds for the same calls."""
+
+from diem import diem_types as sdk
+from diem import stdlib, utils
+
+from libra.client import builders
+from libra.crypto.ed25519 import Ed25519PrivateKey
+from libra.types.move import AccountAddress
+
+ADDRESS = AccountAddress.from_hex("6dfcea9ac61f0a8420e5d01fbd8f0ea8")
+SDK_ADDRESS = sdk.AccountAddress.from_hex(ADDRESS.hex())
+XUS = utils.currency_code("XUS")
+
+
+def sdk_bytes(payload: sdk.TransactionPayload) -> bytes:
+    return payload.value.bcs_serialize()
+
+
+def test_builders_match_sdk_encoders():
+    pairs = [
+        (
+            builders.peer_to_peer_with_metadata("XUS", ADDRESS, 123, b"meta", b"sig"),
+            stdlib.encode_peer_to_peer_with_metadata_script_function(XUS, SDK_ADDRESS, 123, b"meta", b"sig"),
+        ),
+        (
+            builders.create_parent_vasp_account("XUS", 0, ADDRESS, bytes(16), b"name", True),
+            stdlib.encode_create_parent_vasp_account_script_function(XUS, 0, SDK_ADDRESS, bytes(16), b"name", True),
+        ),
+        (
+            builders.create_designated_dealer("XUS", 3, ADDRESS, bytes(16), b"dd"),
+            stdlib.encode_create_designated_dealer_script_function(XUS, 3, SDK_ADDRESS, bytes(16), b"dd", False),
+        ),
+        (
+            builders.create_child_vasp_account("XUS", ADDRESS, bytes(16), False, 9),
+            stdlib.encode_create_child_vasp_account_script_function(XUS, SDK_ADDRESS, bytes(16), False, 9),
+        ),
+        (
+            builders.add_diem_id_domain(ADDRESS, b"dom"),
+            stdlib.encode_add_diem_id_domain_script_function(SDK_ADDRESS, b"dom"),
+        ),
+        (
+            builders.remove_diem_id_domain(ADDRESS, b"dom"),
+            stdlib.encode_remove_diem_id_domain_script_function(SDK_ADDRESS, b"dom"),
+        ),
+        (
+            builders.rotate_dual_attestation_info(b"http://x", bytes(32)),
+            stdlib.encode_rotate_dual_attestation_info_script_function(b"http://x", bytes(32)),
+        ),
+        (
+            builders.rotate_authentication_key(bytes(32)),
+            stdlib.encode_rotate_authentication_key_script_function(bytes(32)),
+        ),
+        (
+            builders.tiered_mint("XUS", 1, ADDRESS, 100, 0),
+            stdlib.encode_tiered_mint_script_function(XUS, 1, SDK_ADDRESS, 100, 0),
+        ),
+    ]
+    for ours, theirs in pairs:
+        assert ours.to_bcs() == sdk_bytes(theirs)
+
+
+def test_signed_transaction_matches_sdk_signing_and_hash():
+    key = Ed25519PrivateKey.from_bytes(bytes(range(32)))
+    submission = builders.sign_transaction(
+        key,
+        ADDRESS,
+        5,
+        builders.peer_to_peer_with_metadata("XUS", ADDRESS, 1),
+        chain_id=2,
+        expiration_timestamp_secs=1_800_000_000,
+    )
+    parsed = sdk.SignedTransaction.bcs_deserialize(submission.bcs)
+    assert utils.transaction_hash(parsed) == submission.hash.hex()
+    from nacl.signing import VerifyKey
+
+    VerifyKey(parsed.authenticator.public_key.value).verify(
+        utils.raw_transaction_signing_msg(parsed.raw_txn), parsed.authenticator.signature.value
+    )
