@@ -124,7 +124,7 @@ def _positional(specs: Sequence[Param], values: list[Any]) -> list[Any]:
     """Params given as an array: at most one value per param, required ones present."""
     if len(values) > len(specs):
         raise ParamError(None, f"expected at most {len(specs)} params, got {len(values)}")
-    parsed = []
+    parsed: list[Any] = []
     for index, param in enumerate(specs):
         if index >= len(values):
             if not param.optional:
@@ -137,7 +137,7 @@ def _positional(specs: Sequence[Param], values: list[Any]) -> list[Any]:
 
 def _named(specs: Sequence[Param], values: dict[str, Any]) -> list[Any]:
     """Params given as an object: looked up by name; unknown names are ignored, as in Diem."""
-    parsed = []
+    parsed: list[Any] = []
     for param in specs:
         if param.name not in values and not param.optional:
             raise ParamError(param.name, "missing required param")

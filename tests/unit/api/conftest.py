@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from api_fakes import FakeService
 
 from libra.api.server import create_app
+
+# pytest runs with --import-mode=importlib, which puts no test folder on sys.path; the
+# test modules here share one helper module, api_fakes.py, so put this folder there.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from api_fakes import FakeService  # noqa: E402
 
 
 @pytest.fixture

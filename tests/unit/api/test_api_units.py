@@ -1,0 +1,157 @@
+"""Pure units: the error table and helpers, the param parsers, the backend Protocol."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from api_fakes import FakeService
+from hypothesis import given
+from hypothesis import strategies as st
+
+from libra.api import errors, params
+from libra.api.backend import ApiBackend
+from libra.api.errors import ErrorCode, MempoolStatus, VmStatusType
+
+
+def test_error_codes_match_diem_table():
+    assert {code.name: code.value for code in ErrorCode} == {
+        "PARSE_ERROR": -32700,
+        "INVALID_REQUEST": -32600,
+        "METHOD_NOT_FOUND": -32601,
+        "INVALID_PARAMS": -32602,
+        "INVALID_FORMAT": -32604,
+        "DEFAULT_SERVER_ERROR": -32000,
+        "VM_VALIDATION_ERROR": -32001,
+        "VM_VERIFICATION_ERROR": -32002,
+        "VM_INVARIANT_VIOLATION_ERROR": -32003,
+        "VM_DESERIALIZATION_ERROR": -32004,
+        "VM_EXECUTION_ERROR": -32005,
+        "VM_UNKNOWN_ERROR": -32006,
+        "MEMPOOL_INVALID_SEQ_NUMBER": -32007,
+        "MEMPOOL_IS_FULL": -32008,
+        "MEMPOOL_TOO_MANY_TRANSACTIONS": -32009,
+        "MEMPOOL_INVALID_UPDATE": -32010,
+        "MEMPOOL_VM_ERROR": -32011,
+        "MEMPOOL_UNKNOWN_ERROR": -32012,
+    }
+
+
+def test_vm_validation_message():
+    error = errors.vm_validation_error("SEQUENCE_NUMBER_TOO_OLD")
+    assert error.to_json() == {
+        "code": -32001,
+        "message": "Server error: VM Validation error: SEQUENCE_NUMBER_TOO_OLD",
+        "data": None,
+    }
+    assert not error.is_internal()
+
+
+@pytest.mark.parametrize(
+    ("status_code", "code", "type_text"),
+    [
+        (3, -32001, "Validation"),
+        (1001, -32002, "Verification"),
+        (2000, -32003, "Invariant violation"),
+        (3001, -32004, "Deserialization"),
+        (4002, -32005, "Execution"),
+        (2**64 - 1, -32006, "Unknown"),
+    ],
+)
+def test_vm_error_type_from_status_code(status_code, code, type_text):
+    error = errors.vm_error("SOME_STATUS", status_code)
+    assert error.code == code
+    assert error.message == f"Server error: VM {type_text} error: SOME_STATUS"
+    assert error.data == {"StatusCode": status_code}
+
+
+def test_vm_error_explicit_type():
+    assert errors.vm_error("X", status_type=VmStatusType.EXECUTION).code == -32005
+
+
+@pytest.mark.parametrize(
+    ("helper", "code"),
+    [
+        (errors.mempool_invalid_seq_number, -32007),
+        (errors.mempool_is_full, -32008),
+        (errors.mempool_too_many_transactions, -32009),
+        (errors.mempool_invalid_update, -32010),
+        (errors.mempool_vm_error, -32011),
+        (errors.mempool_unknown_error, -32012),
+    ],
+)
+def test_mempool_helpers(helper, code):
+    error = helper('say "hi"')
+    assert error.code == code
+    assert error.message == 'Server error: Mempool submission error: "say \\"hi\\""'
+
+
+def test_mempool_duplicate_message_matches_diem():
+    error = errors.mempool_error(MempoolStatus.INVALID_UPDATE, "Failed to update gas price to 0")
+    assert error.message == 'Server error: Mempool submission error: "Failed to update gas price to 0"'
+
+
+def test_internal_codes():
+    assert errors.internal_error("x").is_internal()
+    assert errors.mempool_is_full().is_internal()
+    assert not errors.mempool_invalid_update().is_internal()
+    assert not errors.invalid_params("m").is_internal()
+
+
+def test_protocol_helpers_messages():
+    assert errors.invalid_params("get_account").message == "Invalid params for method 'get_account'"
+    assert errors.invalid_request().message == "Invalid Request"
+    assert errors.page_size_exceeded(1001, 1000).message == "Invalid Request: page size = 1001, exceed limit 1000"
+    assert errors.version_too_new("version", 5).message == "Invalid param version should be <= known latest version 5"
+
+
+# --- params ----------------------------------------------------------------------------------------
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1))
+def test_u64_accepts_range(value):
+    assert params.parse_u64(value) == value
+
+
+@given(st.one_of(st.integers(max_value=-1), st.integers(min_value=2**64), st.floats(), st.booleans(), st.text(), st.none()))
+def test_u64_refuses_everything_else(value):
+    with pytest.raises(ValueError):
+        params.parse_u64(value)
+
+
+@given(st.binary(min_size=16, max_size=16))
+def test_address_round_trip_either_case(raw):
+    assert params.parse_address(raw.hex()) == raw
+    assert params.parse_address(raw.hex().upper()) == raw
+
+
+@pytest.mark.parametrize("value", ["0x" + "ab" * 15, "ab" * 15, "ab" * 17, " " + "ab" * 15 + "a", "g" * 32, 5, None, ["ab" * 16]])
+def test_address_refusals(value):
+    with pytest.raises(ValueError):
+        params.parse_address(value)
+
+
+@pytest.mark.parametrize("value", ["abc", "0x00", "a b ", "zz"])
+def test_hex_refusals(value):
+    with pytest.raises(ValueError):
+        params.parse_hex(value)
+
+
+@given(st.binary(max_size=300))
+def test_signed_transaction_parser_never_crashes(raw):
+    """Garbage is a ValueError (→ -32602), never another exception (→ -32000)."""
+    with contextlib.suppress(ValueError):
+        params.parse_signed_transaction(raw.hex())
+
+
+def test_bind_params_named_ignores_unknown_and_defaults_optional():
+    specs = (params.required("a", params.parse_u64), params.optional("b", params.parse_bool))
+    assert params.bind_params(specs, {"a": 1, "zzz": 2}) == [1, None]
+    assert params.bind_params(specs, [1]) == [1, None]
+    assert params.bind_params(specs, [1, None]) == [1, None]
+    with pytest.raises(params.ParamError, match="a: missing required param"):
+        params.bind_params(specs, None)
+
+
+def test_fake_service_satisfies_protocol():
+    assert isinstance(FakeService(), ApiBackend)
