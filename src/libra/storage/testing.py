@@ -1,8 +1,8 @@
 """Synthetic blocks and signed ledger infos, for tests, the crash harness and the benchmark.
 
-Deterministic for a given seed: transactions are opaque byte strings (a
-``BlockMetadata``-like variant 2 prefix), accounts are random 16-byte addresses,
-events use random keys with increasing sequence numbers.
+Deterministic for a given seed: transactions are ``BlockMetadata`` entries,
+accounts are random 16-byte addresses with random blobs, events use random keys
+with increasing sequence numbers.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from libra.types.ledger import (
     ValidatorConsensusInfo,
     ValidatorVerifier,
 )
-from libra.types.move import AccountAddress
+from libra.types.move import AccountAddress, PrimitiveTag
+from libra.types.transaction import BlockMetadata, transaction_to_bcs
+from libra.types.write_set import ContractEvent, EventKey
 
 
 @dataclass
@@ -74,12 +76,14 @@ class ChainBuilder:
                 self.event_keys[key] = 0
             sequence = self.event_keys[key]
             self.event_keys[key] = sequence + 1
-            payload = b"\x00" + key + sequence.to_bytes(8, "little") + self.rng.randbytes(20)
-            emitted.append(EventToCommit(key, sequence, payload))
+            event = ContractEvent(EventKey(key), sequence, PrimitiveTag.U64, self.rng.randbytes(20))
+            emitted.append(EventToCommit(key, sequence, event.to_bcs()))
         sender = next(iter(blobs))
         self.state.update(blobs)
         return TransactionToCommit(
-            b"\x02" + self.rng.randbytes(60),
+            transaction_to_bcs(
+                BlockMetadata(self.rng.randbytes(32), self.rng.getrandbits(32), 0, (), AccountAddress(sender))
+            ),
             blobs,
             emitted,
             gas_used=self.rng.randint(0, 1000),
