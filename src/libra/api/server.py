@@ -16,9 +16,9 @@ Routes:
   503 unless the latest ledger timestamp is at most N seconds old (Diem's check).
 * ``extra_routes``: anything the node adds (faucet ``/mint``, wallet files).
 
-CORS on every route: ``Access-Control-Allow-Origin: *``; a preflight ``OPTIONS``
-(with ``Access-Control-Request-Method``) is answered 200 with the allowed methods
-and headers before routing.
+CORS on every route: ``Access-Control-Allow-Origin: *``; ``OPTIONS`` to any
+served path (a CORS preflight or not) is answered 200 with the allowed methods and
+headers before the route's handler runs.
 """
 
 from __future__ import annotations
@@ -69,7 +69,10 @@ class BodyTooLarge(Exception):
 
 
 def _is_preflight(request: web.Request) -> bool:
-    return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+    """Any OPTIONS to a path we serve (a plain OPTIONS gets the same answer, plus ``Allow``)."""
+    if request.method != "OPTIONS":
+        return False
+    return not isinstance(request.match_info.http_exception, web.HTTPNotFound)
 
 
 def _preflight_response() -> web.Response:
@@ -81,6 +84,7 @@ def _preflight_response() -> web.Response:
             "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
             "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
             "Access-Control-Max-Age": CORS_MAX_AGE_SECONDS,
+            "Allow": CORS_ALLOW_METHODS,
         },
     )
 

@@ -101,6 +101,13 @@ async def test_cors_preflight(client):
     assert "content-type" in response.headers["Access-Control-Allow-Headers"].lower()
 
 
+async def test_plain_options_and_unknown_path(client):
+    response = await client.options("/")
+    assert response.status == 200
+    assert "POST" in response.headers["Allow"]
+    assert (await client.options("/nope")).status == 404
+
+
 async def test_cors_header_on_answers_and_errors(client):
     response = await client.post("/v1", json=call("get_currencies", []), headers={"Origin": "http://x"})
     assert response.headers["Access-Control-Allow-Origin"] == "*"

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
+import logging
 
 import pytest
 from api_fakes import FakeService
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from libra.api import errors, params
-from libra.api.backend import ApiBackend
+from libra.api.backend import ApiBackend, LedgerState
+from libra.api.dispatcher import METHODS, Dispatcher
 from libra.api.errors import ErrorCode, MempoolStatus, VmStatusType
+from libra.api.metrics import ApiMetrics
 
 
 def test_error_codes_match_diem_table():
@@ -155,3 +160,48 @@ def test_bind_params_named_ignores_unknown_and_defaults_optional():
 
 def test_fake_service_satisfies_protocol():
     assert isinstance(FakeService(), ApiBackend)
+
+
+# --- dispatcher over arbitrary input ------------------------------------------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+_requests = st.fixed_dictionaries(
+    {},
+    optional={
+        "jsonrpc": st.sampled_from(["2.0", "1.0"]) | _json,
+        "id": st.integers(min_value=-1, max_value=2**64) | st.text(max_size=5) | _json,
+        "method": st.sampled_from(sorted(METHODS)) | _json,
+        "params": st.lists(_json, max_size=6) | _json,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(_requests, _json, st.lists(_requests, max_size=25)))
+def test_any_payload_gets_an_enveloped_answer(payload):
+    """Whatever arrives, the answer is JSON with the envelope, and no call is a server error."""
+    dispatcher = Dispatcher(FakeService(), ApiMetrics(METHODS))
+    ledger = LedgerState(chain_id=4, version=100, timestamp_usecs=5)
+    answer = json.loads(asyncio.run(dispatcher.handle_payload(payload, ledger)))
+    for item in answer if isinstance(answer, list) else [answer]:
+        assert item["diem_ledger_version"] == 100 and item["jsonrpc"] == "2.0"
+        assert ("result" in item) != ("error" in item)
+        if "error" in item:
+            assert item["error"]["code"] != -32000, item
+
+
+def test_call_log_line_is_json(caplog):
+    dispatcher = Dispatcher(FakeService(), ApiMetrics(METHODS))
+    ledger = LedgerState(chain_id=4, version=100, timestamp_usecs=5)
+    request = {"jsonrpc": "2.0", "id": 9, "method": "get_account", "params": ["bad"]}
+    with caplog.at_level(logging.DEBUG, logger="libra.api.requests"):
+        asyncio.run(dispatcher.handle_payload(request, ledger))
+    (record,) = caplog.records
+    assert record.levelno == logging.INFO
+    line = json.loads(record.getMessage())
+    assert line["method"] == "get_account" and line["id"] == 9 and line["error_code"] == -32602
+    assert line["latency_ms"] >= 0
