@@ -1,1 +1,22 @@
-"""execution package."""
+"""Block execution: parallel signature checks, then the framework's rules in order."""
+
+from libra.execution.executor import (
+    BlockOutput,
+    Discarded,
+    TransactionOutput,
+    TransactionStatus,
+    execute_block,
+    verify_transaction_signature,
+)
+from libra.framework.state import InMemoryStateView, StateView
+
+__all__ = [
+    "BlockOutput",
+    "Discarded",
+    "InMemoryStateView",
+    "StateView",
+    "TransactionOutput",
+    "TransactionStatus",
+    "execute_block",
+    "verify_transaction_signature",
+]

@@ -1,0 +1,187 @@
+"""Block execution: signatures in parallel, then every transaction through the rules in order.
+
+``execute_block`` is deterministic and pure given its inputs: the same state view,
+block metadata and transactions give byte-identical outputs, in any process.
+
+Steps:
+
+1. verify every user transaction's signature (Ed25519 or MultiEd25519 over
+   ``seed(RawTransaction) ‖ BCS(raw)``) on a thread pool — libsodium releases the
+   GIL, so all cores work; a bad signature discards the transaction (``INVALID_SIGNATURE``);
+2. run the block prologue (new time, ``NewBlockEvent``) when block metadata is given;
+3. run each transaction (prologue, payload, epilogue) on the block state, committing its
+   writes before the next one reads;
+4. after a reconfiguration (``NewEpochEvent``), the remaining transactions are not
+   executed (``RETRY``), as in Diem: they belong to the next epoch;
+5. return per-transaction outputs and the new blob of every changed account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from libra.crypto.ed25519 import verify_signature
+from libra.crypto.hashing import signing_message
+from libra.crypto.multi_ed25519 import MultiEd25519PublicKey, MultiEd25519Signature
+from libra.framework.errors import KeptStatus, StatusCode, vm_status_json
+from libra.framework.events import NewEpochEvent
+from libra.framework.state import BlockState, StateView
+from libra.framework.vm import TransactionOutcome, execute_block_metadata, execute_user_transaction
+from libra.types.move import AccountAddress
+from libra.types.transaction import (
+    BlockMetadata,
+    Ed25519Authenticator,
+    MultiEd25519Authenticator,
+    SignedTransaction,
+)
+from libra.types.write_set import ContractEvent, WriteSet
+
+RETRY = "RETRY"
+_VERIFY_CHUNK = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Discarded:
+    """Not committed: nothing changed, not even the sequence number."""
+
+    status_code: str
+
+
+TransactionStatus = KeptStatus | Discarded
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionOutput:
+    write_set: WriteSet
+    events: tuple[ContractEvent, ...]
+    gas_used: int
+    status: TransactionStatus
+
+    @property
+    def is_discarded(self) -> bool:
+        return isinstance(self.status, Discarded)
+
+    def vm_status_json(self) -> dict[str, Any]:
+        """Diem's ``vm_status`` JSON (kept transactions only)."""
+        if isinstance(self.status, Discarded):
+            raise ValueError(f"discarded transaction has no VM status ({self.status.status_code})")
+        return vm_status_json(self.status)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockOutput:
+    """``metadata_output`` is None without block metadata; ``transaction_outputs`` match the input order."""
+
+    metadata_output: TransactionOutput | None
+    transaction_outputs: tuple[TransactionOutput, ...]
+    changed_blobs: dict[AccountAddress, bytes | None]
+    reconfiguration: bool
+
+
+def _to_output(outcome: TransactionOutcome) -> TransactionOutput:
+    status: TransactionStatus
+    if isinstance(outcome.status, StatusCode):
+        status = Discarded(outcome.status.value)
+    else:
+        status = outcome.status
+    return TransactionOutput(outcome.write_set, outcome.events, outcome.gas_used, status)
+
+
+# --- signatures ------------------------------------------------------------------------------
+
+
+def verify_transaction_signature(txn: SignedTransaction, raw_bytes: bytes) -> bool:
+    """The sender's signature over ``seed(RawTransaction) ‖ raw``; multi-agent is not supported."""
+    auth = txn.authenticator
+    message = signing_message(raw_bytes)
+    if isinstance(auth, Ed25519Authenticator):
+        return verify_signature(auth.public_key, message, auth.signature)
+    if isinstance(auth, MultiEd25519Authenticator):
+        try:
+            key = MultiEd25519PublicKey.from_bytes(auth.public_key)
+            signature = MultiEd25519Signature.from_bytes(auth.signature)
+        except ValueError:
+            return False
+        return key.verify(message, signature)
+    return False
+
+
+def _verify_chunk(chunk: Sequence[tuple[SignedTransaction, bytes]]) -> list[bool]:
+    return [verify_transaction_signature(txn, raw) for txn, raw in chunk]
+
+
+def verify_signatures(
+    transactions: Sequence[SignedTransaction], raw_bytes: Sequence[bytes], pool: Executor | None
+) -> list[bool]:
+    """Verify all signatures, in chunks on ``pool`` when given (results in input order)."""
+    items = list(zip(transactions, raw_bytes, strict=True))
+    if pool is None or len(items) <= _VERIFY_CHUNK:
+        return _verify_chunk(items)
+    chunks = [items[i : i + _VERIFY_CHUNK] for i in range(0, len(items), _VERIFY_CHUNK)]
+    results: list[bool] = []
+    for part in pool.map(_verify_chunk, chunks):
+        results.extend(part)
+    return results
+
+
+# --- the block -------------------------------------------------------------------------------
+
+
+def _is_reconfiguration(events: tuple[ContractEvent, ...]) -> bool:
+    return any(event.type_tag == NewEpochEvent.TYPE_TAG for event in events)
+
+
+def execute_block(
+    state_view: StateView,
+    block_metadata: BlockMetadata | None,
+    transactions: Sequence[SignedTransaction],
+    *,
+    chain_id: int,
+    verifier: Executor | None = None,
+    verify: bool = True,
+) -> BlockOutput:
+    """Execute a block on ``state_view``; see the module docstring. ``verify=False`` skips
+    signature checks (only for transactions already verified, e.g. at mempool admission)."""
+    raw_bytes = [txn.raw_txn.to_bcs() for txn in transactions]
+    if verify:
+        valid = verify_signatures(transactions, raw_bytes, verifier)
+    else:
+        valid = [True] * len(transactions)
+    block = BlockState(state_view)
+    metadata_output = None
+    reconfigured = False
+    if block_metadata is not None:
+        metadata_output = _to_output(execute_block_metadata(block, block_metadata))
+        reconfigured = _is_reconfiguration(metadata_output.events)
+    outputs = []
+    for txn, raw, ok in zip(transactions, raw_bytes, valid, strict=True):
+        if reconfigured:
+            outputs.append(TransactionOutput(WriteSet(()), (), 0, Discarded(RETRY)))
+            continue
+        if not ok:
+            outputs.append(TransactionOutput(WriteSet(()), (), 0, Discarded(StatusCode.INVALID_SIGNATURE.value)))
+            continue
+        size = len(raw) + _authenticator_size(txn)
+        output = _to_output(execute_user_transaction(block, txn, chain_id, size))
+        outputs.append(output)
+        reconfigured = _is_reconfiguration(output.events)
+    return BlockOutput(metadata_output, tuple(outputs), block.changed_blobs(), reconfigured)
+
+
+def _authenticator_size(txn: SignedTransaction) -> int:
+    auth = txn.authenticator
+    if isinstance(auth, Ed25519Authenticator | MultiEd25519Authenticator):
+        return 1 + _bytes_size(auth.public_key) + _bytes_size(auth.signature)
+    return len(txn.to_bcs())
+
+
+def _bytes_size(data: bytes) -> int:
+    length = len(data)
+    prefix = 1
+    while length >= 0x80:
+        length >>= 7
+        prefix += 1
+    return prefix + len(data)

@@ -1,0 +1,168 @@
+"""Account state: blobs, the per-block decoded cache and the per-transaction overlay.
+
+Layout of one account (Diem's ``AccountStateBlob``)::
+
+    blob = BCS( map<bytes, bytes> )          entries sorted by encoded key
+           key   = 0x01 ‖ BCS(StructTag)     (resource path)
+           value = BCS(resource struct)
+
+Reading works in three layers:
+
+* :class:`StateView` — the committed blobs (storage, or :class:`InMemoryStateView`);
+* :class:`BlockState` — each account's blob decoded once per block into
+  ``path -> bytes``, each resource decoded once into its dataclass; committed
+  transactions of the block are merged here;
+* :class:`TxnState` — one transaction's writes and events. :meth:`BlockState.commit`
+  merges it (encoding each changed resource once, producing the sorted write
+  set); an aborted transaction's overlay is simply dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from libra.bcs import Deserializer, Serializer
+from libra.framework.codec import EventHandle, MoveStruct
+from libra.framework.events import EventData
+from libra.framework.resources import ResourceKind
+from libra.types.move import AccountAddress
+from libra.types.write_set import AccessPath, ContractEvent, EventKey, WriteOp, WriteSet
+
+R = TypeVar("R", bound=MoveStruct)
+
+
+class StateView(Protocol):
+    """Read access to committed account blobs."""
+
+    def get_account_blob(self, address: AccountAddress) -> bytes | None: ...
+
+
+class InMemoryStateView:
+    """A dict of blobs: the in-memory twin of storage for tests, genesis and tools."""
+
+    def __init__(self, blobs: Mapping[AccountAddress, bytes] | None = None) -> None:
+        self.blobs: dict[AccountAddress, bytes] = dict(blobs or {})
+
+    def get_account_blob(self, address: AccountAddress) -> bytes | None:
+        return self.blobs.get(address)
+
+    def apply(self, changed: Mapping[AccountAddress, bytes | None]) -> None:
+        """Install a block's changed blobs (None deletes the account's state)."""
+        for address, blob in changed.items():
+            if blob is None:
+                self.blobs.pop(address, None)
+            else:
+                self.blobs[address] = blob
+
+    def copy(self) -> InMemoryStateView:
+        return InMemoryStateView(self.blobs)
+
+
+def encode_account_blob(resources: Mapping[bytes, bytes]) -> bytes:
+    """BCS ``map<bytes, bytes>``: keys in the order of their encodings."""
+    serializer = Serializer()
+    serializer.map(resources.items(), Serializer.bytes, Serializer.bytes)
+    return serializer.output()
+
+
+def decode_account_blob(blob: bytes) -> dict[bytes, bytes]:
+    deserializer = Deserializer(blob)
+    entries = deserializer.map(lambda d: d.bytes(), lambda d: d.bytes(), "account state")
+    deserializer.finish()
+    return dict(entries)
+
+
+_Write = tuple[ResourceKind[Any], MoveStruct | None]
+
+
+class BlockState:
+    """Decoded state of the accounts a block touches, with committed transactions merged in."""
+
+    def __init__(self, view: StateView) -> None:
+        self._view = view
+        self._raw: dict[AccountAddress, dict[bytes, bytes]] = {}
+        self._decoded: dict[tuple[AccountAddress, bytes], MoveStruct | None] = {}
+        self._dirty: set[AccountAddress] = set()
+
+    def raw_account(self, address: AccountAddress) -> dict[bytes, bytes]:
+        """``path -> bytes`` of an account (empty when it has no state)."""
+        raw = self._raw.get(address)
+        if raw is None:
+            blob = self._view.get_account_blob(address)
+            raw = decode_account_blob(blob) if blob is not None else {}
+            self._raw[address] = raw
+        return raw
+
+    def read(self, address: AccountAddress, kind: ResourceKind[R]) -> R | None:
+        key = (address, kind.path)
+        try:
+            return self._decoded[key]  # type: ignore[return-value]
+        except KeyError:
+            data = self.raw_account(address).get(kind.path)
+            value = kind.decode(data) if data is not None else None
+            self._decoded[key] = value
+            return value
+
+    def commit(self, txn: TxnState) -> WriteSet:
+        """Merge a finished transaction; returns its write set in (address, path) order."""
+        entries = []
+        for (address, path), (_kind, value) in sorted(txn.writes.items(), key=_write_order):
+            raw = self.raw_account(address)
+            if value is None:
+                raw.pop(path, None)
+                op = WriteOp(None)
+            else:
+                data = value.to_bcs()
+                raw[path] = data
+                op = WriteOp(data)
+            self._decoded[(address, path)] = value
+            self._dirty.add(address)
+            entries.append((AccessPath(address, path), op))
+        return WriteSet(tuple(entries))
+
+    def changed_blobs(self) -> dict[AccountAddress, bytes | None]:
+        """New blob of every account written in this block (None: no resources left)."""
+        out: dict[AccountAddress, bytes | None] = {}
+        for address in sorted(self._dirty):
+            raw = self._raw[address]
+            out[address] = encode_account_blob(raw) if raw else None
+        return out
+
+
+def _write_order(item: tuple[tuple[AccountAddress, bytes], _Write]) -> tuple[bytes, bytes]:
+    return item[0][0].value, item[0][1]
+
+
+class TxnState:
+    """One transaction's view: reads fall through to the block, writes and events stay here."""
+
+    __slots__ = ("block", "writes", "events")
+
+    def __init__(self, block: BlockState) -> None:
+        self.block = block
+        self.writes: dict[tuple[AccountAddress, bytes], _Write] = {}
+        self.events: list[ContractEvent] = []
+
+    def get(self, address: AccountAddress, kind: ResourceKind[R]) -> R | None:
+        write = self.writes.get((address, kind.path))
+        if write is not None:
+            return write[1]  # type: ignore[return-value]
+        return self.block.read(address, kind)
+
+    def exists(self, address: AccountAddress, kind: ResourceKind[Any]) -> bool:
+        return self.get(address, kind) is not None
+
+    def put(self, address: AccountAddress, kind: ResourceKind[R], value: R) -> None:
+        self.writes[(address, kind.path)] = (kind, value)
+
+    def remove(self, address: AccountAddress, kind: ResourceKind[Any]) -> None:
+        self.writes[(address, kind.path)] = (kind, None)
+
+    def emit(self, handle: EventHandle, data: EventData) -> EventHandle:
+        """Append an event on ``handle``; returns the handle with its counter advanced."""
+        self.events.append(ContractEvent(EventKey(handle.guid), handle.counter, data.TYPE_TAG, data.to_bcs()))
+        return EventHandle(handle.counter + 1, handle.guid)
+
+    def written_addresses(self) -> Iterable[AccountAddress]:
+        return {address for address, _ in self.writes}
