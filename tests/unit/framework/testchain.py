@@ -206,3 +206,28 @@ class TestChain:
         out = self.run(self.p2p(payer, payee.address, amount))
         assert out.status.__class__.__name__ == "Executed", out.status
         return out
+
+
+def mutate(chain: TestChain, address: AccountAddress, kind: object, change: object) -> None:
+    """Rewrite one resource of an account in the chain's state (to reach states no script makes)."""
+    from libra.framework.state import decode_account_blob, encode_account_blob
+
+    raw = decode_account_blob(chain.view.blobs[address])
+    path = kind.path  # type: ignore[attr-defined]
+    if change is None:
+        raw.pop(path)
+    else:
+        old = kind.decode(raw[path]) if path in raw else None  # type: ignore[attr-defined]
+        raw[path] = change(old).to_bcs()  # type: ignore[operator]
+    chain.view.blobs[address] = encode_account_blob(raw)
+
+
+def status_of(out: TransactionOutput) -> tuple[str, int | None, str | None]:
+    """(kind, abort code, reason name) of an output, for compact assertions."""
+    status = out.status
+    name = type(status).__name__
+    if name == "MoveAbortStatus":
+        return name, status.abort_code, status.reason.name if status.reason else None  # type: ignore[union-attr]
+    if name == "Discarded":
+        return name, None, status.status_code  # type: ignore[union-attr]
+    return name, None, None
