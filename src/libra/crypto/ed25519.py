@@ -195,7 +195,11 @@ class Ed25519PublicKey(BcsType):
 
 
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    """Strict verification over raw bytes; False for any malformed or wrong input."""
+    """Strict verification over raw bytes; False for any malformed or wrong input.
+
+    As strict as the typed path: ``S < L`` is checked here, and libsodium
+    refuses non-canonical or small-order public keys and a small-order ``R``.
+    """
     if len(public_key) != PUBLIC_KEY_LENGTH or len(signature) != SIGNATURE_LENGTH:
         return False
     if int.from_bytes(signature[32:], "little") >= _L:
