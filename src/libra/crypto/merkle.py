@@ -176,7 +176,7 @@ def accumulator_proof_of_leaves(seed: bytes, leaves: Sequence[bytes], index: int
             ACCUMULATOR_PLACEHOLDER_HASH
             if right == ACCUMULATOR_PLACEHOLDER_HASH and left == ACCUMULATOR_PLACEHOLDER_HASH
             else hash_internal(seed, left, right)
-            for left, right in zip(level_nodes[::2], level_nodes[1::2])
+            for left, right in zip(level_nodes[::2], level_nodes[1::2], strict=True)
         ]
         index >>= 1
     return siblings
@@ -221,7 +221,7 @@ def root_from_range_proof(
                 raise ProofError("range proof lacks a right sibling")
             current.append(next(right_iter))
             right_left -= 1
-        current = [hash_internal(seed, a, b) for a, b in zip(current[::2], current[1::2])]
+        current = [hash_internal(seed, a, b) for a, b in zip(current[::2], current[1::2], strict=True)]
         position >>= 1
         if position >> 64:
             raise ProofError("range proof too deep")

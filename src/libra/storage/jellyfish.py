@@ -118,7 +118,7 @@ def reduce_levels(children: Children) -> list[list[Slot]]:
     levels = [level]
     while len(level) > 1:
         parent: list[Slot] = []
-        for left, right in zip(level[::2], level[1::2]):
+        for left, right in zip(level[::2], level[1::2], strict=True):
             if left is None and right is None:
                 parent.append(None)
             elif right is None and left is not None and left[1]:

@@ -154,8 +154,8 @@ class RocksStore:
     def multi_get(self, keys: Sequence[bytes]) -> list[bytes | None]:
         if not keys:
             return []
-        values: list[bytes | None] = self._db.get(list(keys))
-        return values
+        values = self._db.get(list(keys))
+        return list(values or [])
 
     def iterate(self, start: bytes, end: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         iterator = self._db.iter()

@@ -104,7 +104,7 @@ class PreparedBlock:
 class LibraDB(ProofReads):
     """The authenticated ledger store over a :class:`KeyValueStore`."""
 
-    def __init__(self, store: KeyValueStore, *, prune_window: int | None = None, node_cache_size: int = 65536) -> None:
+    def __init__(self, store: KeyValueStore, *, prune_window: int | None = None, node_cache_size: int = 20000) -> None:
         if prune_window is not None and prune_window < 1:
             raise StorageError("prune window must be at least 1 version")
         self._store = store
@@ -375,10 +375,10 @@ class LibraDB(ProofReads):
                 break
         values = self._store.multi_get(index_keys)
         events = []
-        for key, value in zip(index_keys, values, strict=True):
-            if value is None:
-                raise StorageError(f"event index points to a missing event {key[1:].hex()}")
-            events.append(_decode_event(key, value))
+        for event_key_bytes, stored in zip(index_keys, values, strict=True):
+            if stored is None:
+                raise StorageError(f"event index points to a missing event {event_key_bytes[1:].hex()}")
+            events.append(_decode_event(event_key_bytes, stored))
         return events
 
     def get_account_blob(self, address: bytes, version: int | None = None) -> bytes | None:

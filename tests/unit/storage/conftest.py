@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from libra.storage.kv import MemoryStore, RocksStore
@@ -18,7 +20,5 @@ def kv_factory(request, tmp_path):
     make.kind = request.param
     yield make
     for store in opened:
-        try:
+        with contextlib.suppress(Exception):
             store.close()
-        except Exception:
-            pass

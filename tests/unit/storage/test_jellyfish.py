@@ -19,6 +19,7 @@ from libra.crypto.merkle import (
 from libra.storage.jellyfish import NodeReader, TreeUpdater, get_blob, get_with_proof, root_hash
 from libra.storage.kv import MemoryStore, WriteBatch
 
+
 def reference_root(leaves: dict[bytes, bytes], depth: int = 0) -> bytes:
     """Root over ``key -> value_hash``: empty is the placeholder, one leaf is itself."""
     if not leaves:
