@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit localnet bench clean
+.PHONY: venv test lint unit localnet bench crash twins clean
 
 venv: $(STAMP)
 
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 lint: venv
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src/libra/bcs.py src/libra/types src/libra/crypto src/libra/framework
+	$(BIN)/mypy src/libra/bcs.py src/libra/types src/libra/crypto src/libra/framework src/libra/storage src/libra/client
 	$(BIN)/lint-imports
 
 test: lint
@@ -29,6 +29,10 @@ localnet: venv
 
 bench: venv
 	$(BIN)/python -m bench.run
+
+# Long runs, outside make test.
+crash: venv
+	LIBRA_CRASH_ITERATIONS=$${N:-2000} $(BIN)/pytest -q tests/integration/storage/test_crash.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
