@@ -10,13 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from libra.bcs import BcsError
+from libra.bcs import BcsError, encode_uleb128
 from libra.framework.codec import ADDRESS, BOOL, BYTES, U64, MoveStruct, vector_of
 from libra.types.move import CORE_CODE_ADDRESS, AccountAddress, StructTag, TypeTag
 
 
 def _tag(module: str, name: str) -> StructTag:
     return StructTag(CORE_CODE_ADDRESS, module, name, ())
+
+
+def _payment_event_bcs(amount: int, code: bytes, address: AccountAddress, metadata: bytes) -> bytes:
+    """amount u64 ‖ currency_code bytes ‖ address ‖ metadata bytes (hot path of every payment)."""
+    return b"".join(
+        (
+            amount.to_bytes(8, "little"),
+            encode_uleb128(len(code)),
+            code,
+            address.value,
+            encode_uleb128(len(metadata)),
+            metadata,
+        )
+    )
 
 
 class EventData(MoveStruct):
@@ -33,6 +47,9 @@ class SentPaymentEvent(EventData):
     LAYOUT: ClassVar = (U64, BYTES, ADDRESS, BYTES)
     TYPE_TAG: ClassVar = _tag("DiemAccount", "SentPaymentEvent")
 
+    def to_bcs(self) -> bytes:
+        return _payment_event_bcs(self.amount, self.currency_code, self.payee, self.metadata)
+
 
 @dataclass(frozen=True, slots=True)
 class ReceivedPaymentEvent(EventData):
@@ -42,6 +59,9 @@ class ReceivedPaymentEvent(EventData):
     metadata: bytes
     LAYOUT: ClassVar = (U64, BYTES, ADDRESS, BYTES)
     TYPE_TAG: ClassVar = _tag("DiemAccount", "ReceivedPaymentEvent")
+
+    def to_bcs(self) -> bytes:
+        return _payment_event_bcs(self.amount, self.currency_code, self.payer, self.metadata)
 
 
 @dataclass(frozen=True, slots=True)

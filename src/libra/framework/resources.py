@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar, Generic, TypeVar
 
-from libra.bcs import BcsError
+from libra.bcs import BcsError, encode_uleb128
 from libra.framework.codec import (
     ADDRESS,
     BOOL,
@@ -93,6 +93,26 @@ class DiemAccount(MoveStruct):
         U64,
     )
 
+    def to_bcs(self) -> bytes:
+        # Hot path (every payment writes two accounts): the LAYOUT encoding, written out.
+        withdraw, rotation = self.withdraw_capability, self.key_rotation_capability
+        received, sent = self.received_events, self.sent_events
+        return b"".join(
+            (
+                encode_uleb128(len(self.authentication_key)),
+                self.authentication_key,
+                b"\x01" + withdraw.account_address.value if withdraw is not None else b"\x00",
+                b"\x01" + rotation.account_address.value if rotation is not None else b"\x00",
+                received.counter.to_bytes(8, "little"),
+                encode_uleb128(len(received.guid)),
+                received.guid,
+                sent.counter.to_bytes(8, "little"),
+                encode_uleb128(len(sent.guid)),
+                sent.guid,
+                self.sequence_number.to_bytes(8, "little"),
+            )
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Balance(MoveStruct):
@@ -100,6 +120,9 @@ class Balance(MoveStruct):
 
     coin: int
     LAYOUT: ClassVar = (U64,)
+
+    def to_bcs(self) -> bytes:
+        return self.coin.to_bytes(8, "little")
 
 
 @dataclass(frozen=True, slots=True)

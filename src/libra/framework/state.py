@@ -73,7 +73,9 @@ def decode_account_blob(blob: bytes) -> dict[bytes, bytes]:
     return dict(entries)
 
 
-_Write = tuple[ResourceKind[Any], MoveStruct | None]
+# A pending write: (address, resource path, new value or None for a deletion), keyed by
+# ``address bytes ‖ path`` so that sorting the keys gives Diem's (address, path) order.
+_Write = tuple[AccountAddress, bytes, MoveStruct | None]
 
 
 class BlockState:
@@ -82,7 +84,7 @@ class BlockState:
     def __init__(self, view: StateView) -> None:
         self._view = view
         self._raw: dict[AccountAddress, dict[bytes, bytes]] = {}
-        self._decoded: dict[tuple[AccountAddress, bytes], MoveStruct | None] = {}
+        self._decoded: dict[bytes, MoveStruct | None] = {}  # key: address bytes ‖ path
         self._dirty: set[AccountAddress] = set()
 
     def raw_account(self, address: AccountAddress) -> dict[bytes, bytes]:
@@ -95,7 +97,7 @@ class BlockState:
         return raw
 
     def read(self, address: AccountAddress, kind: ResourceKind[R]) -> R | None:
-        key = (address, kind.path)
+        key = address.value + kind.path
         try:
             return self._decoded[key]  # type: ignore[return-value]
         except KeyError:
@@ -107,7 +109,7 @@ class BlockState:
     def commit(self, txn: TxnState) -> WriteSet:
         """Merge a finished transaction; returns its write set in (address, path) order."""
         entries = []
-        for (address, path), (_kind, value) in sorted(txn.writes.items(), key=_write_order):
+        for _key, (address, path, value) in sorted(txn.writes.items()):
             raw = self.raw_account(address)
             if value is None:
                 raw.pop(path, None)
@@ -116,7 +118,7 @@ class BlockState:
                 data = value.to_bcs()
                 raw[path] = data
                 op = WriteOp(data)
-            self._decoded[(address, path)] = value
+            self._decoded[_key] = value
             self._dirty.add(address)
             entries.append((AccessPath(address, path), op))
         return WriteSet(tuple(entries))
@@ -130,10 +132,6 @@ class BlockState:
         return out
 
 
-def _write_order(item: tuple[tuple[AccountAddress, bytes], _Write]) -> tuple[bytes, bytes]:
-    return item[0][0].value, item[0][1]
-
-
 class TxnState:
     """One transaction's view: reads fall through to the block, writes and events stay here."""
 
@@ -141,23 +139,23 @@ class TxnState:
 
     def __init__(self, block: BlockState) -> None:
         self.block = block
-        self.writes: dict[tuple[AccountAddress, bytes], _Write] = {}
+        self.writes: dict[bytes, _Write] = {}
         self.events: list[ContractEvent] = []
 
     def get(self, address: AccountAddress, kind: ResourceKind[R]) -> R | None:
-        write = self.writes.get((address, kind.path))
+        write = self.writes.get(address.value + kind.path)
         if write is not None:
-            return write[1]  # type: ignore[return-value]
+            return write[2]  # type: ignore[return-value]
         return self.block.read(address, kind)
 
     def exists(self, address: AccountAddress, kind: ResourceKind[Any]) -> bool:
         return self.get(address, kind) is not None
 
     def put(self, address: AccountAddress, kind: ResourceKind[R], value: R) -> None:
-        self.writes[(address, kind.path)] = (kind, value)
+        self.writes[address.value + kind.path] = (address, kind.path, value)
 
     def remove(self, address: AccountAddress, kind: ResourceKind[Any]) -> None:
-        self.writes[(address, kind.path)] = (kind, None)
+        self.writes[address.value + kind.path] = (address, kind.path, None)
 
     def emit(self, handle: EventHandle, data: EventData) -> EventHandle:
         """Append an event on ``handle``; returns the handle with its counter advanced."""
@@ -165,4 +163,4 @@ class TxnState:
         return EventHandle(handle.counter + 1, handle.guid)
 
     def written_addresses(self) -> Iterable[AccountAddress]:
-        return {address for address, _ in self.writes}
+        return {address for address, _, _ in self.writes.values()}
