@@ -49,7 +49,8 @@ class MoveStruct:
     LAYOUT: ClassVar[tuple[Codec[Any], ...]] = ()
 
     def serialize(self, serializer: Serializer) -> None:
-        for codec, name in zip(self.LAYOUT, self.__slots__, strict=True):  # type: ignore[attr-defined]
+        names: tuple[str, ...] = getattr(self, "__slots__")  # noqa: B009 - the dataclass's field names
+        for codec, name in zip(self.LAYOUT, names, strict=True):
             codec.encode(serializer, getattr(self, name))
 
     @classmethod

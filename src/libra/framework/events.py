@@ -215,4 +215,5 @@ def decode_event_data(type_tag: TypeTag, data: bytes) -> EventData | None:
 
 def event_data_fields(event: EventData) -> dict[str, Any]:
     """Field name → value, for views that render events."""
-    return {name: getattr(event, name) for name in event.__slots__}  # type: ignore[attr-defined]
+    names: tuple[str, ...] = getattr(event, "__slots__")  # noqa: B009 - the dataclass's field names
+    return {name: getattr(event, name) for name in names}

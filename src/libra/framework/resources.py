@@ -9,6 +9,7 @@ get one kind per currency from the ``*_kind(code)`` functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar, Generic, TypeVar
@@ -473,7 +474,7 @@ def transaction_fee_kind(code: str) -> ResourceKind[TransactionFee]:
     return _kind(TransactionFee, "TransactionFee", "TransactionFee", currency_type_tag(code))
 
 
-_GENERIC_KINDS = {
+_GENERIC_KINDS: dict[tuple[str, str], Callable[[str], ResourceKind[Any]]] = {
     ("DiemAccount", "Balance"): balance_kind,
     ("Diem", "CurrencyInfo"): currency_info_kind,
     ("Diem", "PreburnQueue"): preburn_queue_kind,

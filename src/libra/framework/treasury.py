@@ -8,6 +8,8 @@ preburn queues sum to ``CurrencyInfo.preburn_value``.
 
 from __future__ import annotations
 
+import dataclasses
+
 from libra.framework.aborts import (
     DesignatedDealerAborts,
     DiemAborts,
@@ -70,9 +72,7 @@ def _put_info(state: TxnState, code: str, info: CurrencyInfo) -> None:
 
 
 def _with(info: CurrencyInfo, **changes: object) -> CurrencyInfo:
-    fields = {name: getattr(info, name) for name in info.__slots__}  # type: ignore[attr-defined]
-    fields.update(changes)
-    return CurrencyInfo(**fields)  # type: ignore[arg-type]
+    return dataclasses.replace(info, **changes)  # type: ignore[arg-type]
 
 
 # --- designated dealers and minting ----------------------------------------------------------

@@ -145,9 +145,11 @@ def _collect_generic(state: BlockState, address: AccountAddress) -> tuple[list[t
     balances, queues = [], []
     for path in state.raw_account(address):
         found = kind_for_path(path)
-        if found is None or found[1] is None:
+        if found is None:
             continue
         kind, code = found
+        if code is None:
+            continue
         value = state.read(address, kind)
         if kind.tag.name == "Balance":
             balances.append((code, value.coin))  # type: ignore[union-attr]
