@@ -7,7 +7,8 @@ Steps:
 
 1. verify every user transaction's signature (Ed25519 or MultiEd25519 over
    ``seed(RawTransaction) ‖ BCS(raw)``) on a thread pool — libsodium releases the
-   GIL, so all cores work; a bad signature discards the transaction (``INVALID_SIGNATURE``);
+   GIL, so the workers verify ahead while this thread executes; a bad signature
+   discards the transaction (``INVALID_SIGNATURE``);
 2. run the block prologue (new time, ``NewBlockEvent``) when block metadata is given;
 3. run each transaction (prologue, payload, epilogue) on the block state, committing its
    writes before the next one reads;
@@ -18,7 +19,7 @@ Steps:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -117,14 +118,29 @@ def verify_signatures(
     transactions: Sequence[SignedTransaction], raw_bytes: Sequence[bytes], pool: Executor | None
 ) -> list[bool]:
     """Verify all signatures, in chunks on ``pool`` when given (results in input order)."""
+    return list(_iter_signature_checks(transactions, raw_bytes, pool))
+
+
+def _iter_signature_checks(
+    transactions: Sequence[SignedTransaction], raw_bytes: Sequence[bytes], pool: Executor | None
+) -> Iterator[bool]:
+    """Yield each transaction's signature validity in order.
+
+    With a pool, every chunk is submitted up front and results are consumed as the caller
+    reaches them, so libsodium (which releases the GIL) verifies later chunks on the workers
+    while this thread executes the earlier transactions.
+    """
     items = list(zip(transactions, raw_bytes, strict=True))
     if pool is None or len(items) <= _VERIFY_CHUNK:
-        return _verify_chunk(items)
-    chunks = [items[i : i + _VERIFY_CHUNK] for i in range(0, len(items), _VERIFY_CHUNK)]
-    results: list[bool] = []
-    for part in pool.map(_verify_chunk, chunks):
-        results.extend(part)
-    return results
+        yield from _verify_chunk(items)
+        return
+    futures = [pool.submit(_verify_chunk, items[i : i + _VERIFY_CHUNK]) for i in range(0, len(items), _VERIFY_CHUNK)]
+    try:
+        for future in futures:
+            yield from future.result()
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 # --- the block -------------------------------------------------------------------------------
@@ -146,10 +162,9 @@ def execute_block(
     """Execute a block on ``state_view``; see the module docstring. ``verify=False`` skips
     signature checks (only for transactions already verified, e.g. at mempool admission)."""
     raw_bytes = [txn.raw_txn.to_bcs() for txn in transactions]
-    if verify:
-        valid = verify_signatures(transactions, raw_bytes, verifier)
-    else:
-        valid = [True] * len(transactions)
+    valid: Iterable[bool] = (
+        _iter_signature_checks(transactions, raw_bytes, verifier) if verify else [True] * len(transactions)
+    )
     block = BlockState(state_view)
     metadata_output = None
     reconfigured = False
@@ -175,7 +190,7 @@ def _authenticator_size(txn: SignedTransaction) -> int:
     auth = txn.authenticator
     if isinstance(auth, Ed25519Authenticator | MultiEd25519Authenticator):
         return 1 + _bytes_size(auth.public_key) + _bytes_size(auth.signature)
-    return len(txn.to_bcs())
+    return len(txn.to_bcs()) - len(txn.raw_txn.to_bcs())
 
 
 def _bytes_size(data: bytes) -> int:
