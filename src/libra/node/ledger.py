@@ -1,0 +1,348 @@
+"""The node's ledger: the store, block execution, and the commit of executed blocks.
+
+One ``Ledger`` owns one ``LibraDB``. Every store access goes through ``self.lock``
+so that the block-producing thread and the API never interleave inside the store.
+A block is executed on the latest committed state, turned into one
+``TransactionToCommit`` per kept transaction (the block-metadata transaction first),
+and committed with its signed ledger info in one synced write batch.
+
+Per-version account blobs (the state tree has a root per version) are derived from
+each transaction's write set applied, in order, to the block's working copy of the
+touched accounts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_hash
+from libra.execution.executor import BlockOutput, Discarded, TransactionOutput, execute_block
+from libra.framework.errors import (
+    Executed,
+    ExecutionFailure,
+    KeptStatus,
+    MoveAbortStatus,
+    OutOfGas,
+    vm_status_json,
+)
+from libra.framework.state import decode_account_blob, encode_account_blob
+from libra.framework.views import ChainView, get_chain_view
+from libra.storage.libradb import EventToCommit, LibraDB, TransactionToCommit
+from libra.types.ledger import (
+    KEPT_EXECUTED,
+    KEPT_EXECUTION_FAILURE,
+    KEPT_MISCELLANEOUS_ERROR,
+    KEPT_MOVE_ABORT,
+    KEPT_OUT_OF_GAS,
+    AbortLocation,
+    BlockInfo,
+    EpochState,
+    KeptVMStatus,
+    LedgerInfo,
+    LedgerInfoWithSignatures,
+    ValidatorConsensusInfo,
+    ValidatorVerifier,
+)
+from libra.types.move import AccountAddress, ModuleId
+from libra.types.transaction import BlockMetadata, GenesisTransaction, SignedTransaction, transaction_to_bcs
+from libra.types.write_set import WriteSet
+
+LedgerInfoSigner = Callable[[LedgerInfo], LedgerInfoWithSignatures]
+
+
+class LedgerError(RuntimeError):
+    """The ledger cannot do what was asked (e.g. a genesis that does not match the store)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSnapshot:
+    version: int
+    timestamp_usecs: int
+    epoch: int  # the epoch the next block belongs to
+    accumulator_root: bytes
+    ledger_info: LedgerInfoWithSignatures
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedTransaction:
+    txn: SignedTransaction
+    txn_hash: bytes
+    version: int | None  # None when discarded
+    status: str  # "executed", "move_abort", ... or the discard status name
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedBlock:
+    first_version: int
+    last_version: int
+    timestamp_usecs: int
+    transactions: tuple[CommittedTransaction, ...]
+    reconfiguration: bool
+
+
+class DbStateView:
+    """The framework's state view over the store at a fixed version."""
+
+    def __init__(self, ledger: Ledger, version: int | None) -> None:
+        self._ledger = ledger
+        self._version = version
+
+    def get_account_blob(self, address: AccountAddress) -> bytes | None:
+        with self._ledger.lock:
+            return self._ledger.db.get_account_blob(address.value, self._version)
+
+
+def _abort_location(location: str) -> AbortLocation:
+    """``"<32 hex>::Module"`` names a module; anything else (``"Script"``) the script."""
+    address, sep, module = location.partition("::")
+    if not sep:
+        return AbortLocation(None)
+    return AbortLocation(ModuleId(AccountAddress.from_hex(address), module))
+
+
+def kept_vm_status(status: KeptStatus) -> KeptVMStatus:
+    """The stored (TransactionInfo) form of a kept status."""
+    if isinstance(status, Executed):
+        return KeptVMStatus(KEPT_EXECUTED)
+    if isinstance(status, OutOfGas):
+        return KeptVMStatus(KEPT_OUT_OF_GAS)
+    if isinstance(status, MoveAbortStatus):
+        return KeptVMStatus(KEPT_MOVE_ABORT, _abort_location(status.location), abort_code=status.abort_code)
+    if isinstance(status, ExecutionFailure):
+        return KeptVMStatus(
+            KEPT_EXECUTION_FAILURE,
+            _abort_location(status.location),
+            function=status.function_index,
+            code_offset=status.code_offset,
+        )
+    return KeptVMStatus(KEPT_MISCELLANEOUS_ERROR)
+
+
+def _status_name(output: TransactionOutput) -> str:
+    if isinstance(output.status, Discarded):
+        return output.status.status_code
+    return str(vm_status_json(output.status)["type"])
+
+
+class _BlobTracker:
+    """Working copy of the accounts a block touches, to produce per-version blobs."""
+
+    def __init__(self, view: DbStateView) -> None:
+        self._view = view
+        self._accounts: dict[bytes, dict[bytes, bytes]] = {}
+
+    def apply(self, write_set: WriteSet) -> dict[bytes, bytes | None]:
+        touched: set[bytes] = set()
+        for access_path, op in write_set.entries:
+            address = access_path.address.value
+            resources = self._accounts.get(address)
+            if resources is None:
+                blob = self._view.get_account_blob(access_path.address)
+                resources = decode_account_blob(blob) if blob is not None else {}
+                self._accounts[address] = resources
+            if op.value is None:
+                resources.pop(access_path.path, None)
+            else:
+                resources[access_path.path] = op.value
+            touched.add(address)
+        return {
+            address: encode_account_blob(self._accounts[address]) if self._accounts[address] else None
+            for address in sorted(touched)
+        }
+
+
+def _to_commit(
+    transaction_bytes: bytes,
+    output: TransactionOutput,
+    blobs: dict[bytes, bytes | None],
+    sender: AccountAddress | None = None,
+    sequence_number: int | None = None,
+) -> TransactionToCommit:
+    assert not isinstance(output.status, Discarded)
+    return TransactionToCommit(
+        transaction_bytes=transaction_bytes,
+        account_blobs=blobs,
+        events=tuple(EventToCommit(e.key.value, e.sequence_number, e.to_bcs()) for e in output.events),
+        gas_used=output.gas_used,
+        status=kept_vm_status(output.status),
+        sender=sender.value if sender is not None else None,
+        sequence_number=sequence_number,
+        write_set_bytes=output.write_set.to_bcs(),
+    )
+
+
+def epoch_state_of(chain: ChainView) -> EpochState:
+    """The validator set of the chain's current epoch as consensus sees it."""
+    return EpochState(
+        chain.epoch,
+        ValidatorVerifier.from_validators(
+            {
+                info.addr: ValidatorConsensusInfo(info.config.consensus_pubkey, info.consensus_voting_power)
+                for info in chain.validators
+            }
+        ),
+    )
+
+
+class Ledger:
+    def __init__(self, db: LibraDB, chain_id: int, verifier_pool: Executor | None = None) -> None:
+        self.db = db
+        self.chain_id = chain_id
+        self.lock = threading.RLock()
+        self._pool = verifier_pool
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def snapshot(self) -> LedgerSnapshot:
+        with self.lock:
+            info = self.db.get_latest_ledger_info()
+            if info is None:
+                raise LedgerError("the store holds no ledger info; bootstrap it with genesis first")
+            ledger_info = info.ledger_info
+            next_epoch = ledger_info.next_epoch_state
+            return LedgerSnapshot(
+                ledger_info.version,
+                ledger_info.timestamp_usecs,
+                next_epoch.epoch if next_epoch is not None else ledger_info.epoch,
+                info.ledger_info.transaction_accumulator_hash,
+                info,
+            )
+
+    def state_view(self, version: int | None = None) -> DbStateView:
+        return DbStateView(self, version)
+
+    def chain_view(self) -> ChainView:
+        return get_chain_view(self.state_view())
+
+    # --- genesis -------------------------------------------------------------------------
+
+    def bootstrap(self, genesis: GenesisTransaction) -> bool:
+        """Commit ``genesis`` as version 0 unless the store already has it; True if committed.
+
+        A store whose version 0 is a different genesis is refused: it belongs to
+        another network.
+        """
+        genesis_bytes = transaction_to_bcs(genesis)
+        with self.lock:
+            if self.db.latest_version is not None:
+                if self.db.get_transaction(0) != genesis_bytes:
+                    raise LedgerError("the store was created from a different genesis; wrong data folder?")
+                return False
+            change_set = genesis.write_set.change_set  # type: ignore[union-attr]
+            blobs = _BlobTracker(self.state_view()).apply(change_set.write_set)
+            entry = TransactionToCommit(
+                transaction_bytes=genesis_bytes,
+                account_blobs=blobs,
+                events=tuple(EventToCommit(e.key.value, e.sequence_number, e.to_bcs()) for e in change_set.events),
+                write_set_bytes=change_set.write_set.to_bcs(),
+            )
+            prepared = self.db.prepare_block([entry], 0)
+            chain = get_chain_view(_PreparedView(blobs))
+            ledger_info = LedgerInfo(
+                BlockInfo(0, 0, ZERO_HASH, prepared.root, 0, 0, epoch_state_of(chain)), ZERO_HASH
+            )
+            self.db.commit_prepared(prepared, LedgerInfoWithSignatures(ledger_info, ()))
+            return True
+
+    # --- blocks --------------------------------------------------------------------------
+
+    def execute_and_commit(
+        self,
+        metadata: BlockMetadata,
+        transactions: Sequence[SignedTransaction],
+        sign: LedgerInfoSigner,
+        *,
+        verified: bool = False,
+    ) -> CommittedBlock:
+        """Execute a block on the latest state and commit it with a signed ledger info."""
+        snapshot = self.snapshot()
+        view = self.state_view(snapshot.version)
+        output = execute_block(
+            view, metadata, transactions, chain_id=self.chain_id, verifier=self._pool, verify=not verified
+        )
+        entries, results = self._entries(view, metadata, transactions, output, snapshot.version + 1)
+        with self.lock:
+            prepared = self.db.prepare_block(entries, snapshot.version + 1)
+            next_epoch = None
+            if output.reconfiguration:
+                next_epoch = epoch_state_of(get_chain_view(_OverlayView(self, output)))
+            block_info = BlockInfo(
+                snapshot.epoch,
+                metadata.round,
+                metadata.id,
+                prepared.root,
+                prepared.next_version - 1,
+                metadata.timestamp_usecs,
+                next_epoch,
+            )
+            self.db.commit_prepared(prepared, sign(LedgerInfo(block_info, ZERO_HASH)))
+        return CommittedBlock(
+            snapshot.version + 1,
+            prepared.next_version - 1,
+            metadata.timestamp_usecs,
+            tuple(results),
+            output.reconfiguration,
+        )
+
+    def _entries(
+        self,
+        view: DbStateView,
+        metadata: BlockMetadata,
+        transactions: Sequence[SignedTransaction],
+        output: BlockOutput,
+        first_version: int,
+    ) -> tuple[list[TransactionToCommit], list[CommittedTransaction]]:
+        tracker = _BlobTracker(view)
+        assert output.metadata_output is not None
+        entries = [
+            _to_commit(
+                transaction_to_bcs(metadata), output.metadata_output, tracker.apply(output.metadata_output.write_set)
+            )
+        ]
+        results = []
+        for txn, txn_output in zip(transactions, output.transaction_outputs, strict=True):
+            signed_bytes = txn.to_bcs()
+            txn_hash = user_transaction_hash(signed_bytes)
+            if txn_output.is_discarded:
+                results.append(CommittedTransaction(txn, txn_hash, None, _status_name(txn_output)))
+                continue
+            blobs = tracker.apply(txn_output.write_set)
+            entries.append(
+                _to_commit(b"\x00" + signed_bytes, txn_output, blobs, txn.raw_txn.sender, txn.raw_txn.sequence_number)
+            )
+            results.append(
+                CommittedTransaction(txn, txn_hash, first_version + len(entries) - 1, _status_name(txn_output))
+            )
+        return entries, results
+
+
+class _PreparedView:
+    """State view over blobs about to be committed (genesis)."""
+
+    def __init__(self, blobs: dict[bytes, bytes | None]) -> None:
+        self._blobs = blobs
+
+    def get_account_blob(self, address: AccountAddress) -> bytes | None:
+        return self._blobs.get(address.value)
+
+
+class _OverlayView:
+    """Latest committed state with a block's changed blobs laid over it."""
+
+    def __init__(self, ledger: Ledger, output: BlockOutput) -> None:
+        self._base = ledger.state_view()
+        self._changed = output.changed_blobs
+
+    def get_account_blob(self, address: AccountAddress) -> bytes | None:
+        if address in self._changed:
+            return self._changed[address]
+        return self._base.get_account_blob(address)
+
+
+def block_id(parent_id: bytes, round_: int, timestamp_usecs: int, txn_hashes: Sequence[bytes]) -> bytes:
+    """Identifier of a block produced by this node's single-leader loop."""
+    payload = parent_id + round_.to_bytes(8, "little") + timestamp_usecs.to_bytes(8, "little") + b"".join(txn_hashes)
+    return hash_with_salt("BlockData", payload)
