@@ -106,6 +106,9 @@ class Outcome:
     live: bool = True
     commits: int = 0
     events: int = 0
+    fast_forwards: int = 0
+    epoch_changes: int = 0
+    restarts: int = 0
 
     @property
     def ok(self) -> bool:
@@ -300,6 +303,7 @@ class Simulation:
             elif isinstance(action, DeferProposal):
                 self._schedule(action.at_usecs, self._delivery(slot, action.peer, action.message))
             elif isinstance(action, Commit | SyncedTo):
+                self.outcome.fast_forwards += isinstance(action, SyncedTo)
                 self._record_commit(slot, action)
             elif isinstance(action, EpochChange):
                 self._schedule(self.now, self._epoch_changer(slot, action.ledger_info))
@@ -353,6 +357,7 @@ class Simulation:
         computer = self.computers[slot]
         root = computer.ledger_infos[-1] if computer.ledger_infos else self.genesis_li
         self.generation[slot] += 1
+        self.outcome.restarts += 1
         self.managers[slot] = self._build(slot, root)
         self._perform(slot, self.managers[slot].start(self.now))
 
@@ -360,6 +365,7 @@ class Simulation:
         if self.managers[slot].epoch > ledger_info.ledger_info.epoch:
             return
         self.generation[slot] += 1
+        self.outcome.epoch_changes += 1
         self.managers[slot] = self._build(slot, ledger_info)
         self._perform(slot, self.managers[slot].start(self.now))
 
