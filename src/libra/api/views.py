@@ -15,6 +15,8 @@ The ``transaction`` data object of a Transaction view comes from
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -62,6 +64,46 @@ JsonObject = dict[str, Any]
 def _text(data: bytes) -> str:
     """A Move ``vector<u8>`` shown as a string (Diem holds these as UTF-8 ``String``)."""
     return data.decode("utf-8", errors="replace")
+
+
+def _f32(value: float) -> float:
+    """``value`` rounded to the nearest IEEE single (ties to even)."""
+    result: float = struct.unpack("<f", struct.pack("<f", value))[0]
+    return result
+
+
+def _u64_as_f32(value: int) -> float:
+    """Rust's ``value as f32`` for a u64 (one rounding to 24 significant bits, ties to even)."""
+    shift = value.bit_length() - 24
+    if shift <= 0:
+        return float(value)
+    quotient, remainder = divmod(value, 1 << shift)
+    half = 1 << (shift - 1)
+    if remainder > half or (remainder == half and quotient & 1):
+        quotient += 1
+    return float(quotient << shift)
+
+
+def _f32_json(value: float) -> float:
+    """The float whose JSON text is the shortest that reads back as the f32 ``value`` (serde's f32 output)."""
+    for digits in range(1, 10):
+        candidate = float(f"{value:.{digits}g}")
+        if _f32(candidate) == value:
+            return candidate
+    return value
+
+
+def fixed_point32_rate(raw: int) -> float:
+    """Diem's ``CurrencyInfoResource::exchange_rate``: ``(raw as f32) / 2^32``, shown as an f32."""
+    return _f32_json(_u64_as_f32(raw) / 2**32)
+
+
+def event_rate(raw: int) -> float:
+    """Diem's ``ToXDXExchangeRateUpdateEvent::new_to_xdx_exchange_rate``: the f32 rate rounded to 2 decimals."""
+    unrounded = _u64_as_f32(raw) / 2**32
+    hundredths = _f32(unrounded * 100.0)
+    rounded = float(math.floor(hundredths + 0.5))  # f32::round (half away from zero) of a non-negative value
+    return _f32_json(_f32(rounded / 100.0))
 
 
 def amount_json(amount: int, currency: str) -> JsonObject:
@@ -144,12 +186,12 @@ def account_view_json(view: AccountView, version: int) -> JsonObject:
 
 
 def currency_json(view: CurrencyView) -> JsonObject:
-    """Diem's ``CurrencyInfoView`` (one entry of ``get_currencies``); the rate is a float."""
+    """Diem's ``CurrencyInfoView`` (one entry of ``get_currencies``); the rate is an f32 as a JSON number."""
     return {
         "code": view.code,
         "scaling_factor": view.scaling_factor,
         "fractional_part": view.fractional_part,
-        "to_xdx_exchange_rate": view.to_xdx_exchange_rate,
+        "to_xdx_exchange_rate": fixed_point32_rate(view.to_xdx_exchange_rate_raw),
         "mint_events_key": view.mint_events_key.value.hex(),
         "burn_events_key": view.burn_events_key.value.hex(),
         "preburn_events_key": view.preburn_events_key.value.hex(),
@@ -230,7 +272,7 @@ def event_data_json(event: ContractEvent) -> JsonObject:
             return {
                 "type": "to_xdx_exchange_rate_update",
                 "currency_code": _code(data.currency_code),
-                "new_to_xdx_exchange_rate": data.new_to_xdx_exchange_rate / (1 << 32),
+                "new_to_xdx_exchange_rate": event_rate(data.new_to_xdx_exchange_rate),
             }
         case ev.MintEvent():
             return {"type": "mint", "amount": amount_json(data.amount, _code(data.currency_code))}

@@ -348,6 +348,21 @@ def test_currencies(world):
     assert info.to_xdx_exchange_rate == 0.5 and info.exchange_rate_update_events_key == key_hex(9, dr)
 
 
+def test_rates_are_f32_as_diem_prints_them():
+    import json
+
+    third = (1 << 32) // 3
+    assert json.dumps(views.fixed_point32_rate(third)) == "0.33333334"
+    assert views.fixed_point32_rate(1 << 32) == 1.0 and views.fixed_point32_rate(1 << 31) == 0.5
+    assert json.dumps(views.event_rate(third)) == "0.33" and views.event_rate(3 << 31) == 1.5
+    assert views.fixed_point32_rate(0) == 0.0 and views.fixed_point32_rate(2**64 - 1) == 4294967300.0  # serde prints 2^32 as an f32 so
+    event = ContractEvent(
+        EventKey.create(9, DIEM_ROOT_ADDRESS), 0, ev.ToXDXExchangeRateUpdateEvent.TYPE_TAG,
+        ev.ToXDXExchangeRateUpdateEvent(b"XUS", third).to_bcs(),
+    )
+    assert json.dumps(views.event_json(event, 1)["data"]["new_to_xdx_exchange_rate"]) == "0.33"
+
+
 def test_metadata_latest_and_historical(world):
     snapshot = world.ledger.snapshot()
     chain = get_chain_view(world.ledger.state_view(snapshot.version))
