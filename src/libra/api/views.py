@@ -61,6 +61,7 @@ from libra.types.write_set import ContractEvent
 
 JsonObject = dict[str, Any]
 
+
 def _text(data: bytes) -> str:
     """A Move ``vector<u8>`` shown as a string (Diem holds these as UTF-8 ``String``)."""
     return data.decode("utf-8", errors="replace")
