@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from libra.consensus.genesis import genesis_for
+from libra.consensus.memory import CountingPayloadSource, HashChainStateComputer, InMemoryConsensusStore
+from libra.consensus.round_manager import RoundManager
 from libra.consensus.safety_rules import SafetyRules
 from libra.consensus.safety_storage import InMemorySafetyStorage, SafetyStorage
 from libra.consensus.verification import (
@@ -112,3 +114,15 @@ class Committee:
             blocks.append(block)
             qcs.append(qc)
         return blocks, qcs
+
+
+def make_node(committee: Committee, index: int) -> RoundManager:
+    """A core for validator ``index`` with in-memory boundaries, started at genesis."""
+    return RoundManager.recover(
+        author=committee.authors[index],
+        ledger_root=committee.genesis_li,
+        store=InMemoryConsensusStore(),
+        safety_rules=SafetyRules(committee.authors[index], committee.keys[index], InMemorySafetyStorage()),
+        state_computer=HashChainStateComputer(ZERO_HASH, ACCUMULATOR_PLACEHOLDER_HASH, 0),
+        payload_source=CountingPayloadSource(f"n{index}"),
+    )

@@ -1,0 +1,198 @@
+"""The round manager: handlers, pacemaker, leader election, recovery, sync and epochs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from consensus_helpers import Committee, make_node
+
+from libra.consensus.actions import (
+    Broadcast,
+    DeferProposal,
+    SecurityEvent,
+    Send,
+    SetTimer,
+)
+from libra.consensus.errors import RecoveryError
+from libra.consensus.leader_election import CommittedBlockRecord, LeaderReputation, RoundRobin
+from libra.consensus.memory import HashChainStateComputer, InMemoryConsensusStore
+from libra.consensus.pacemaker import ConsensusConfig, compute_timeout_ms
+from libra.consensus.round_manager import RoundManager
+from libra.consensus.safety_rules import SafetyRules
+from libra.consensus.safety_storage import InMemorySafetyStorage
+from libra.consensus.twins import Scenario, Simulation
+from libra.types.consensus import BlockRetrievalRequest, ProposalMsg, TimeoutMsg, VoteMsg
+
+NOW = 10_000_000
+
+
+def _full(rounds: int, slots: int) -> tuple[tuple[frozenset[int], ...], ...]:
+    return tuple((frozenset(range(slots)),) for _ in range(rounds))
+
+
+def _only(actions: list[object], kind: type) -> list[object]:
+    return [a for a in actions if isinstance(a, kind)]
+
+
+def test_leader_of_round_one_proposes_and_votes_on_start(committee: Committee) -> None:
+    leader = make_node(committee, 1)  # round robin over sorted validators: round 1 -> index 1
+    actions = leader.start(NOW)
+    assert isinstance(actions[0], SetTimer) and actions[0].round == 1 and actions[0].duration_ms == 1000
+    proposal = _only(actions, Broadcast)[0].message  # type: ignore[attr-defined]
+    assert isinstance(proposal, ProposalMsg) and proposal.proposal.round == 1
+    vote = _only(actions, Send)[0]
+    assert vote.peer == committee.authors[2] and isinstance(vote.message, VoteMsg)  # type: ignore[attr-defined]
+
+
+def test_votes_form_a_qc_and_the_next_leader_proposes(committee: Committee) -> None:
+    nodes = [make_node(committee, i) for i in range(4)]
+    for node in nodes:
+        node.start(NOW)
+    proposal = _only(nodes[1].start(NOW) or [], Broadcast)  # already started: no new actions
+    assert proposal == []
+    leader_actions = make_node(committee, 1).start(NOW)
+    msg = _only(leader_actions, Broadcast)[0].message  # type: ignore[attr-defined]
+    votes = [nodes[i].on_proposal(committee.authors[1], msg, NOW + 1) for i in (0, 3)]
+    next_leader = nodes[2]
+    assert next_leader.on_proposal(committee.authors[1], msg, NOW + 1) == []  # own vote kept locally
+    actions = next_leader.on_vote(committee.authors[0], votes[0][0].message, NOW + 2)  # type: ignore[attr-defined]
+    assert actions == []
+    actions = next_leader.on_vote(committee.authors[3], votes[1][0].message, NOW + 3)  # type: ignore[attr-defined]
+    assert next_leader.current_round == 2
+    new_proposal = _only(actions, Broadcast)[0].message  # type: ignore[attr-defined]
+    assert new_proposal.proposal.round == 2 and new_proposal.proposal.quorum_cert.round == 1
+
+
+def test_invalid_message_is_reported_and_changes_nothing(committee: Committee) -> None:
+    node = make_node(committee, 0)
+    node.start(NOW)
+    msg = _only(make_node(committee, 1).start(NOW), Broadcast)[0].message  # type: ignore[attr-defined]
+    forged = dataclasses.replace(msg, proposal=dataclasses.replace(msg.proposal, signature=b"\x00" * 64))
+    actions = node.on_proposal(committee.authors[1], forged, NOW)
+    assert [type(a) for a in actions] == [SecurityEvent]
+    assert node.tree.blocks() == [] and node.safety_rules.consensus_state().last_voted_round == 0
+
+
+def test_proposal_from_the_future_is_deferred_and_wrong_leader_refused(committee: Committee) -> None:
+    node = make_node(committee, 0)
+    node.start(NOW)
+    msg = _only(make_node(committee, 1).start(NOW), Broadcast)[0].message  # type: ignore[attr-defined]
+    assert _only(node.on_proposal(committee.authors[1], msg, NOW - 5), DeferProposal)
+    impostor = make_node(committee, 3)
+    impostor.leader_election = RoundRobin([committee.authors[3]])
+    fake = _only(impostor.start(NOW), Broadcast)[0].message  # type: ignore[attr-defined]
+    assert isinstance(node.on_proposal(committee.authors[3], fake, NOW)[0], SecurityEvent)
+
+
+def test_timeouts_form_a_tc_that_advances_the_round(committee: Committee) -> None:
+    nodes = [make_node(committee, i) for i in range(4)]
+    for node in nodes:
+        node.start(NOW)
+    timeouts = [_only(nodes[i].on_local_timeout(1, NOW), Broadcast)[0].message for i in (1, 2)]  # type: ignore[attr-defined]
+    assert all(isinstance(t, TimeoutMsg) for t in timeouts)
+    node = nodes[0]
+    actions = node.on_timeout_msg(committee.authors[1], timeouts[0], NOW + 1)  # type: ignore[arg-type]
+    assert node.current_round == 1
+    actions = node.on_timeout_msg(committee.authors[2], timeouts[1], NOW + 1)  # type: ignore[arg-type]
+    # f + 1 timeouts make node 0 time out too (echo), which completes the TC
+    assert node.current_round == 2 and node.tree.highest_tc is not None and node.tree.highest_tc.round == 1
+    assert any(isinstance(a, SetTimer) and a.round == 2 for a in actions)
+    assert node.on_local_timeout(1, NOW + 2) == []  # a stale timer does nothing
+
+
+def test_timeout_backoff_is_exponential_and_capped() -> None:
+    config = ConsensusConfig(round_initial_timeout_ms=1000)
+    assert [compute_timeout_ms(config, r, 0) for r in (1, 3, 4, 5, 6)] == [1000, 1000, 1200, 1440, 1728]
+    assert compute_timeout_ms(config, 100, 0) == compute_timeout_ms(config, 9, 0) == 1000 * 12**6 // 10**6
+    assert compute_timeout_ms(config, 12, 10) == 1000
+
+
+def test_leader_reputation_skips_crashed_validators(committee: Committee) -> None:
+    authors = committee.authors
+    history = [CommittedBlockRecord(r, authors[r % 3], (authors[0], authors[1], authors[2])) for r in range(1, 20)]
+    election = LeaderReputation(1, authors, window=10, exclude_rounds=4, history=history)
+    leaders = {election.get_leader(r) for r in range(20, 80)}
+    assert authors[3] not in leaders and leaders == set(authors[:3])
+    same = LeaderReputation(1, authors, window=10, exclude_rounds=4, history=history)
+    assert [same.get_leader(r) for r in range(20, 40)] == [election.get_leader(r) for r in range(20, 40)]
+    fresh = LeaderReputation(1, authors)
+    assert [fresh.get_leader(r) for r in range(4)] == [RoundRobin(authors).get_leader(r) for r in range(4)]
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def _run(scenario: Scenario, **kwargs: int) -> Simulation:
+    simulation = Simulation(scenario, **kwargs)
+    outcome = simulation.run()
+    assert outcome.ok, outcome
+    return simulation
+
+
+def test_four_honest_nodes_commit_the_same_chain() -> None:
+    simulation = _run(Scenario(4, (), (1, 2, 3, 0) * 3, _full(12, 4), seed=3))
+    chains = [[b.id for b in computer.committed] for computer in simulation.computers]
+    shortest = min(len(chain) for chain in chains)
+    assert shortest >= 10
+    assert all(chain[:shortest] == chains[0][:shortest] for chain in chains)
+
+
+def test_isolated_node_catches_up_after_the_partition_heals() -> None:
+    partitions = tuple((frozenset({0, 1, 2}), frozenset({3})) for _ in range(10))
+    simulation = _run(Scenario(4, (), (0, 1, 2) * 3 + (0,), partitions, seed=5))
+    lagging = simulation.computers[3]
+    assert lagging.committed or lagging.synced_to
+
+
+def test_epoch_change_restarts_consensus_in_the_next_epoch() -> None:
+    simulation = _run(Scenario(4, (), (1, 2, 3, 0) * 2, _full(8, 4), seed=9, reconfigure_at=3))
+    assert all(manager.epoch == 2 for manager in simulation.managers)
+    assert simulation.outcome.epoch_changes == 4
+    assert any(key[0] == 2 for key in simulation.committed)
+
+
+def test_recovery_rebuilds_the_tree_from_the_store(committee: Committee) -> None:
+    simulation = _run(Scenario(4, (), (1, 2, 3, 0) * 2, _full(8, 4), seed=4))
+    old = simulation.managers[2]
+    computer = simulation.computers[2]
+    assert isinstance(computer, HashChainStateComputer)
+    recovered = RoundManager.recover(
+        author=old.author,
+        ledger_root=computer.ledger_infos[-1],
+        store=simulation.stores[2],
+        safety_rules=SafetyRules(old.author, simulation.keys[2], simulation.safety[2]),
+        state_computer=computer,
+        payload_source=simulation.payloads[2],
+        epoch_state=old.epoch_state,
+    )
+    assert recovered.tree.root.id == old.tree.root.id
+    assert recovered.tree.highest_qc == old.tree.highest_qc
+    assert {b.id for b in recovered.tree.blocks()} == {b.id for b in old.tree.blocks()}
+    recovered.start(simulation.now)
+    assert recovered.current_round == old.current_round
+
+
+def test_recovery_without_the_root_block_fails(committee: Committee) -> None:
+    simulation = _run(Scenario(4, (), (1, 2, 3, 0) * 2, _full(8, 4), seed=4))
+    with pytest.raises(RecoveryError):
+        RoundManager.recover(
+            author=committee.authors[0],
+            ledger_root=simulation.computers[0].ledger_infos[-1],
+            store=InMemoryConsensusStore(),
+            safety_rules=SafetyRules(committee.authors[0], committee.keys[0], InMemorySafetyStorage()),
+            state_computer=simulation.computers[0],
+            payload_source=simulation.payloads[0],
+            epoch_state=committee.epoch_state,
+        )
+
+
+def test_block_retrieval_serves_parents_newest_first() -> None:
+    simulation = _run(Scenario(4, (), (1, 2, 3, 0) * 2, _full(8, 4), seed=4))
+    manager = simulation.managers[0]
+    tip = manager.tree.highest_qc.certified_block.id
+    response = manager.sync.serve(BlockRetrievalRequest(tip, 2))
+    assert len(response.blocks) == min(2, len(manager.tree.blocks()) + 1)
+    assert response.blocks[0].round == manager.tree.highest_qc.round
+    missing = manager.sync.serve(BlockRetrievalRequest(b"\x07" * 32, 2))
+    assert missing.status == 1 and missing.blocks == ()
