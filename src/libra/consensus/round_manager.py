@@ -50,6 +50,7 @@ from libra.consensus.safety_rules import SafetyRules
 from libra.consensus.verification import (
     MAX_TIMESTAMP_DRIFT_USECS,
     CertificateChecker,
+    SignatureCache,
     compute_block_id,
     is_empty_commit,
     ledger_info_message,
@@ -92,6 +93,7 @@ class RoundManager:
         leader_election: LeaderElection | None = None,
         config: ConsensusConfig | None = None,
         epoch_start: LedgerInfoWithSignatures | None = None,
+        signature_cache: SignatureCache | None = None,
     ) -> None:
         self.author = author
         self.epoch_state = epoch_state
@@ -104,7 +106,7 @@ class RoundManager:
         self.config = config or ConsensusConfig()
         validators = [address for address, _ in epoch_state.verifier.validators]
         self.leader_election = leader_election or RoundRobin(validators)
-        self.checker = CertificateChecker(self.epoch, epoch_state.verifier)
+        self.checker = CertificateChecker(self.epoch, epoch_state.verifier, signature_cache)
         self.round_state = RoundState(self.checker)
         self.sync = BlockSync(self)
         self.epoch_start = epoch_start
@@ -129,6 +131,7 @@ class RoundManager:
         epoch_state: EpochState | None = None,
         leader_election: LeaderElection | None = None,
         config: ConsensusConfig | None = None,
+        signature_cache: SignatureCache | None = None,
     ) -> RoundManager:
         """Rebuild the core after a (re)start; see :mod:`libra.consensus.recovery`.
 
@@ -151,6 +154,7 @@ class RoundManager:
             leader_election=leader_election,
             config=config,
             epoch_start=ledger_root if next_epoch is not None else None,
+            signature_cache=signature_cache,
         )
 
     # ----------------------------------------------------------------------- reads
@@ -261,9 +265,15 @@ class RoundManager:
     ) -> tuple[bool, list[Action]]:
         """Drop stale messages, catch up from ``sync_info``; True if ``round_`` is current."""
         if round_ < self.current_round:
-            return False, []
+            return False, self._help_lagging(peer, sync_info)
         in_sync, actions = self.sync.sync_up(peer, sync_info, now_usecs, retry)
         return in_sync and round_ == self.current_round, actions
+
+    def _help_lagging(self, peer: AccountAddress, sync_info: SyncInfo) -> list[Action]:
+        """A peer sent a message of an older round: send it our certificates (Diem does too)."""
+        if peer == self.author or sync_info.highest_round >= self.tree.highest_certified_round:
+            return []
+        return [Send(peer, self.sync_info())]
 
     def _on_proposal(self, peer: AccountAddress, msg: ProposalMsg, now_usecs: int) -> list[Action]:
         self.checker.verify_proposal_msg(msg)
@@ -306,7 +316,7 @@ class RoundManager:
     def _on_vote(self, peer: AccountAddress, msg: VoteMsg, now_usecs: int) -> list[Action]:
         vote = msg.vote
         if vote.round < self.current_round:
-            return []
+            return self._help_lagging(peer, msg.sync_info)
         self.checker.verify_vote_msg(msg)
         ok, actions = self._ensure_round(
             peer, vote.round, msg.sync_info, now_usecs, lambda now: self.on_vote(peer, msg, now)
@@ -323,7 +333,7 @@ class RoundManager:
     def _on_timeout_msg(self, peer: AccountAddress, msg: TimeoutMsg, now_usecs: int) -> list[Action]:
         timeout = msg.timeout
         if timeout.round < self.current_round:
-            return []
+            return self._help_lagging(peer, msg.sync_info)
         self.checker.verify_timeout_msg(msg)
         ok, actions = self._ensure_round(
             peer, timeout.round, msg.sync_info, now_usecs, lambda now: self.on_timeout_msg(peer, msg, now)

@@ -54,7 +54,12 @@ from libra.consensus.pacemaker import ConsensusConfig
 from libra.consensus.round_manager import RoundManager
 from libra.consensus.safety_rules import SafetyRules
 from libra.consensus.safety_storage import InMemorySafetyStorage
-from libra.consensus.verification import ACCUMULATOR_PLACEHOLDER_HASH, ZERO_HASH, compute_block_id
+from libra.consensus.verification import (
+    ACCUMULATOR_PLACEHOLDER_HASH,
+    ZERO_HASH,
+    SignatureCache,
+    compute_block_id,
+)
 from libra.crypto.ed25519 import Ed25519PrivateKey
 from libra.types.consensus import BlockRetrievalRequest, BlockRetrievalResponse, ProposalMsg
 from libra.types.ledger import (
@@ -189,6 +194,7 @@ class Simulation:
         self.registry: dict[bytes, tuple[int, int, bytes]] = {}
         self.live_slots: set[int] = set()
         self.outcome = Outcome(scenario)
+        self.signature_cache: SignatureCache = set()
 
     # ----------------------------------------------------------------------- setup
 
@@ -234,6 +240,7 @@ class Simulation:
             epoch_state=EpochState(epoch, self.verifier),
             leader_election=election,
             config=ConsensusConfig(max_block_txns=2),
+            signature_cache=self.signature_cache,
         )
 
     # ----------------------------------------------------------------------- running

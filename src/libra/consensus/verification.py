@@ -9,7 +9,8 @@ is the hash of the ``VoteData``.
 :class:`CertificateChecker` binds the checks to one epoch's validator set and
 remembers certificates it already verified, so a QC carried by many messages
 costs its signature checks once. Every check raises
-:class:`~libra.consensus.errors.VerificationError` and mutates nothing else.
+:class:`~libra.consensus.errors.VerificationError` and mutates nothing else (but the
+caches of valid certificates and, if given, of valid signatures).
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ ACCUMULATOR_PLACEHOLDER_HASH = b"ACCUMULATOR_PLACEHOLDER_HASH".ljust(32, b"\x00"
 EMPTY_BLOCK_INFO = BlockInfo(0, 0, ZERO_HASH, ACCUMULATOR_PLACEHOLDER_HASH, 0, 0, None)
 MAX_TIMESTAMP_DRIFT_USECS = 5 * 60 * 1_000_000
 _CACHE_LIMIT = 4096
+
+# Signatures already found valid, as (public key, message, signature). Verification is a
+# pure function, so nodes of one process (the Twins simulator) may share one cache.
+SignatureCache = set[tuple[bytes, bytes, bytes]]
 
 
 def compute_block_id(block_data: BlockData) -> bytes:
@@ -110,8 +115,11 @@ def check_block_well_formed(block: Block) -> None:
 class CertificateChecker:
     """Signature and voting-power checks against one epoch's validator set."""
 
-    def __init__(self, epoch: int, verifier: ValidatorVerifier) -> None:
+    def __init__(
+        self, epoch: int, verifier: ValidatorVerifier, signature_cache: SignatureCache | None = None
+    ) -> None:
         self.epoch = epoch
+        self._signature_cache = signature_cache
         self.verifier = verifier
         self._keys = {address: info.public_key for address, info in verifier.validators}
         self._power = {address: info.voting_power for address, info in verifier.validators}
@@ -138,7 +146,14 @@ class CertificateChecker:
         key = self._keys.get(author)
         check(key is not None, f"{author} is not a validator of epoch {self.epoch}")
         assert key is not None
+        cache, entry = self._signature_cache, (key, message, signature)
+        if cache is not None and entry in cache:
+            return
         check(verify_signature(key, message, signature), f"bad signature by {author}")
+        if cache is not None:
+            if len(cache) >= 16 * _CACHE_LIMIT:
+                cache.clear()
+            cache.add(entry)
 
     # ----------------------------------------------------------------------- certificates
 
