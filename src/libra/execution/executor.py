@@ -24,9 +24,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from libra.crypto.ed25519 import verify_signature
-from libra.crypto.hashing import signing_message
-from libra.crypto.multi_ed25519 import MultiEd25519PublicKey, MultiEd25519Signature
+from libra.crypto.transaction_signature import verify_transaction_signature
 from libra.framework.errors import KeptStatus, StatusCode, vm_status_json
 from libra.framework.events import NewEpochEvent
 from libra.framework.state import BlockState, StateView
@@ -92,22 +90,6 @@ def _to_output(outcome: TransactionOutcome) -> TransactionOutput:
 
 
 # --- signatures ------------------------------------------------------------------------------
-
-
-def verify_transaction_signature(txn: SignedTransaction, raw_bytes: bytes) -> bool:
-    """The sender's signature over ``seed(RawTransaction) ‖ raw``; multi-agent is not supported."""
-    auth = txn.authenticator
-    message = signing_message(raw_bytes)
-    if isinstance(auth, Ed25519Authenticator):
-        return verify_signature(auth.public_key, message, auth.signature)
-    if isinstance(auth, MultiEd25519Authenticator):
-        try:
-            key = MultiEd25519PublicKey.from_bytes(auth.public_key)
-            signature = MultiEd25519Signature.from_bytes(auth.signature)
-        except ValueError:
-            return False
-        return key.verify(message, signature)
-    return False
 
 
 def _verify_chunk(chunk: Sequence[tuple[SignedTransaction, bytes]]) -> list[bool]:

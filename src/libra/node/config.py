@@ -165,7 +165,9 @@ class NodeConfig(_Section):
         """Make every relative path relative to ``base`` (the config file's folder)."""
 
         def fix(path: Path | None) -> Path | None:
-            return None if path is None or path.is_absolute() else base / path
+            if path is None or path.is_absolute():
+                return path
+            return base / path
 
         return self.model_copy(
             update={

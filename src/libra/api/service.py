@@ -1,0 +1,217 @@
+"""The JSON-RPC backend of a node: Diem's methods answered from the node's ledger.
+
+Reads take one ledger snapshot per call and answer from that version, so a response
+never mixes versions and never shows state older than its envelope. Store errors
+that mean "not there" become Diem's empty answers (``null``/``[]``); anything else
+surfaces as a server error through the dispatcher.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from libra.api import views
+from libra.api.backend import LedgerState
+from libra.api.errors import (
+    JsonRpcError,
+    mempool_invalid_seq_number,
+    mempool_invalid_update,
+    mempool_is_full,
+    mempool_too_many_transactions,
+    vm_validation_error,
+)
+from libra.api.metrics import ApiMetrics
+from libra.api.server import METRICS_KEY
+from libra.framework.views import get_account_view, get_chain_view, get_currency_views
+from libra.mempool.pool import AddStatus
+from libra.node.ledger import CommittedBlock
+from libra.node.runtime import NodeRuntime
+from libra.types.move import AccountAddress
+from libra.types.transaction import transaction_from_bcs
+
+JsonValue = Any
+
+
+class NodeApiService:
+    def __init__(self, runtime: NodeRuntime) -> None:
+        self._runtime = runtime
+        self._ledger = runtime.ledger
+        self._db = runtime.ledger.db
+        self._metrics: ApiMetrics | None = None
+        self._last_commit: tuple[int, float] | None = None
+
+    # --- wiring ---------------------------------------------------------------------------
+
+    def attach_metrics(self, app: web.Application) -> None:
+        self._metrics = app[METRICS_KEY]
+        self._runtime.add_commit_listener(self._on_commit)
+        self._metrics.node.committed_version.set(self._ledger.snapshot().version)
+
+    def _on_commit(self, block: CommittedBlock) -> None:
+        assert self._metrics is not None
+        node = self._metrics.node
+        node.committed_version.set(block.last_version)
+        node.mempool_size.set(len(self._runtime.mempool))
+        if self._last_commit is not None:
+            last_version, last_time = self._last_commit
+            elapsed = (block.timestamp_usecs / 1e6) - last_time
+            if elapsed > 0:
+                node.tps.set((block.last_version - last_version) / elapsed)
+        self._last_commit = (block.last_version, block.timestamp_usecs / 1e6)
+
+    # --- envelope -------------------------------------------------------------------------
+
+    def ledger_state(self) -> LedgerState:
+        snapshot = self._ledger.snapshot()
+        return LedgerState(self._runtime.chain_id, snapshot.version, snapshot.timestamp_usecs)
+
+    # --- chain ----------------------------------------------------------------------------
+
+    def get_metadata(self, version: int | None) -> JsonValue:
+        snapshot = self._ledger.snapshot()
+        at = snapshot.version if version is None else version
+        with self._ledger.lock:
+            root = self._db.get_accumulator_root(at)
+        chain = get_chain_view(self._ledger.state_view(at))
+        timestamp = snapshot.timestamp_usecs if at == snapshot.version else chain.timestamp_usecs
+        return views.metadata_json(chain, at, timestamp, root, latest=version is None or at == snapshot.version)
+
+    def get_currencies(self) -> JsonValue:
+        return [views.currency_json(c) for c in get_currency_views(self._ledger.state_view())]
+
+    def get_network_status(self) -> JsonValue:
+        return 0  # connected peers: a single-validator node has none
+
+    # --- accounts -------------------------------------------------------------------------
+
+    def get_account(self, address: bytes, version: int | None) -> JsonValue:
+        at = self._ledger.snapshot().version if version is None else version
+        view = get_account_view(self._ledger.state_view(at), AccountAddress(address))
+        return None if view is None else views.account_view_json(view, at)
+
+    def _transaction_at(self, version: int, include_events: bool) -> JsonValue:
+        with self._ledger.lock:
+            data = self._db.get_transaction(version)
+            info = self._db.get_transaction_info(version)
+            events = self._db.get_events_by_version(version) if include_events else []
+        return views.transaction_json(version, transaction_from_bcs(data), data, info, events, include_events)
+
+    def get_account_transaction(self, address: bytes, seq: int, include_events: bool) -> JsonValue:
+        with self._ledger.lock:
+            version = self._db.get_transaction_version(address, seq)
+        return None if version is None else self._transaction_at(version, include_events)
+
+    def get_account_transactions(self, address: bytes, start_seq: int, limit: int, include_events: bool) -> JsonValue:
+        out = []
+        for seq in range(start_seq, start_seq + limit):
+            with self._ledger.lock:
+                version = self._db.get_transaction_version(address, seq)
+            if version is None:
+                break
+            out.append(self._transaction_at(version, include_events))
+        return out
+
+    def get_transactions(self, start_version: int, limit: int, include_events: bool) -> JsonValue:
+        last = self._ledger.snapshot().version
+        if start_version > last:
+            return []
+        end = min(last + 1, start_version + limit)
+        return [self._transaction_at(v, include_events) for v in range(start_version, end)]
+
+    def get_events(self, key: bytes, start_seq: int, limit: int) -> JsonValue:
+        with self._ledger.lock:
+            stored = self._db.get_events(key, start_seq, limit)
+        return [views.event_json(e) for e in stored]
+
+    # --- submission -----------------------------------------------------------------------
+
+    async def submit(self, signed_txn: bytes) -> None:
+        admission = self._runtime.submit(signed_txn)
+        if admission.accepted:
+            return None
+        reason = admission.vm_status or (admission.status.value if admission.status else "unknown")
+        if self._metrics is not None:
+            self._metrics.node.record_rejection(reason)
+        if admission.vm_status is not None:
+            raise vm_validation_error(admission.vm_status)
+        raise _pool_error(admission.status)
+
+    # --- proofs ---------------------------------------------------------------------------
+
+    def get_state_proof(self, version: int) -> JsonValue:
+        with self._ledger.lock:
+            return views.state_proof_json(self._db.get_state_proof(version))
+
+    def get_account_state_with_proof(
+        self, address: bytes, version: int | None, ledger_version: int | None
+    ) -> JsonValue:
+        with self._ledger.lock:
+            proof = self._db.get_account_state_with_proof(address, version, ledger_version)
+        return views.account_state_with_proof_json(proof)
+
+    def get_transactions_with_proofs(self, start_version: int, limit: int, include_events: bool) -> JsonValue:
+        last = self._ledger.snapshot().version
+        if start_version > last:
+            return None
+        with self._ledger.lock:
+            proof = self._db.get_transaction_list_with_proof(
+                start_version, min(limit, last - start_version + 1), last, include_events
+            )
+        return views.transactions_with_proofs_json(proof)
+
+    def get_account_transactions_with_proofs(
+        self, address: bytes, start_seq: int, limit: int, include_events: bool, ledger_version: int | None
+    ) -> JsonValue:
+        at = self._ledger.snapshot().version if ledger_version is None else ledger_version
+        items = []
+        with self._ledger.lock:
+            for seq in range(start_seq, start_seq + limit):
+                version = self._db.get_transaction_version(address, seq)
+                if version is None or version > at:
+                    break
+                data = self._db.get_transaction(version)
+                events = (
+                    [e.event_bytes for e in self._db.get_events_by_version(version)] if include_events else None
+                )
+                proof = self._db.get_transaction_info_with_proof(version, at)
+                items.append(views.transaction_with_proof_bcs(version, data, events, proof))
+        return views.account_transactions_with_proofs_json(items)
+
+    def get_events_with_proofs(self, key: bytes, start_seq: int, limit: int) -> JsonValue:
+        with self._ledger.lock:
+            stored = self._db.get_events(key, start_seq, limit)
+            proofs = [self._db.get_event_with_proof(key, e.sequence_number) for e in stored]
+        return views.events_with_proofs_json(proofs)
+
+    def get_event_by_version_with_proof(self, key: bytes, version: int | None) -> JsonValue:
+        at = self._ledger.snapshot().version if version is None else version
+        with self._ledger.lock:
+            events = self._db.get_events(key, 0, 1 << 62)
+            below = [e for e in events if e.version <= at]
+            above = [e for e in events if e.version > at]
+            lower = self._db.get_event_with_proof(key, below[-1].sequence_number, at) if below else None
+            upper = self._db.get_event_with_proof(key, above[0].sequence_number) if above else None
+        return views.event_by_version_with_proof_json(lower, upper)
+
+    def get_accumulator_consistency_proof(
+        self, client_known_version: int | None, ledger_version: int | None
+    ) -> JsonValue:
+        with self._ledger.lock:
+            proof = self._db.get_accumulator_consistency_proof(client_known_version, ledger_version)
+        return views.accumulator_consistency_proof_json(proof)
+
+
+def _pool_error(status: AddStatus | None) -> JsonRpcError:
+    if status is AddStatus.MEMPOOL_FULL:
+        return mempool_is_full("mempool is full")
+    if status is AddStatus.TOO_MANY_FOR_ACCOUNT:
+        return mempool_too_many_transactions("too many transactions from this account")
+    if status is AddStatus.INVALID_UPDATE:
+        return mempool_invalid_update("Failed to update gas price to 0")
+    if status is AddStatus.SEQUENCE_TOO_OLD:
+        return vm_validation_error("SEQUENCE_NUMBER_TOO_OLD")
+    if status is AddStatus.SEQUENCE_TOO_NEW:
+        return mempool_invalid_seq_number("sequence number is too far ahead of the account's")
+    return vm_validation_error("UNKNOWN_STATUS")

@@ -1,0 +1,300 @@
+"""The local network launcher: genesis, keys, configs and node processes on 127.0.0.1.
+
+Layout of the data folder (``.libra/localnet`` unless told otherwise)::
+
+    DIR/
+      localnet.json                 what is running and where (written when ready)
+      genesis.bcs                   the genesis transaction (BCS), shared by every node
+      keys/treasury_compliance.key  hex Ed25519 private keys (mode 0600)
+      keys/designated_dealer.key
+      keys/diem_root.key
+      validator-0/node.toml         one folder per node: config, keys, store, log
+      validator-0/consensus.key
+      validator-0/network.key
+      validator-0/db/
+      validator-0/node.log
+      full-node-0/...
+
+The first start creates everything; a later start with the same folder reuses it, so
+the network resumes from disk. Nodes are separate processes (``libra node run
+--config``); the launcher never restarts one that dies, it says so and keeps the
+others running. SIGINT/SIGTERM stop every node cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from libra.crypto.ed25519 import Ed25519PrivateKey, load_private_key, save_private_key
+from libra.node.config import (
+    ApiSection,
+    ConsensusSection,
+    FaucetSection,
+    GenesisSection,
+    NetworkSection,
+    NodeConfig,
+    NodeSection,
+    render_config,
+)
+from libra.node.genesis import ValidatorIdentity, write_genesis
+
+KEY_NAMES = ("diem_root", "treasury_compliance", "designated_dealer")
+
+
+class LocalnetError(RuntimeError):
+    """The local network could not be prepared or started; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalnetSpec:
+    data_dir: Path
+    validators: int = 1
+    full_nodes: int = 0
+    chain_id: int = 2
+    api_port: int = 8080
+    network_base_port: int = 6180
+    ready_timeout_secs: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class NodePlan:
+    name: str
+    role: str
+    folder: Path
+    config_path: Path
+    api_port: int
+    network_port: int
+
+
+@dataclass(slots=True)
+class RunningNode:
+    plan: NodePlan
+    process: subprocess.Popen[bytes]
+    log_file: object = field(repr=False)
+
+
+def plan_nodes(spec: LocalnetSpec) -> list[NodePlan]:
+    """Names, folders and ports; the API-serving node (full node if any) gets ``api_port``."""
+    names = [(f"validator-{i}", "validator") for i in range(spec.validators)]
+    names += [(f"full-node-{i}", "full_node") for i in range(spec.full_nodes)]
+    public = names[-1][0] if spec.full_nodes else names[0][0]
+    plans = []
+    other_port = spec.api_port + 1
+    for index, (name, role) in enumerate(names):
+        if name == public:
+            api_port = spec.api_port
+        else:
+            api_port = other_port
+            other_port += 1
+        folder = spec.data_dir / name
+        plans.append(
+            NodePlan(name, role, folder, folder / "node.toml", api_port, spec.network_base_port + index)
+        )
+    return plans
+
+
+def public_node(plans: list[NodePlan]) -> NodePlan:
+    return next(p for p in plans if p.role == "full_node") if any(p.role == "full_node" for p in plans) else plans[0]
+
+
+def _load_or_create_key(path: Path) -> Ed25519PrivateKey:
+    if path.exists():
+        return load_private_key(path)
+    key = Ed25519PrivateKey.generate()
+    save_private_key(path, key)
+    return key
+
+
+def prepare(spec: LocalnetSpec) -> list[NodePlan]:
+    """Create keys, genesis and configs on first start; reuse them afterwards."""
+    if spec.validators < 1:
+        raise LocalnetError("a network needs at least one validator")
+    plans = plan_nodes(spec)
+    (spec.data_dir / "keys").mkdir(parents=True, exist_ok=True, mode=0o700)
+    account_keys = {name: _load_or_create_key(spec.data_dir / "keys" / f"{name}.key") for name in KEY_NAMES}
+    identities = []
+    for plan in plans:
+        plan.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        network_key = _load_or_create_key(plan.folder / "network.key")
+        if plan.role == "validator":
+            consensus_key = _load_or_create_key(plan.folder / "consensus.key")
+            identities.append(
+                ValidatorIdentity(
+                    name=plan.name,
+                    consensus_public_key=consensus_key.public_key().to_bytes(),
+                    network_public_key=network_key.public_key().to_bytes(),
+                    network_address=f"127.0.0.1:{plan.network_port}",
+                )
+            )
+    genesis_path = spec.data_dir / "genesis.bcs"
+    if not genesis_path.exists():
+        write_genesis(
+            genesis_path,
+            chain_id=spec.chain_id,
+            diem_root_public_key=account_keys["diem_root"].public_key().to_bytes(),
+            treasury_compliance_public_key=account_keys["treasury_compliance"].public_key().to_bytes(),
+            designated_dealer_public_key=account_keys["designated_dealer"].public_key().to_bytes(),
+            validators=identities,
+        )
+    seeds = tuple(f"127.0.0.1:{p.network_port}" for p in plans if p.role == "validator")
+    for plan in plans:
+        plan.config_path.write_text(render_config(_node_config(spec, plan, seeds)), encoding="utf-8")
+    return plans
+
+
+def _node_config(spec: LocalnetSpec, plan: NodePlan, seeds: tuple[str, ...]) -> NodeConfig:
+    keys = spec.data_dir.resolve() / "keys"
+    folder = plan.folder.resolve()
+    serves_faucet = plan == public_node(plan_nodes(spec))
+    return NodeConfig(
+        node=NodeSection(name=plan.name, role=plan.role, data_dir=folder / "db", chain_id=spec.chain_id),  # type: ignore[arg-type]
+        genesis=GenesisSection(file=spec.data_dir.resolve() / "genesis.bcs"),
+        consensus=ConsensusSection(key_file=folder / "consensus.key" if plan.role == "validator" else None),
+        network=NetworkSection(
+            listen=f"127.0.0.1:{plan.network_port}",
+            key_file=folder / "network.key",
+            seeds=tuple(s for s in seeds if s != f"127.0.0.1:{plan.network_port}"),
+        ),
+        api=ApiSection(enabled=True, host="127.0.0.1", port=plan.api_port),
+        faucet=FaucetSection(
+            enabled=serves_faucet,
+            treasury_compliance_key_file=keys / "treasury_compliance.key" if serves_faucet else None,
+            designated_dealer_key_file=keys / "designated_dealer.key" if serves_faucet else None,
+        ),
+    )
+
+
+def _start(plan: NodePlan) -> RunningNode:
+    log = open(plan.folder / "node.log", "ab")  # noqa: SIM115 - closed when the node stops
+    process = subprocess.Popen(
+        [sys.executable, "-m", "libra.cli", "node", "run", "--config", str(plan.config_path)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C reaches the launcher, which stops nodes in order
+    )
+    return RunningNode(plan, process, log)
+
+
+def _is_ready(port: int) -> bool:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1",
+        data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "get_metadata", "params": []}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return "result" in json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _wait_ready(nodes: list[RunningNode], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(nodes)
+    while pending:
+        for node in list(pending):
+            if node.process.poll() is not None:
+                raise LocalnetError(
+                    f"{node.plan.name} exited with status {node.process.returncode}; see {node.plan.folder / 'node.log'}"
+                )
+            if _is_ready(node.plan.api_port):
+                pending.remove(node)
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(n.plan.name for n in pending)
+            raise LocalnetError(f"{names} not ready after {timeout:.0f} s; see their node.log")
+        if pending:
+            time.sleep(0.2)
+
+
+def describe(spec: LocalnetSpec, nodes: list[RunningNode]) -> dict[str, object]:
+    """The contents of ``localnet.json``."""
+    public = public_node([n.plan for n in nodes])
+    keys = spec.data_dir.resolve() / "keys"
+    return {
+        "chain_id": spec.chain_id,
+        "json_rpc": f"http://127.0.0.1:{public.api_port}/v1",
+        "faucet": f"http://127.0.0.1:{public.api_port}/mint",
+        "keys": {
+            "treasury_compliance": str(keys / "treasury_compliance.key"),
+            "designated_dealer": str(keys / "designated_dealer.key"),
+            "diem_root": str(keys / "diem_root.key"),
+        },
+        "nodes": [
+            {
+                "name": n.plan.name,
+                "role": n.plan.role,
+                "pid": n.process.pid,
+                "config": str(n.plan.config_path.resolve()),
+                "data_dir": str(n.plan.folder.resolve()),
+                "json_rpc": f"http://127.0.0.1:{n.plan.api_port}/v1",
+                "metrics": f"http://127.0.0.1:{n.plan.api_port}/metrics",
+            }
+            for n in nodes
+        ],
+    }
+
+
+def _stop(nodes: list[RunningNode], grace_secs: float = 15.0) -> None:
+    for node in nodes:
+        if node.process.poll() is None:
+            node.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_secs
+    for node in nodes:
+        remaining = max(0.1, deadline - time.monotonic())
+        try:
+            node.process.wait(remaining)
+        except subprocess.TimeoutExpired:
+            node.process.kill()
+            node.process.wait()
+        node.log_file.close()  # type: ignore[attr-defined]
+
+
+def run(spec: LocalnetSpec, announce: Callable[[dict[str, object]], None]) -> int:
+    """Start the network, announce it, and supervise until a signal arrives."""
+    plans = prepare(spec)
+    nodes: list[RunningNode] = []
+    stop_requested = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for plan in plans:
+            nodes.append(_start(plan))
+        _wait_ready(nodes, spec.ready_timeout_secs)
+        info = describe(spec, nodes)
+        state_file = spec.data_dir / "localnet.json"
+        state_file.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        announce(info)
+        reported: set[str] = set()
+        while not stop_requested:
+            for node in nodes:
+                if node.process.poll() is not None and node.plan.name not in reported:
+                    reported.add(node.plan.name)
+                    print(
+                        f"{node.plan.name} exited with status {node.process.returncode}; restart it with "
+                        f"`libra node run --config {node.plan.config_path}`",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            time.sleep(0.2)
+        return 0
+    finally:
+        _stop(nodes)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        state_file = spec.data_dir / "localnet.json"
+        if state_file.exists() and stop_requested:
+            os.replace(state_file, spec.data_dir / "localnet.stopped.json")

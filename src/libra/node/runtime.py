@@ -1,0 +1,224 @@
+"""One node process: store, mempool and the block-producing loop, on one asyncio loop.
+
+Threads: the event loop owns the mempool and the API; blocks execute and commit on a
+dedicated block thread (so the API keeps answering), signatures are verified on a
+small pool. The ledger's lock keeps store access single-file.
+
+Block production here is the single-leader loop of a network with one validator
+(the validator set of the current epoch must be exactly this node). It is the
+replaceable piece: BFT consensus among several validators drives the same
+``Ledger.execute_and_commit`` (issue: DiemBFT).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from libra.crypto.auth import compute_address, compute_auth_key
+from libra.crypto.ed25519 import Ed25519PrivateKey, load_private_key
+from libra.crypto.hashing import hash_seed
+from libra.mempool.admission import Admission, admit
+from libra.mempool.pool import Mempool, PoolConfig
+from libra.node.config import NodeConfig
+from libra.node.genesis import read_genesis
+from libra.node.ledger import CommittedBlock, CommittedTransaction, Ledger, LedgerSnapshot, block_id
+from libra.storage.libradb import LibraDB
+from libra.types.ledger import LedgerInfo, LedgerInfoWithSignatures
+from libra.types.move import AccountAddress
+from libra.types.transaction import BlockMetadata
+
+log = logging.getLogger("libra.node")
+
+CommitListener = Callable[[CommittedBlock], None]
+
+
+class NodeError(RuntimeError):
+    """The node cannot start or run as configured; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeIdentity:
+    key: Ed25519PrivateKey
+    address: AccountAddress
+
+    @classmethod
+    def from_key(cls, key: Ed25519PrivateKey) -> NodeIdentity:
+        return cls(key, AccountAddress(compute_address(compute_auth_key(key.public_key()))))
+
+    def sign_ledger_info(self, ledger_info: LedgerInfo) -> LedgerInfoWithSignatures:
+        signature = self.key.sign(hash_seed("LedgerInfo") + ledger_info.to_bcs())
+        return LedgerInfoWithSignatures.create(ledger_info, {self.address: signature.to_bytes()})
+
+
+def wall_clock_usecs() -> int:
+    return time.time_ns() // 1000
+
+
+class NodeRuntime:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.chain_id = config.node.chain_id
+        genesis = read_genesis(config.genesis.file)
+        config.node.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = LibraDB.open(config.node.data_dir, prune_window=config.storage.prune_window or None)
+        self.verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
+        self.block_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="block")
+        self.ledger = Ledger(self.db, self.chain_id, self.verify_pool)
+        if self.ledger.bootstrap(genesis):
+            log.info("committed genesis")
+        self.mempool = Mempool(
+            PoolConfig(
+                capacity=config.mempool.capacity,
+                capacity_per_account=config.mempool.capacity_per_account,
+                max_parked_per_account=config.mempool.max_parked_per_account,
+                system_ttl_secs=config.mempool.system_ttl_secs,
+            )
+        )
+        self.identity: NodeIdentity | None = None
+        if config.node.role == "validator":
+            assert config.consensus.key_file is not None
+            self.identity = NodeIdentity.from_key(load_private_key(config.consensus.key_file))
+        self._pending_work = asyncio.Event()
+        self._waiters: dict[bytes, list[asyncio.Future[CommittedTransaction]]] = {}
+        self._listeners: list[CommitListener] = []
+        self._stopping = False
+
+    # --- submission ----------------------------------------------------------------------
+
+    def submit(self, data: bytes) -> Admission:
+        """Admit a submitted transaction into the mempool (runs on the event loop)."""
+        snapshot = self.ledger.snapshot()
+        admission = admit(
+            self.mempool,
+            self.ledger.state_view(snapshot.version),
+            data,
+            chain_id=self.chain_id,
+            ledger_time_usecs=snapshot.timestamp_usecs,
+            now=time.monotonic(),
+        )
+        if admission.accepted:
+            self._pending_work.set()
+        return admission
+
+    def watch(self, txn_hash: bytes) -> asyncio.Future[CommittedTransaction]:
+        """A future resolved when a block commits or discards the transaction.
+
+        Register before submitting: a block may commit the transaction before the
+        submitter next runs.
+        """
+        future: asyncio.Future[CommittedTransaction] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(txn_hash, []).append(future)
+        future.add_done_callback(lambda done: self._forget(txn_hash, done))
+        return future
+
+    def _forget(self, txn_hash: bytes, future: asyncio.Future[CommittedTransaction]) -> None:
+        waiters = self._waiters.get(txn_hash)
+        if waiters is not None and future in waiters:
+            waiters.remove(future)
+            if not waiters:
+                del self._waiters[txn_hash]
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        self._listeners.append(listener)
+
+    # --- block production ----------------------------------------------------------------
+
+    def _check_single_validator(self) -> NodeIdentity:
+        if self.identity is None:
+            raise NodeError("a full node needs validators to sync from; this build runs single-validator networks")
+        validators = self.ledger.chain_view().validators
+        addresses = [info.addr for info in validators]
+        if addresses != [self.identity.address]:
+            raise NodeError(
+                f"the validator set has {len(addresses)} member(s); this node ({self.identity.address}) "
+                "can only lead alone: start a network of one validator"
+            )
+        return self.identity
+
+    async def run_block_producer(self) -> None:
+        identity = self._check_single_validator()
+        loop = asyncio.get_running_loop()
+        idle_secs = self.config.consensus.idle_block_ms / 1000
+        max_txns = self.config.consensus.max_block_transactions
+        snapshot = self.ledger.snapshot()
+        round_ = snapshot.ledger_info.ledger_info.commit_info.round + 1
+        parent_id = snapshot.ledger_info.ledger_info.commit_info.id
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._pending_work.wait(), idle_secs)
+            self._pending_work.clear()
+            if self._stopping:
+                break
+            batch = self.mempool.take_block(max_txns)
+            timestamp = await self._next_timestamp(snapshot)
+            metadata = BlockMetadata(
+                block_id(parent_id, round_, timestamp, [p.txn_hash for p in batch]),
+                round_,
+                timestamp,
+                (identity.address,),
+                identity.address,
+            )
+            committed = await loop.run_in_executor(
+                self.block_thread,
+                functools.partial(
+                    self.ledger.execute_and_commit,
+                    metadata,
+                    [p.txn for p in batch],
+                    identity.sign_ledger_info,
+                    verified=True,
+                ),
+            )
+            snapshot = self.ledger.snapshot()
+            self._after_commit(committed)
+            round_ += 1
+            parent_id = metadata.id
+            if len(self.mempool.take_block(1)):
+                self._pending_work.set()
+
+    async def _next_timestamp(self, snapshot: LedgerSnapshot) -> int:
+        """Wall-clock time, strictly after the last block and never ahead of the clock."""
+        now = wall_clock_usecs()
+        if now <= snapshot.timestamp_usecs:
+            await asyncio.sleep((snapshot.timestamp_usecs - now + 1) / 1_000_000)
+            now = max(wall_clock_usecs(), snapshot.timestamp_usecs + 1)
+        return now
+
+    def _after_commit(self, block: CommittedBlock) -> None:
+        kept: dict[AccountAddress, int] = {}
+        for result in block.transactions:
+            raw = result.txn.raw_txn
+            if result.version is not None:
+                kept[raw.sender] = max(kept.get(raw.sender, 0), raw.sequence_number + 1)
+            else:
+                self.mempool.remove(result.txn_hash)
+            for future in self._waiters.pop(result.txn_hash, []):
+                if not future.done():
+                    future.set_result(result)
+        self.mempool.commit(kept.items())
+        self.mempool.evict_expired(block.timestamp_usecs // 1_000_000, time.monotonic())
+        for listener in self._listeners:
+            try:
+                listener(block)
+            except Exception:  # a listener's bug must not stop block production
+                log.exception("commit listener failed")
+
+    def committed_addresses(self, block: CommittedBlock) -> Iterable[AccountAddress]:
+        return (result.txn.raw_txn.sender for result in block.transactions if result.version is not None)
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._pending_work.set()
+
+    def close(self) -> None:
+        self.block_thread.shutdown(wait=True)
+        self.verify_pool.shutdown(wait=True)
+        self.db.close()
