@@ -195,6 +195,7 @@ class Simulation:
         self.live_slots: set[int] = set()
         self.outcome = Outcome(scenario)
         self.signature_cache: SignatureCache = set()
+        self.pending_restarts = 0
 
     # ----------------------------------------------------------------------- setup
 
@@ -250,6 +251,7 @@ class Simulation:
             self.managers.append(self._build(slot, self.genesis_li))
         for slot in range(self.scenario.num_slots):
             self._perform(slot, self.managers[slot].start(self.now))
+        self.pending_restarts = len(self.scenario.restarts)
         for slot, at_round in self.scenario.restarts:
             self._schedule(START_USECS + at_round * 400_000, self._restarter(slot))
         while self._queue and self.outcome.safety_violation is None:
@@ -267,7 +269,7 @@ class Simulation:
 
     def _is_done(self) -> bool:
         honest = [s for s in range(self.scenario.num_slots) if self.scenario.is_honest(s)]
-        return all(s in self.live_slots for s in honest)
+        return self.pending_restarts == 0 and all(s in self.live_slots for s in honest)
 
     def _schedule(self, at: int, run: Callable[[], None]) -> None:
         self._seq += 1
@@ -365,6 +367,8 @@ class Simulation:
         root = computer.ledger_infos[-1] if computer.ledger_infos else self.genesis_li
         self.generation[slot] += 1
         self.outcome.restarts += 1
+        self.pending_restarts -= 1
+        self.live_slots.discard(slot)  # it must commit again after recovering
         self.managers[slot] = self._build(slot, root)
         self._perform(slot, self.managers[slot].start(self.now))
 
