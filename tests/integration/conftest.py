@@ -1,0 +1,78 @@
+"""Fixtures that run real node processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Localnet:
+    data_dir: Path
+    port: int
+    process: subprocess.Popen[bytes]
+    info: dict
+
+    @property
+    def json_rpc(self) -> str:
+        return self.info["json_rpc"]
+
+    @property
+    def faucet(self) -> str:
+        return self.info["faucet"]
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+        return self.process.returncode
+
+
+def start_localnet(data_dir: Path, port: int | None = None, extra: list[str] | None = None) -> Localnet:
+    port = port or free_port()
+    state = data_dir / "localnet.json"
+    state.unlink(missing_ok=True)
+    log_path = data_dir.parent / f"{data_dir.name}-launcher.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "libra.cli", "localnet", "--data", str(data_dir), "--port", str(port),
+             "--network-port", str(free_port()), *(extra or [])],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    deadline = time.monotonic() + 90
+    while not state.exists():
+        if process.poll() is not None:
+            raise RuntimeError(f"localnet exited with {process.returncode}: {log_path.read_text()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("localnet did not become ready in 90 s")
+        time.sleep(0.2)
+    return Localnet(data_dir, port, process, json.loads(state.read_text()))
+
+
+@pytest.fixture(scope="module")
+def localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Localnet]:
+    data_dir = tmp_path_factory.mktemp("localnet") / "net"
+    net = start_localnet(data_dir)
+    try:
+        yield net
+    finally:
+        net.stop()
