@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,4 +75,19 @@ def localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Localnet]:
     try:
         yield net
     finally:
+        net.stop()
+
+
+@pytest.fixture
+def localnet_factory(tmp_path: Path) -> Iterator[Callable[..., Localnet]]:
+    """Start localnets in this test's folder; every one still running is stopped at the end."""
+    started: list[Localnet] = []
+
+    def start(data_dir: Path | None = None, port: int | None = None, extra: list[str] | None = None) -> Localnet:
+        net = start_localnet(data_dir or tmp_path / "net", port, extra)
+        started.append(net)
+        return net
+
+    yield start
+    for net in started:
         net.stop()
