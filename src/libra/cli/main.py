@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "localnet": ("libra.cli.localnet", "localnet"),
     "node": ("libra.cli.node", "node"),
     "tx": ("libra.cli.tx", "tx"),
+    "wallet": ("libra.cli.wallet", "wallet"),
 }
 
 

@@ -16,6 +16,7 @@ from aiohttp import web
 from libra.api.faucet import Faucet
 from libra.api.server import create_app
 from libra.api.service import NodeApiService
+from libra.api.wallet_static import wallet_routes
 from libra.crypto.ed25519 import KeyFileError, load_private_key
 from libra.node.config import ConfigError, NodeConfig, load_config
 from libra.node.genesis import GenesisError
@@ -61,6 +62,7 @@ async def serve(config: NodeConfig) -> None:
                 load_private_key(config.faucet.designated_dealer_key_file),
             )
             routes = faucet.routes()
+        routes = [*routes, *wallet_routes(runtime)]
         service = NodeApiService(runtime)
         producer = asyncio.create_task(runtime.run_block_producer(), name="block-producer")
         if config.api.enabled:
