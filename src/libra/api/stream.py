@@ -101,7 +101,7 @@ def parse_stream_query(query: Any, last_event_id: str | None) -> tuple[frozenset
     for key in keys:
         if not _EVENT_KEY.match(key):
             raise StreamError(f"event_key must be 48 hex characters, got {key!r}")
-    since_text = query.get("since_version") or last_event_id
+    since_text = last_event_id or query.get("since_version")  # a reconnect knows better
     since: int | None = None
     if since_text is not None and since_text != "":
         if not since_text.isdigit() or int(since_text) > _U64_MAX:
