@@ -43,7 +43,7 @@ from libra.consensus.actions import (
     SetTimer,
     SyncedTo,
 )
-from libra.consensus.leader_election import RoundRobin, ScriptedLeaders
+from libra.consensus.leader_election import LeaderElection, LeaderReputation, RoundRobin, ScriptedLeaders
 from libra.consensus.memory import (
     RECONFIGURE,
     CountingPayloadSource,
@@ -91,6 +91,7 @@ class Scenario:
     max_delay_ms: int = 40
     restarts: tuple[tuple[int, int], ...] = ()
     reconfigure_at: int = 0
+    reputation: bool = False
 
     @property
     def num_slots(self) -> int:
@@ -127,36 +128,58 @@ def generate_scenario(
     twins: tuple[int, ...] = (0,),
     rounds: int = 8,
     max_partitions: int = 3,
+    reputation: bool = False,
+    full_rate: float = 1 / 3,
 ) -> Scenario:
     """A random scenario: per round a leader and a partition of all slots into 1..max groups.
 
     Leaders are a twin with probability 1/2 (equivocating proposers are where safety is
     tested); a third of the rounds are fully connected, so that honest nodes can hear
-    both twins.
+    both twins. Half of the scenarios also get an *equivocation window*: three rounds
+    led by one twin identity, the first two fully connected (both twins' proposals and
+    QCs reach everyone), the third split so that each twin reaches different nodes.
     """
     slots = num_validators + len(twins)
-    leaders = tuple(
+    leaders = [
         rng.choice(twins) if twins and rng.random() < 0.5 else rng.randrange(num_validators) for _ in range(rounds)
-    )
-    partitions = []
-    for _ in range(rounds):
-        groups = 1 if rng.random() < 1 / 3 else rng.randint(2, max_partitions)
-        assignment: list[list[int]] = [[] for _ in range(groups)]
-        for slot in range(slots):
-            assignment[rng.randrange(groups)].append(slot)
-        partitions.append(tuple(frozenset(g) for g in assignment if g))
+    ]
+    partitions = [_random_partition(rng, slots, max_partitions, full_rate) for _ in range(rounds)]
+    if twins and rounds >= 3 and rng.random() < 0.5:
+        start, twin = rng.randrange(rounds - 2), rng.randrange(len(twins))
+        leaders[start : start + 3] = [twins[twin]] * 3
+        everyone = (frozenset(range(slots)),)
+        partitions[start : start + 3] = [everyone, everyone, _split_twin(rng, slots, twins[twin], num_validators + twin)]
     restarts = tuple((rng.randrange(slots), rng.randint(1, rounds)) for _ in range(rng.choice((0, 0, 1, 2))))
     return Scenario(
         num_validators,
         twins,
-        leaders,
+        tuple(leaders),
         tuple(partitions),
         seed,
         drop_rate=rng.choice((0.0, 0.0, 0.05)),
         max_delay_ms=rng.choice((5, 20, 60)),
         restarts=restarts,
         reconfigure_at=rng.choice((0, 0, 0, rounds // 2 + 1)),
+        reputation=reputation,
     )
+
+
+def _random_partition(rng: random.Random, slots: int, max_groups: int, full_rate: float) -> tuple[frozenset[int], ...]:
+    """All slots together with probability ``full_rate``, else split into 2..max_groups groups."""
+    groups = 1 if rng.random() < full_rate else rng.randint(2, max_groups)
+    assignment: list[set[int]] = [set() for _ in range(groups)]
+    for slot in range(slots):
+        assignment[rng.randrange(groups)].add(slot)
+    return tuple(frozenset(group) for group in assignment if group)
+
+
+def _split_twin(rng: random.Random, slots: int, original: int, twin: int) -> tuple[frozenset[int], ...]:
+    """Two groups, the original in one and its twin in the other, the rest at random."""
+    sides: tuple[set[int], set[int]] = ({original}, {twin})
+    for slot in range(slots):
+        if slot not in (original, twin):
+            sides[rng.randrange(2)].add(slot)
+    return (frozenset(sides[0]), frozenset(sides[1]))
 
 
 @dataclass(order=True, slots=True)
@@ -227,7 +250,9 @@ class Simulation:
         validators = [a for a, _ in self.verifier.validators]
         info = ledger_root.ledger_info
         epoch = info.next_epoch_state.epoch if info.next_epoch_state is not None else info.epoch
-        election: RoundRobin | ScriptedLeaders = RoundRobin(validators)
+        election: LeaderElection = RoundRobin(validators)
+        if self.scenario.reputation:
+            election = LeaderReputation(epoch, validators, window=8, exclude_rounds=4)
         if epoch == 1:
             table = {r + 1: self.authors[i] for r, i in enumerate(self.scenario.leaders)}
             election = ScriptedLeaders(table, election)
@@ -362,9 +387,12 @@ class Simulation:
         self._schedule(self.now + delay, answer)
 
     def _restart(self, slot: int) -> None:
-        """Crash and recover: in-memory state is lost, stores and safety data survive."""
+        """Crash and recover: in-memory state is lost, stores and safety data survive
+        (a twin, being Byzantine, also loses its safety data)."""
         computer = self.computers[slot]
         root = computer.ledger_infos[-1] if computer.ledger_infos else self.genesis_li
+        if not self.scenario.is_honest(slot):
+            self.safety[slot] = InMemorySafetyStorage()  # a Byzantine twin may also forget its votes
         self.generation[slot] += 1
         self.outcome.restarts += 1
         self.pending_restarts -= 1
@@ -428,6 +456,9 @@ def run_scenarios(
     *,
     unsafe: bool = False,
     rounds: int = 8,
+    validators: int = 4,
+    twins: int = 1,
+    reputation: bool = False,
     progress: Callable[[int, Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Generate and run ``count`` scenarios from ``seed``; return the failing outcomes.
@@ -438,7 +469,14 @@ def run_scenarios(
     failures = []
     for index in range(count):
         scenario_seed = seed * 1_000_003 + index
-        scenario = generate_scenario(random.Random(scenario_seed), scenario_seed, rounds=rounds)
+        scenario = generate_scenario(
+            random.Random(scenario_seed),
+            scenario_seed,
+            num_validators=validators,
+            twins=tuple(range(twins)),
+            rounds=rounds,
+            reputation=reputation,
+        )
         slots = range(scenario.num_slots) if unsafe else ()
         outcome = Simulation(scenario, unsafe_slots=slots).run()
         if not outcome.ok:
@@ -452,7 +490,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run generated Twins scenarios against the consensus core.")
     parser.add_argument("--scenarios", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=8, help="rounds with scripted leaders and partitions")
+    parser.add_argument("--validators", type=int, default=4)
+    parser.add_argument("--twins", type=int, default=1, help="validators 0..k-1 get a twin (keep k <= f)")
+    parser.add_argument("--reputation", action="store_true", help="leader reputation after the scripted rounds")
     parser.add_argument("--unsafe", action="store_true", help="break a safety rule to see failures")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -464,7 +505,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (index + 1) % 100 == 0:
             print(f"{index + 1} scenarios, {time.monotonic() - started:.1f}s", flush=True)
 
-    failures = run_scenarios(args.scenarios, args.seed, unsafe=args.unsafe, rounds=args.rounds, progress=progress)
+    failures = run_scenarios(
+        args.scenarios,
+        args.seed,
+        unsafe=args.unsafe,
+        rounds=args.rounds,
+        validators=args.validators,
+        twins=args.twins,
+        reputation=args.reputation,
+        progress=progress,
+    )
     print(f"{args.scenarios} scenarios, {len(failures)} failed, {time.monotonic() - started:.1f}s")
     return 1 if failures else 0
 

@@ -18,6 +18,16 @@ def test_generated_scenarios_are_safe_and_live(chunk: int) -> None:
     assert [(f.scenario.seed, f.safety_violation, f.live) for f in failures] == []
 
 
+def test_seven_validators_with_two_twins() -> None:
+    failures = run_scenarios(30, seed=7, validators=7, twins=2)
+    assert [(f.scenario.seed, f.safety_violation, f.live) for f in failures] == []
+
+
+def test_leader_reputation_after_the_scripted_rounds() -> None:
+    failures = run_scenarios(50, seed=8, reputation=True)
+    assert [(f.scenario.seed, f.safety_violation, f.live) for f in failures] == []
+
+
 def test_generator_finds_the_broken_safety_rule() -> None:
     """With ``unsafe_skip_round_check`` on every node, an equivocating twin leader gets
     two conflicting blocks certified; the generator must find a conflicting commit."""
