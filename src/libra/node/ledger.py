@@ -28,9 +28,9 @@ from libra.framework.errors import (
     OutOfGas,
     vm_status_json,
 )
-from libra.framework.state import decode_account_blob, encode_account_blob
+from libra.framework.state import StateView, decode_account_blob, encode_account_blob
 from libra.framework.views import ChainView, get_chain_view
-from libra.storage.libradb import EventToCommit, LibraDB, TransactionToCommit
+from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
 from libra.types.ledger import (
     KEPT_EXECUTED,
     KEPT_EXECUTION_FAILURE,
@@ -83,6 +83,28 @@ class CommittedBlock:
     reconfiguration: bool
 
 
+@dataclass(eq=False, slots=True)
+class SpeculativeBlock:
+    """An executed, not yet committed block; ``parent`` None means it extends the committed tip."""
+
+    metadata: BlockMetadata
+    parent: SpeculativeBlock | None
+    changed_blobs: dict[AccountAddress, bytes | None]
+    prepared: PreparedBlock
+    results: tuple[CommittedTransaction, ...]
+    next_epoch_state: EpochState | None
+    committed: bool = False
+
+    @property
+    def executed_state_id(self) -> bytes:
+        return self.prepared.root
+
+    @property
+    def version(self) -> int:
+        """The version of the block's last transaction."""
+        return self.prepared.next_version - 1
+
+
 class DbStateView:
     """The framework's state view over the store at a fixed version."""
 
@@ -130,7 +152,7 @@ def _status_name(output: TransactionOutput) -> str:
 class _BlobTracker:
     """Working copy of the accounts a block touches, to produce per-version blobs."""
 
-    def __init__(self, view: DbStateView) -> None:
+    def __init__(self, view: StateView) -> None:
         self._view = view
         self._accounts: dict[bytes, dict[bytes, bytes]] = {}
 
@@ -249,6 +271,75 @@ class Ledger:
 
     # --- blocks --------------------------------------------------------------------------
 
+    def execute(
+        self,
+        metadata: BlockMetadata,
+        transactions: Sequence[SignedTransaction],
+        parent: SpeculativeBlock | None = None,
+        *,
+        verified: bool = False,
+    ) -> SpeculativeBlock:
+        """Execute a block speculatively on ``parent`` (None: the committed tip); nothing is durable.
+
+        Transactions that are discarded (bad signature, failed prologue, after a
+        reconfiguration) are reported but take no version. Raises ``LedgerError`` when
+        the block itself is invalid (its block prologue fails, e.g. time going back).
+        """
+        live_parent = parent if parent is not None and not parent.committed else None
+        if live_parent is None:
+            first_version = self.db.next_version
+        else:
+            first_version = live_parent.prepared.next_version
+        view = _ChainView(self, live_parent)
+        output = execute_block(
+            view, metadata, transactions, chain_id=self.chain_id, verifier=self._pool, verify=not verified
+        )
+        if output.metadata_output is None or output.metadata_output.is_discarded:
+            raise LedgerError(f"block {metadata.id.hex()} is invalid: its block prologue failed")
+        entries, results = self._entries(view, metadata, transactions, output, first_version)
+        with self.lock:
+            prepared = self.db.prepare_block(
+                entries, first_version, **({"parent": live_parent.prepared} if live_parent is not None else {})
+            )
+        next_epoch = None
+        if output.reconfiguration:
+            next_epoch = epoch_state_of(get_chain_view(_ChainView(self, live_parent, output.changed_blobs)))
+        return SpeculativeBlock(
+            metadata=metadata,
+            parent=live_parent,
+            changed_blobs=output.changed_blobs,
+            prepared=prepared,
+            results=tuple(results),
+            next_epoch_state=next_epoch,
+        )
+
+    def commit(self, block: SpeculativeBlock, ledger_info: LedgerInfoWithSignatures) -> CommittedBlock:
+        """Make ``block`` durable with the ledger info that certifies it (its parent must be committed)."""
+        if block.parent is not None and not block.parent.committed:
+            raise LedgerError("commit blocks oldest first: the parent is not committed")
+        with self.lock:
+            self.db.commit_prepared(block.prepared, ledger_info)
+        block.committed = True
+        return CommittedBlock(
+            block.prepared.first_version,
+            block.prepared.next_version - 1,
+            block.metadata.timestamp_usecs,
+            block.results,
+            block.next_epoch_state is not None,
+        )
+
+    def block_info(self, block: SpeculativeBlock, epoch: int) -> BlockInfo:
+        """What validators sign for an executed block: its accumulator root and last version."""
+        return BlockInfo(
+            epoch,
+            block.metadata.round,
+            block.metadata.id,
+            block.prepared.root,
+            block.prepared.next_version - 1,
+            block.metadata.timestamp_usecs,
+            block.next_epoch_state,
+        )
+
     def execute_and_commit(
         self,
         metadata: BlockMetadata,
@@ -257,39 +348,15 @@ class Ledger:
         *,
         verified: bool = False,
     ) -> CommittedBlock:
-        """Execute a block on the latest state and commit it with a signed ledger info."""
-        snapshot = self.snapshot()
-        view = self.state_view(snapshot.version)
-        output = execute_block(
-            view, metadata, transactions, chain_id=self.chain_id, verifier=self._pool, verify=not verified
-        )
-        entries, results = self._entries(view, metadata, transactions, output, snapshot.version + 1)
-        with self.lock:
-            prepared = self.db.prepare_block(entries, snapshot.version + 1)
-            next_epoch = None
-            if output.reconfiguration:
-                next_epoch = epoch_state_of(get_chain_view(_OverlayView(self, output)))
-            block_info = BlockInfo(
-                snapshot.epoch,
-                metadata.round,
-                metadata.id,
-                prepared.root,
-                prepared.next_version - 1,
-                metadata.timestamp_usecs,
-                next_epoch,
-            )
-            self.db.commit_prepared(prepared, sign(LedgerInfo(block_info, ZERO_HASH)))
-        return CommittedBlock(
-            snapshot.version + 1,
-            prepared.next_version - 1,
-            metadata.timestamp_usecs,
-            tuple(results),
-            output.reconfiguration,
-        )
+        """Execute a block on the latest state and commit it with a signed ledger info
+        (the path of a network with one validator)."""
+        epoch = self.snapshot().epoch
+        block = self.execute(metadata, transactions, None, verified=verified)
+        return self.commit(block, sign(LedgerInfo(self.block_info(block, epoch), ZERO_HASH)))
 
     def _entries(
         self,
-        view: DbStateView,
+        view: StateView,
         metadata: BlockMetadata,
         transactions: Sequence[SignedTransaction],
         output: BlockOutput,
@@ -329,16 +396,26 @@ class _PreparedView:
         return self._blobs.get(address.value)
 
 
-class _OverlayView:
-    """Latest committed state with a block's changed blobs laid over it."""
+class _ChainView:
+    """Committed state with the changes of uncommitted ancestor blocks (and ``extra``) laid over it."""
 
-    def __init__(self, ledger: Ledger, output: BlockOutput) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        parent: SpeculativeBlock | None,
+        extra: dict[AccountAddress, bytes | None] | None = None,
+    ) -> None:
         self._base = ledger.state_view()
-        self._changed = output.changed_blobs
+        self._layers: list[dict[AccountAddress, bytes | None]] = [extra] if extra else []
+        block = parent
+        while block is not None and not block.committed:
+            self._layers.append(block.changed_blobs)
+            block = block.parent
 
     def get_account_blob(self, address: AccountAddress) -> bytes | None:
-        if address in self._changed:
-            return self._changed[address]
+        for layer in self._layers:
+            if address in layer:
+                return layer[address]
         return self._base.get_account_blob(address)
 
 
