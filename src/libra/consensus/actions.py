@@ -111,5 +111,13 @@ class SecurityEvent:
 
 
 Action = (
-    Broadcast | Send | SetTimer | FetchBlocks | Commit | SyncedTo | EpochChange | DeferProposal | SecurityEvent
+    Broadcast
+    | Send
+    | SetTimer
+    | FetchBlocks
+    | Commit
+    | SyncedTo
+    | EpochChange
+    | DeferProposal
+    | SecurityEvent
 )

@@ -70,8 +70,12 @@ class BlockSync:
             return True, []
         manager.checker.verify_sync_info(sync_info)
         commit_cert, hqc = sync_info.commit_cert, sync_info.highest_quorum_cert
-        if commit_cert.commit_info.round > tree.root.round and not tree.contains(commit_cert.certified_block.id):
-            return False, self.fetch(peer, commit_cert.certified_block.id, commit_cert.round, commit_cert, retry)
+        if commit_cert.commit_info.round > tree.root.round and not tree.contains(
+            commit_cert.certified_block.id
+        ):
+            return False, self.fetch(
+                peer, commit_cert.certified_block.id, commit_cert.round, commit_cert, retry
+            )
         if hqc.round > tree.root.round and not tree.contains(hqc.certified_block.id):
             return False, self.fetch(peer, hqc.certified_block.id, hqc.round, None, retry)
         actions: list[Action] = []
@@ -121,7 +125,11 @@ class BlockSync:
         return BlockRetrievalResponse(status, tuple(blocks))
 
     def on_response(
-        self, peer: AccountAddress, request: BlockRetrievalRequest, response: BlockRetrievalResponse, now_usecs: int
+        self,
+        peer: AccountAddress,
+        request: BlockRetrievalRequest,
+        response: BlockRetrievalResponse,
+        now_usecs: int,
     ) -> list[Action]:
         """Verify and insert fetched blocks (or fast-forward), then run the waiting retries."""
         pending = self._pending.pop(request.block_id, None)
@@ -130,7 +138,10 @@ class BlockSync:
         actions: list[Action] = []
         if response.blocks:
             ids = self._verify_chain(request.block_id, response.blocks)
-            if not self._insert_chain(response.blocks, ids, actions, now_usecs) and pending.commit_cert is not None:
+            if (
+                not self._insert_chain(response.blocks, ids, actions, now_usecs)
+                and pending.commit_cert is not None
+            ):
                 actions += self._fast_forward(pending.commit_cert, response.blocks, ids, now_usecs)
         self._retrying = True
         try:
@@ -182,7 +193,9 @@ class BlockSync:
         manager.state_computer.sync_to(commit_cert.signed_ledger_info)
         old = manager.tree
         root = ExecutedBlock(committed, ids[index + 1], commit_cert.commit_info)
-        highest_tc = old.highest_tc if old.highest_tc is not None and old.highest_tc.round > root.round else None
+        highest_tc = (
+            old.highest_tc if old.highest_tc is not None and old.highest_tc.round > root.round else None
+        )
         manager.tree = BlockTree(root, certified.quorum_cert, commit_cert, highest_tc)
         manager.store.prune_tree([old.root.id, *(block.id for block in old.blocks())])
         manager.store.save_tree([committed], [certified.quorum_cert])

@@ -100,7 +100,9 @@ class LeaderReputation:
         active = self.active_validators(round_)
         if not active:
             return self.fallback.get_leader(round_)
-        seed = hash_with_salt("LeaderReputation", self.epoch.to_bytes(8, "little") + round_.to_bytes(8, "little"))
+        seed = hash_with_salt(
+            "LeaderReputation", self.epoch.to_bytes(8, "little") + round_.to_bytes(8, "little")
+        )
         return active[int.from_bytes(seed[:8], "little") % len(active)]
 
 

@@ -56,7 +56,9 @@ class InMemoryConsensusStore:
 class CountingPayloadSource:
     """Deterministic fake mempool: ``tx:<name>:<n>`` for increasing n, up to ``per_block``."""
 
-    def __init__(self, name: str, per_block: int = 2, extra: Callable[[int], tuple[bytes, ...]] | None = None):
+    def __init__(
+        self, name: str, per_block: int = 2, extra: Callable[[int], tuple[bytes, ...]] | None = None
+    ):
         self.name = name
         self.per_block = per_block
         self.extra = extra
@@ -81,7 +83,9 @@ class HashChainStateComputer:
         root_version: int,
         next_epoch_state: Callable[[int], EpochState] | None = None,
     ) -> None:
-        self._states: dict[bytes, StateComputeResult] = {root_id: StateComputeResult(root_state, root_version)}
+        self._states: dict[bytes, StateComputeResult] = {
+            root_id: StateComputeResult(root_state, root_version)
+        }
         self._next_epoch_state = next_epoch_state
         self.committed: list[ExecutedBlock] = []
         self.ledger_infos: list[LedgerInfoWithSignatures] = []
@@ -111,10 +115,14 @@ class HashChainStateComputer:
         self.ledger_infos.append(ledger_info)
         for block in blocks:  # suffix blocks of a reconfiguration were never computed here
             info = block.info
-            self._states[block.id] = StateComputeResult(info.executed_state_id, info.version, info.next_epoch_state)
+            self._states[block.id] = StateComputeResult(
+                info.executed_state_id, info.version, info.next_epoch_state
+            )
 
     def sync_to(self, ledger_info: LedgerInfoWithSignatures) -> None:
         info = ledger_info.ledger_info.commit_info
-        self._states[info.id] = StateComputeResult(info.executed_state_id, info.version, info.next_epoch_state)
+        self._states[info.id] = StateComputeResult(
+            info.executed_state_id, info.version, info.next_epoch_state
+        )
         self.synced_to.append(ledger_info)
         self.ledger_infos.append(ledger_info)

@@ -36,7 +36,9 @@ def executed_info(block: Block, block_id: bytes, result: StateComputeResult) -> 
     )
 
 
-def execute_block(state_computer: StateComputer, block: Block, block_id: bytes, parent: ExecutedBlock) -> ExecutedBlock:
+def execute_block(
+    state_computer: StateComputer, block: Block, block_id: bytes, parent: ExecutedBlock
+) -> ExecutedBlock:
     """Execute ``block`` on ``parent``; a block after an epoch-ending block keeps its state."""
     if parent.info.next_epoch_state is not None:
         info = parent.info

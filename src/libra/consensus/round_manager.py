@@ -220,26 +220,36 @@ class RoundManager:
             return []
         return self._local_timeout(now_usecs)
 
-    def on_block_retrieval_request(self, peer: AccountAddress, request: BlockRetrievalRequest) -> list[Action]:
+    def on_block_retrieval_request(
+        self, peer: AccountAddress, request: BlockRetrievalRequest
+    ) -> list[Action]:
         """Serve up to ``num_blocks`` blocks walking back from ``block_id``."""
         return [Send(peer, self.sync.serve(request))]
 
     def on_block_retrieval_response(
-        self, peer: AccountAddress, request: BlockRetrievalRequest, response: BlockRetrievalResponse, now_usecs: int
+        self,
+        peer: AccountAddress,
+        request: BlockRetrievalRequest,
+        response: BlockRetrievalResponse,
+        now_usecs: int,
     ) -> list[Action]:
         """Insert fetched blocks (or fast-forward), then retry what waited for them."""
         if self.ended is not None:
             return []
         return self._guard(peer, lambda: self.sync.on_response(peer, request, response, now_usecs))
 
-    def on_epoch_retrieval_request(self, peer: AccountAddress, request: EpochRetrievalRequest) -> list[Action]:
+    def on_epoch_retrieval_request(
+        self, peer: AccountAddress, request: EpochRetrievalRequest
+    ) -> list[Action]:
         """Answer with the ledger info that ended the previous epoch, if that is what is asked."""
         start = self.epoch_start
         if start is None or request.start_epoch != start.ledger_info.epoch:
             return []
         return [Send(peer, EpochChangeProof((start,)))]
 
-    def on_epoch_change_proof(self, peer: AccountAddress, proof: EpochChangeProof, now_usecs: int) -> list[Action]:
+    def on_epoch_change_proof(
+        self, peer: AccountAddress, proof: EpochChangeProof, now_usecs: int
+    ) -> list[Action]:
         """A verified ledger info ending this epoch: sync to it and end the epoch."""
         return self._guard(peer, lambda: self._on_epoch_change_proof(proof))
 
@@ -276,17 +286,25 @@ class RoundManager:
         return [Send(peer, self.sync_info())]
 
     def _on_proposal(self, peer: AccountAddress, msg: ProposalMsg, now_usecs: int) -> list[Action]:
-        self.checker.verify_proposal_msg(msg)
         block = msg.proposal
+        if block.author != peer:
+            raise VerificationError("proposal author is not the sender")
+        self.checker.verify_proposal_msg(msg)
         ok, actions = self._ensure_round(
             peer, block.round, msg.sync_info, now_usecs, lambda now: self.on_proposal(peer, msg, now)
         )
         if not ok:
             return actions
         if block.author != self.leader(block.round):
-            return [*actions, SecurityEvent("InvalidConsensusProposal", peer, "proposer is not the round leader")]
+            return [
+                *actions,
+                SecurityEvent("InvalidConsensusProposal", peer, "proposer is not the round leader"),
+            ]
         if block.timestamp_usecs > now_usecs + MAX_TIMESTAMP_DRIFT_USECS:
-            return [*actions, SecurityEvent("InvalidConsensusProposal", peer, "timestamp too far in the future")]
+            return [
+                *actions,
+                SecurityEvent("InvalidConsensusProposal", peer, "timestamp too far in the future"),
+            ]
         if block.timestamp_usecs > now_usecs:
             return [*actions, DeferProposal(peer, msg, block.timestamp_usecs)]
         return actions + self._execute_and_vote(block, now_usecs)
@@ -297,7 +315,11 @@ class RoundManager:
         actions = self.adopt_orphan_qc(executed.id, now_usecs)
         # Only a re-delivery of the block already voted for is skipped here; any other block
         # of the round goes to safety rules, which alone decide (they return the earlier vote).
-        if self.round_state.voted_block == executed.id or not self.can_sign or block.round != self.current_round:
+        if (
+            self.round_state.voted_block == executed.id
+            or not self.can_sign
+            or block.round != self.current_round
+        ):
             return actions
         tc = self.tree.highest_tc
         if tc is not None and tc.round + 1 != block.round:
@@ -315,6 +337,8 @@ class RoundManager:
 
     def _on_vote(self, peer: AccountAddress, msg: VoteMsg, now_usecs: int) -> list[Action]:
         vote = msg.vote
+        if vote.author != peer:
+            raise VerificationError("vote author is not the sender")
         if vote.round < self.current_round:
             return self._help_lagging(peer, msg.sync_info)
         self.checker.verify_vote_msg(msg)
@@ -332,6 +356,8 @@ class RoundManager:
 
     def _on_timeout_msg(self, peer: AccountAddress, msg: TimeoutMsg, now_usecs: int) -> list[Action]:
         timeout = msg.timeout
+        if msg.author != peer:
+            raise VerificationError("timeout author is not the sender")
         if timeout.round < self.current_round:
             return self._help_lagging(peer, msg.sync_info)
         self.checker.verify_timeout_msg(msg)
@@ -343,7 +369,9 @@ class RoundManager:
         tc = self.round_state.pending.insert_timeout(msg.author, timeout, msg.signature)
         if tc is not None:
             return actions + self.add_tc(tc, now_usecs)
-        f_plus_one = self.epoch_state.verifier.total_voting_power - self.epoch_state.verifier.quorum_voting_power + 1
+        f_plus_one = (
+            self.epoch_state.verifier.total_voting_power - self.epoch_state.verifier.quorum_voting_power + 1
+        )
         if self.round_state.timeout_msg is None and self.round_state.pending.timeout_power() >= f_plus_one:
             actions += self._local_timeout(now_usecs)
         return actions

@@ -181,7 +181,9 @@ class SafetyRules:
         hqc_round = 0 if tc is None else tc.highest_hqc_round
         if round_ == qc_round + 1 or (round_ == tc_round + 1 and qc_round >= hqc_round):
             return
-        raise SafetyError(f"not safe to vote: round {round_}, qc {qc_round}, tc {tc_round}, tc hqc {hqc_round}")
+        raise SafetyError(
+            f"not safe to vote: round {round_}, qc {qc_round}, tc {tc_round}, tc hqc {hqc_round}"
+        )
 
     @staticmethod
     def _commit_info_2chain(block: Block) -> BlockInfo:
@@ -223,7 +225,9 @@ class SafetyRules:
             raise SafetyError("proposal author is not this validator")
         self._verify(checker, block_data.epoch, data, block_data.quorum_cert)
         if block_data.round <= data.last_voted_round:
-            raise SafetyError(f"proposal round {block_data.round} not above last voted {data.last_voted_round}")
+            raise SafetyError(
+                f"proposal round {block_data.round} not above last voted {data.last_voted_round}"
+            )
         if block_data.quorum_cert.round < data.preferred_round:
             raise SafetyError(f"proposal QC round below preferred round {data.preferred_round}")
         return self._key.sign(block_data_message(block_data)).to_bytes()

@@ -141,14 +141,19 @@ def generate_scenario(
     """
     slots = num_validators + len(twins)
     leaders = [
-        rng.choice(twins) if twins and rng.random() < 0.5 else rng.randrange(num_validators) for _ in range(rounds)
+        rng.choice(twins) if twins and rng.random() < 0.5 else rng.randrange(num_validators)
+        for _ in range(rounds)
     ]
     partitions = [_random_partition(rng, slots, max_partitions, full_rate) for _ in range(rounds)]
     if twins and rounds >= 3 and rng.random() < 0.5:
         start, twin = rng.randrange(rounds - 2), rng.randrange(len(twins))
         leaders[start : start + 3] = [twins[twin]] * 3
         everyone = (frozenset(range(slots)),)
-        partitions[start : start + 3] = [everyone, everyone, _split_twin(rng, slots, twins[twin], num_validators + twin)]
+        partitions[start : start + 3] = [
+            everyone,
+            everyone,
+            _split_twin(rng, slots, twins[twin], num_validators + twin),
+        ]
     restarts = tuple((rng.randrange(slots), rng.randint(1, rounds)) for _ in range(rng.choice((0, 0, 1, 2))))
     return Scenario(
         num_validators,
@@ -164,7 +169,9 @@ def generate_scenario(
     )
 
 
-def _random_partition(rng: random.Random, slots: int, max_groups: int, full_rate: float) -> tuple[frozenset[int], ...]:
+def _random_partition(
+    rng: random.Random, slots: int, max_groups: int, full_rate: float
+) -> tuple[frozenset[int], ...]:
     """All slots together with probability ``full_rate``, else split into 2..max_groups groups."""
     groups = 1 if rng.random() < full_rate else rng.randint(2, max_groups)
     assignment: list[set[int]] = [set() for _ in range(groups)]
@@ -192,7 +199,9 @@ class _Event:
 class Simulation:
     """Runs one scenario over real cores; see the module docstring for the checks."""
 
-    def __init__(self, scenario: Scenario, unsafe_slots: Sequence[int] = (), time_budget_s: int = 300) -> None:
+    def __init__(
+        self, scenario: Scenario, unsafe_slots: Sequence[int] = (), time_budget_s: int = 300
+    ) -> None:
         self.scenario = scenario
         self.rng = random.Random(scenario.seed)
         self.unsafe = set(unsafe_slots)
@@ -203,7 +212,10 @@ class Simulation:
         self._seq = 0
         self.keys = [Ed25519PrivateKey(bytes([i + 1]) * 32) for i in range(scenario.num_validators)]
         self.authors = [AccountAddress(bytes([0] * 15 + [i + 1])) for i in range(scenario.num_validators)]
-        infos = {a: ValidatorConsensusInfo(k.public_key().to_bytes(), 1) for a, k in zip(self.authors, self.keys, strict=True)}
+        infos = {
+            a: ValidatorConsensusInfo(k.public_key().to_bytes(), 1)
+            for a, k in zip(self.authors, self.keys, strict=True)
+        }
         self.verifier = ValidatorVerifier.from_validators(infos)
         self.genesis_li = self._genesis_ledger_info()
         slots = range(scenario.num_slots)
@@ -245,7 +257,10 @@ class Simulation:
     def _build(self, slot: int, ledger_root: LedgerInfoWithSignatures) -> RoundManager:
         index = self.scenario.identity(slot)
         rules = SafetyRules(
-            self.authors[index], self.keys[index], self.safety[slot], unsafe_skip_round_check=slot in self.unsafe
+            self.authors[index],
+            self.keys[index],
+            self.safety[slot],
+            unsafe_skip_round_check=slot in self.unsafe,
         )
         validators = [a for a, _ in self.verifier.validators]
         info = ledger_root.ledger_info
@@ -316,7 +331,9 @@ class Simulation:
         return self.rng.randint(1_000, self.scenario.max_delay_ms * 1_000)
 
     def _slots_of(self, author: AccountAddress) -> list[int]:
-        return [s for s in range(self.scenario.num_slots) if self.authors[self.scenario.identity(s)] == author]
+        return [
+            s for s in range(self.scenario.num_slots) if self.authors[self.scenario.identity(s)] == author
+        ]
 
     def _perform(self, slot: int, actions: list[Action]) -> None:
         generation = self.generation[slot]
@@ -331,7 +348,9 @@ class Simulation:
                     if target != slot:
                         self._send(slot, target, action.message)
             elif isinstance(action, SetTimer):
-                self._schedule(self.now + action.duration_ms * 1_000, self._timer(slot, generation, action.round))
+                self._schedule(
+                    self.now + action.duration_ms * 1_000, self._timer(slot, generation, action.round)
+                )
             elif isinstance(action, FetchBlocks):
                 self._fetch(slot, action)
             elif isinstance(action, DeferProposal):
@@ -446,7 +465,9 @@ class Simulation:
             while current in self.registry and self.registry[current][1] > key_a[1]:
                 current = self.registry[current][2]
             if current in self.registry and current != id_a:
-                self.outcome.safety_violation = f"committed block at {key_b} does not extend the one at {key_a}"
+                self.outcome.safety_violation = (
+                    f"committed block at {key_b} does not extend the one at {key_a}"
+                )
                 return
 
 
@@ -493,7 +514,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=8, help="rounds with scripted leaders and partitions")
     parser.add_argument("--validators", type=int, default=4)
     parser.add_argument("--twins", type=int, default=1, help="validators 0..k-1 get a twin (keep k <= f)")
-    parser.add_argument("--reputation", action="store_true", help="leader reputation after the scripted rounds")
+    parser.add_argument(
+        "--reputation", action="store_true", help="leader reputation after the scripted rounds"
+    )
     parser.add_argument("--unsafe", action="store_true", help="break a safety rule to see failures")
     args = parser.parse_args(argv)
     started = time.monotonic()

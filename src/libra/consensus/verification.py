@@ -231,7 +231,10 @@ class CertificateChecker:
     def verify_vote(self, vote: Vote) -> None:
         """The ledger info binds the vote data, the author signed it, and any timeout too."""
         check(vote.epoch == self.epoch, "vote from another epoch")
-        check(vote.ledger_info.consensus_data_hash == compute_vote_data_hash(vote.vote_data), "vote hash mismatch")
+        check(
+            vote.ledger_info.consensus_data_hash == compute_vote_data_hash(vote.vote_data),
+            "vote hash mismatch",
+        )
         check_vote_data(vote.vote_data)
         self.check_signature(vote.author, ledger_info_message(vote.ledger_info), vote.signature)
         if vote.two_chain_timeout is not None:
@@ -249,7 +252,9 @@ class CertificateChecker:
         round follows the highest certified round (QC or TC) directly."""
         block = msg.proposal
         check(block.block_data.kind not in (BLOCK_NIL, BLOCK_GENESIS), "proposal is not a proposal block")
-        check(block.parent_id == msg.sync_info.highest_quorum_cert.certified_block.id, "proposal not on the HQC")
+        check(
+            block.parent_id == msg.sync_info.highest_quorum_cert.certified_block.id, "proposal not on the HQC"
+        )
         highest_certified = max(block.quorum_cert.round, msg.sync_info.htc_round)
         check(block.round == highest_certified + 1, "proposal round does not follow the certified round")
         self.verify_block(block)

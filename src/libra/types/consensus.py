@@ -324,7 +324,9 @@ class BlockData(BcsType):
         if kind != BLOCK_PROPOSAL:
             return cls(epoch, round_, timestamp, quorum_cert, kind)
         payload = tuple(deserializer.sequence(_deserialize_bytes, "payload"))
-        return cls(epoch, round_, timestamp, quorum_cert, kind, payload, AccountAddress.deserialize(deserializer))
+        return cls(
+            epoch, round_, timestamp, quorum_cert, kind, payload, AccountAddress.deserialize(deserializer)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,7 +370,9 @@ class Block(BcsType):
 
     @classmethod
     def deserialize(cls, deserializer: Deserializer) -> Block:
-        return cls(BlockData.deserialize(deserializer), deserializer.option(deserialize_signature, "signature"))
+        return cls(
+            BlockData.deserialize(deserializer), deserializer.option(deserialize_signature, "signature")
+        )
 
 
 # --------------------------------------------------------------------------- sync and messages

@@ -55,7 +55,10 @@ class Committee:
     def __post_init__(self) -> None:
         self.keys = [Ed25519PrivateKey(bytes([i + 1]) * 32) for i in range(self.size)]
         self.authors = [AccountAddress(bytes(15) + bytes([i + 1])) for i in range(self.size)]
-        infos = {a: ValidatorConsensusInfo(k.public_key().to_bytes(), 1) for a, k in zip(self.authors, self.keys, strict=False)}
+        infos = {
+            a: ValidatorConsensusInfo(k.public_key().to_bytes(), 1)
+            for a, k in zip(self.authors, self.keys, strict=False)
+        }
         self.verifier = ValidatorVerifier.from_validators(infos)
         self.epoch_state = EpochState(1, self.verifier)
         info = BlockInfo(0, 0, ZERO_HASH, ACCUMULATOR_PLACEHOLDER_HASH, 0, 0, self.epoch_state)
@@ -63,12 +66,19 @@ class Committee:
         self.genesis, self.genesis_id, self.genesis_qc = genesis_for(self.genesis_li.ledger_info)
 
     def safety_rules(self, index: int, storage: SafetyStorage | None = None, **kwargs: bool) -> SafetyRules:
-        rules = SafetyRules(self.authors[index], self.keys[index], storage or InMemorySafetyStorage(), **kwargs)
+        rules = SafetyRules(
+            self.authors[index], self.keys[index], storage or InMemorySafetyStorage(), **kwargs
+        )
         rules.initialize(self.epoch_state)
         return rules
 
     def block(
-        self, round_: int, qc: QuorumCert, author: int = 0, payload: tuple[bytes, ...] = (b"tx",), timestamp: int = 0
+        self,
+        round_: int,
+        qc: QuorumCert,
+        author: int = 0,
+        payload: tuple[bytes, ...] = (b"tx",),
+        timestamp: int = 0,
     ) -> Block:
         ts = timestamp or qc.certified_block.timestamp_usecs + 1_000 * (round_ - qc.round)
         data = BlockData(1, round_, ts, qc, BLOCK_PROPOSAL, payload, self.authors[author])
@@ -80,7 +90,9 @@ class Committee:
         block_id = compute_block_id(block.block_data)
         parent = block.quorum_cert.certified_block
         state = hash_with_salt("TestState", parent.executed_state_id + block_id)
-        return BlockInfo(1, block.round, block_id, state, parent.version + len(block.payload), block.timestamp_usecs)
+        return BlockInfo(
+            1, block.round, block_id, state, parent.version + len(block.payload), block.timestamp_usecs
+        )
 
     def qc(self, block: Block, signers: range | list[int] | None = None) -> QuorumCert:
         """A QC on ``block`` signed by ``signers`` (default: a quorum), with the 2-chain commit info."""

@@ -110,7 +110,9 @@ def test_timeout_backoff_is_exponential_and_capped() -> None:
 
 def test_leader_reputation_skips_crashed_validators(committee: Committee) -> None:
     authors = committee.authors
-    history = [CommittedBlockRecord(r, authors[r % 3], (authors[0], authors[1], authors[2])) for r in range(1, 20)]
+    history = [
+        CommittedBlockRecord(r, authors[r % 3], (authors[0], authors[1], authors[2])) for r in range(1, 20)
+    ]
     election = LeaderReputation(1, authors, window=10, exclude_rounds=4, history=history)
     leaders = {election.get_leader(r) for r in range(20, 80)}
     assert authors[3] not in leaders and leaders == set(authors[:3])

@@ -99,7 +99,9 @@ def test_timeout_rules(committee: Committee, make_storage: StorageFactory) -> No
     assert (state.last_voted_round, state.highest_timeout_round) == (4, 4)
 
 
-def test_timeout_needs_qc_at_least_one_chain_round(committee: Committee, make_storage: StorageFactory) -> None:
+def test_timeout_needs_qc_at_least_one_chain_round(
+    committee: Committee, make_storage: StorageFactory
+) -> None:
     rules = committee.safety_rules(1, make_storage())
     blocks, qcs = committee.chain([1, 2, 3])
     rules.construct_and_sign_vote(blocks[2], committee.executed(blocks[2]))  # one-chain round 2
@@ -185,9 +187,12 @@ def test_crash_between_write_and_rename_releases_nothing(
     assert reopened.consensus_state().last_voted_round == 1  # the round-2 vote never existed
     other = committee.block(2, qcs[0], payload=(b"other",))
     vote = reopened.construct_and_sign_vote(other, committee.executed(other))
-    assert committee.safety_rules(3, FileSafetyStorage(path)).construct_and_sign_vote(
-        blocks[1], committee.executed(blocks[1])
-    ) == vote
+    assert (
+        committee.safety_rules(3, FileSafetyStorage(path)).construct_and_sign_vote(
+            blocks[1], committee.executed(blocks[1])
+        )
+        == vote
+    )
 
 
 def test_file_storage_fsyncs_file_then_renames_then_fsyncs_folder(
@@ -211,7 +216,12 @@ def test_file_storage_fsyncs_file_then_renames_then_fsyncs_folder(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=st.lists(st.tuples(st.sampled_from(["vote", "timeout", "restart"]), st.integers(1, 5), st.integers(0, 2)), max_size=25))
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["vote", "timeout", "restart"]), st.integers(1, 5), st.integers(0, 2)),
+        max_size=25,
+    )
+)
 def test_no_two_different_votes_for_a_round_across_restarts(
     committee: Committee, tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, int, int]]
 ) -> None:
