@@ -78,6 +78,8 @@ PASSPHRASE_ENV = "LIBRA_WALLET_PASSPHRASE"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_FOUND = 0, 1, 2, 3
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: "-5" is an amount to refuse with a sentence, not an unknown option.
+AMOUNT_ARGS = {"ignore_unknown_options": True}
 
 
 class Context:
@@ -266,7 +268,7 @@ def list_(ctx: Context) -> None:
 # --- chain ---------------------------------------------------------------------------------
 
 
-@wallet.command()
+@wallet.command(context_settings=AMOUNT_ARGS)
 @click.argument("name")
 @click.argument("amount")
 @click.argument("currency", required=False)
@@ -345,7 +347,7 @@ def balance(ctx: Context, name: str) -> None:
     )
 
 
-@wallet.command()
+@wallet.command(context_settings=AMOUNT_ARGS)
 @click.argument("name")
 @click.argument("to")
 @click.argument("amount", required=False)
@@ -392,7 +394,7 @@ def pay(ctx: Context, name: str, to: str, amount: str | None, currency: str | No
     )
 
 
-@wallet.command()
+@wallet.command(context_settings=AMOUNT_ARGS)
 @click.argument("name")
 @click.argument("amount")
 @click.argument("currency", required=False)

@@ -210,11 +210,13 @@ def resolve_recipient(text: str, hrp: str, rpc: WalletRpc | None) -> Recipient:
         try:
             intent = decode_intent(value, hrp)
         except IntentError as exc:
-            message = str(exc)
-            if "HRP" in message:
-                inner = value.split("://", 1)[-1].split("?", 1)[0]
-                raise _identifier_error(inner, hrp, exc) from None
-            raise BadInput(f"not a valid payment link: {message}") from None
+            inner = value.split("://", 1)[-1].split("?", 1)[0].lower()
+            prefix = inner[: inner.rfind("1")] if inner.rfind("1") > 0 else ""
+            if prefix.isalpha() and prefix != hrp:
+                raise BadInput(
+                    f"the payment link is for network prefix {prefix!r}, but this network uses {hrp!r}"
+                ) from None
+            raise BadInput(f"not a valid payment link: {exc}") from None
         return Recipient(
             intent.account.address, intent.account.subaddress, value, "intent", intent.currency, intent.amount
         )
