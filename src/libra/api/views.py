@@ -23,30 +23,17 @@ from typing import Any
 from libra.api.transaction_views import transaction_data_view
 from libra.bcs import Serializer
 from libra.crypto.hashing import transaction_hash
-from libra.framework import aborts
 from libra.framework import events as ev
 from libra.framework.errors import (
-    AbortReason,
-    Executed,
-    ExecutionFailure,
-    KeptStatus,
-    MiscellaneousError,
-    MoveAbortStatus,
-    OutOfGas,
     vm_status_json,
 )
+from libra.framework.kept_status import kept_status
 from libra.framework.views import AccountView, ChainView, CurrencyView, PreburnView
 from libra.storage.libradb import StoredEvent
 from libra.types.ledger import (
-    KEPT_EXECUTED,
-    KEPT_EXECUTION_FAILURE,
-    KEPT_MOVE_ABORT,
-    KEPT_OUT_OF_GAS,
-    AbortLocation,
     KeptVMStatus,
     TransactionInfo,
 )
-from libra.types.move import CORE_CODE_ADDRESS
 from libra.types.proof import (
     AccountStateWithProof,
     AccumulatorConsistencyProof,
@@ -330,51 +317,6 @@ def event_json(event: StoredEvent | ContractEvent, transaction_version: int | No
 
 
 # --------------------------------------------------------------------------- transactions
-
-
-def _index_abort_reasons() -> dict[tuple[str, int], AbortReason]:
-    index: dict[tuple[str, int], AbortReason] = {}
-    for table in vars(aborts).values():
-        if not isinstance(table, type):
-            continue
-        for value in vars(table).values():
-            if isinstance(value, AbortReason):
-                index.setdefault((value.module, value.code), value)
-    return index
-
-
-_ABORT_REASONS = _index_abort_reasons()
-
-
-def abort_reason(module: str, abort_code: int) -> AbortReason | None:
-    """The framework's explanation of ``abort_code`` raised in ``0x1::module``, if it has one."""
-    return _ABORT_REASONS.get((module, abort_code))
-
-
-def location_text(location: AbortLocation) -> str:
-    """Diem's ``AbortLocation`` display: ``<ADDRESS>::<Module>`` (address as 32 upper-case hex) or ``Script``."""
-    if location.module is None:
-        return "Script"
-    return f"{location.module.address.hex().upper()}::{location.module.name}"
-
-
-def kept_status(status: KeptVMStatus) -> KeptStatus:
-    """The framework status of a stored ``KeptVMStatus`` (aborts in 0x1 get their explanation)."""
-    if status.kind == KEPT_EXECUTED:
-        return Executed()
-    if status.kind == KEPT_OUT_OF_GAS:
-        return OutOfGas()
-    if status.kind == KEPT_MOVE_ABORT:
-        assert status.location is not None
-        module = status.location.module
-        reason = None
-        if module is not None and module.address == CORE_CODE_ADDRESS:
-            reason = abort_reason(module.name, status.abort_code)
-        return MoveAbortStatus(location_text(status.location), status.abort_code, reason)
-    if status.kind == KEPT_EXECUTION_FAILURE:
-        assert status.location is not None
-        return ExecutionFailure(location_text(status.location), status.function, status.code_offset)
-    return MiscellaneousError()
 
 
 def kept_vm_status_json(status: KeptVMStatus) -> JsonObject:

@@ -21,32 +21,21 @@ from dataclasses import dataclass
 from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_hash
 from libra.execution.executor import BlockOutput, Discarded, TransactionOutput, execute_block
 from libra.framework.errors import (
-    Executed,
-    ExecutionFailure,
-    KeptStatus,
-    MoveAbortStatus,
-    OutOfGas,
     vm_status_json,
 )
+from libra.framework.kept_status import kept_vm_status
 from libra.framework.state import StateView, decode_account_blob, encode_account_blob
 from libra.framework.views import ChainView, get_chain_view
 from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
 from libra.types.ledger import (
-    KEPT_EXECUTED,
-    KEPT_EXECUTION_FAILURE,
-    KEPT_MISCELLANEOUS_ERROR,
-    KEPT_MOVE_ABORT,
-    KEPT_OUT_OF_GAS,
-    AbortLocation,
     BlockInfo,
     EpochState,
-    KeptVMStatus,
     LedgerInfo,
     LedgerInfoWithSignatures,
     ValidatorConsensusInfo,
     ValidatorVerifier,
 )
-from libra.types.move import AccountAddress, ModuleId
+from libra.types.move import AccountAddress
 from libra.types.transaction import BlockMetadata, GenesisTransaction, SignedTransaction, transaction_to_bcs
 from libra.types.write_set import WriteSet
 
@@ -115,32 +104,6 @@ class DbStateView:
     def get_account_blob(self, address: AccountAddress) -> bytes | None:
         with self._ledger.lock:
             return self._ledger.db.get_account_blob(address.value, self._version)
-
-
-def _abort_location(location: str) -> AbortLocation:
-    """``"<32 hex>::Module"`` names a module; anything else (``"Script"``) the script."""
-    address, sep, module = location.partition("::")
-    if not sep:
-        return AbortLocation(None)
-    return AbortLocation(ModuleId(AccountAddress.from_hex(address), module))
-
-
-def kept_vm_status(status: KeptStatus) -> KeptVMStatus:
-    """The stored (TransactionInfo) form of a kept status."""
-    if isinstance(status, Executed):
-        return KeptVMStatus(KEPT_EXECUTED)
-    if isinstance(status, OutOfGas):
-        return KeptVMStatus(KEPT_OUT_OF_GAS)
-    if isinstance(status, MoveAbortStatus):
-        return KeptVMStatus(KEPT_MOVE_ABORT, _abort_location(status.location), abort_code=status.abort_code)
-    if isinstance(status, ExecutionFailure):
-        return KeptVMStatus(
-            KEPT_EXECUTION_FAILURE,
-            _abort_location(status.location),
-            function=status.function_index,
-            code_offset=status.code_offset,
-        )
-    return KeptVMStatus(KEPT_MISCELLANEOUS_ERROR)
 
 
 def _status_name(output: TransactionOutput) -> str:

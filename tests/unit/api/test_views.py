@@ -30,6 +30,7 @@ from testchain import CHAIN_ID, XUS, Account, Key, TestChain, sdk_address  # noq
 from libra.api import views  # noqa: E402
 from libra.bcs import Deserializer  # noqa: E402
 from libra.framework import events as ev  # noqa: E402
+from libra.framework import kept_status as kept_status_module  # noqa: E402
 from libra.framework.views import get_account_view, get_chain_view, get_currency_views  # noqa: E402
 from libra.node.ledger import Ledger  # noqa: E402
 from libra.storage.libradb import LibraDB, StoredEvent  # noqa: E402
@@ -594,7 +595,7 @@ def test_vm_statuses_from_stored_infos():
     other = AbortLocation(ModuleId(AccountAddress(bytes.fromhex("ab" * 16)), "DiemAccount"))
     elsewhere = status(KeptVMStatus(KEPT_MOVE_ABORT, other, abort_code=1288))
     assert elsewhere["location"] == "AB" * 16 + "::DiemAccount" and elsewhere["explanation"] is None
-    assert views.abort_reason("DiemAccount", 1288).name == "EINSUFFICIENT_BALANCE"
+    assert kept_status_module.abort_reason("DiemAccount", 1288).name == "EINSUFFICIENT_BALANCE"
     info = TransactionInfo(bytes(32), bytes(32), bytes(32), 5, KeptVMStatus(KEPT_OUT_OF_GAS))
     assert views.kept_vm_status_json(info.status) == {"type": "out_of_gas"}
 
