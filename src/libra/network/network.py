@@ -1,0 +1,528 @@
+"""The validator transport: authenticated connections to known peers, over asyncio.
+
+Peer ids: a peer is named by an :class:`~libra.types.move.AccountAddress` (16 bytes).
+A validator's peer id is its account address in the on-chain validator set; a full node
+without an account uses :func:`peer_id_for_key` (the last 16 bytes of its network key,
+as Diem derives a ``PeerId`` from an identity key).
+
+Rules:
+
+* **Who may connect.** The allowed set maps peer id → (network key, optional address).
+  After the TLS handshake the peer certificate's key must be in the set (inbound), and
+  must be exactly the key expected for the address we dialed (outbound); otherwise the
+  connection is closed, logged and counted in ``handshakes_refused``. Both sides then
+  exchange a Hello, so neither side counts a connection the other one refused.
+* **One connection per pair.** When a second connection to the same peer is established:
+  if both have the same origin the newer wins (the peer restarted); otherwise the one
+  dialed by the **greater peer id** wins (Diem's simultaneous-dial rule). Both ends apply
+  the same rule, so they keep the same connection.
+* **Reconnect.** Every peer with an address is dialed while it is not connected. Failed
+  attempts back off exponentially from ``backoff_initial`` to ``backoff_max`` with jitter
+  (a random delay in ``[d/2, d]``); a connection that lived at least ``backoff_max`` resets
+  the backoff, a shorter one does not (so a peer that accepts and drops is not hammered).
+* **Epoch changes.** :meth:`Network.update_peers` replaces the allowed set: peers that left
+  are disconnected and forgotten, peers whose key changed are reconnected, new ones dialed.
+* **Sending** never blocks: frames wait in a bounded per-peer queue (kept while the peer
+  is disconnected) and are written by the connection's write loop.
+* **Receiving.** Payloads are opaque bytes for a :class:`~libra.network.wire.Protocol`;
+  the handler registered for it is called as ``handler(peer_id, payload)`` (a plain function
+  or a coroutine function) in the order the peer sent them. Handlers must be quick: a slow
+  handler holds back that peer's reads. A handler that raises is logged and counted; the
+  connection stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import inspect
+import logging
+import random
+import ssl
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from libra.crypto.ed25519 import Ed25519PrivateKey
+from libra.network.config import NetworkConfig
+from libra.network.connection import Connection, Origin, OutboundQueue, short
+from libra.network.metrics import NetworkMetrics
+from libra.network.tls import PeerCertificateError, TlsIdentity, peer_public_key
+from libra.network.wire import (
+    FRAME_HEADER_LENGTH,
+    PROTOCOL_VERSION,
+    Hello,
+    Protocol,
+    WireError,
+    decode_message,
+    encode_direct_send,
+    encode_hello,
+    frame,
+    parse_header,
+)
+from libra.types.move import ADDRESS_LENGTH, AccountAddress
+from libra.types.network_address import NETWORK_KEY_LENGTH, ValidatorEndpoint
+
+log = logging.getLogger("libra.network")
+
+Handler = Callable[[AccountAddress, bytes], Awaitable[None] | None]
+_HELLO_MAX_BYTES = 64
+
+
+def peer_id_for_key(public_key: bytes) -> AccountAddress:
+    """The peer id of a node without an account: the last 16 bytes of its network key."""
+    return AccountAddress(bytes(public_key[-ADDRESS_LENGTH:]))
+
+
+@dataclass(frozen=True, slots=True)
+class PeerInfo:
+    """A peer we allow: its id, its network key and, if we should dial it, "host:port"."""
+
+    peer_id: AccountAddress
+    public_key: bytes
+    address: str | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.public_key) != NETWORK_KEY_LENGTH:
+            raise ValueError(f"network public key must be {NETWORK_KEY_LENGTH} bytes")
+        if self.address is not None:
+            ValidatorEndpoint(self.address, self.public_key)  # validates HOST:PORT
+
+    @classmethod
+    def from_endpoint(cls, peer_id: AccountAddress, endpoint: ValidatorEndpoint) -> PeerInfo:
+        """A validator from its on-chain endpoint."""
+        return cls(peer_id, endpoint.network_public_key, endpoint.address)
+
+
+class HandshakeRefused(Exception):
+    """A connection that did not become a peer connection; ``reason`` is the metric label."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class _Peer:
+    info: PeerInfo
+    queue: OutboundQueue
+    connection: Connection | None = None
+    dialer: asyncio.Task[None] | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Network:
+    """Connections of one node (``peer_id``, ``network_key``) to its allowed peers."""
+
+    def __init__(
+        self,
+        peer_id: AccountAddress,
+        network_key: Ed25519PrivateKey,
+        config: NetworkConfig | None = None,
+    ) -> None:
+        self.peer_id = peer_id
+        self.public_key = network_key.public_key().to_bytes()
+        self.config = config or NetworkConfig()
+        self.metrics = NetworkMetrics()
+        self._key = network_key
+        self._validity = datetime.timedelta(seconds=self.config.certificate_validity)
+        self._identity: TlsIdentity | None = None
+        self._peers: dict[AccountAddress, _Peer] = {}
+        self._by_key: dict[bytes, AccountAddress] = {}
+        self._handlers: dict[int, Handler] = {}
+        self._server: asyncio.Server | None = None
+        self._running = False
+        self._pending_handshakes = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._changed = asyncio.Event()
+        self.port: int | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, listen_host: str, port: int) -> int:
+        """Listen on ``listen_host:port`` (0 picks a free port) and dial known peers.
+
+        Returns the bound port. After :meth:`close`, ``start`` may be called again.
+        """
+        if self._running:
+            raise RuntimeError("network already started")
+        self._tls()
+        self._server = await asyncio.start_server(self._on_accept, listen_host, port)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        self._running = True
+        for peer in self._peers.values():
+            self._start_dialer(peer)
+        log.info("network %s listening on %s:%d", short(self.peer_id), listen_host, self.port)
+        return self.port
+
+    async def close(self) -> None:
+        """Stop listening and dialing, close every connection and wait for all tasks."""
+        self._running = False
+        if self._server is not None:
+            self._server.close()
+        connections = [p.connection for p in self._peers.values() if p.connection is not None]
+        for peer in self._peers.values():
+            if peer.dialer is not None:
+                peer.dialer.cancel()
+                self._tasks.add(peer.dialer)
+                peer.dialer = None
+        for task in self._tasks:
+            task.cancel()
+        for connection in connections:
+            connection.close("closing")
+        await asyncio.gather(*self._tasks, *(c.wait_closed() for c in connections), return_exceptions=True)
+        self._tasks.clear()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    def _tls(self) -> TlsIdentity:
+        """The current TLS identity, renewed when half of its validity has passed."""
+        if self._identity is None or self._identity.needs_renewal(self._validity):
+            self._identity = TlsIdentity.create(self._key, validity=self._validity)
+        return self._identity
+
+    def _spawn(self, coroutine: Awaitable[None], name: str) -> asyncio.Task[None]:
+        """A tracked background task, cancelled by :meth:`close`."""
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- the allowed set -----------------------------------------------------------------
+
+    def add_peer(self, peer_id: AccountAddress, address: str | None, public_key: bytes) -> None:
+        """Allow one peer (replacing its entry); dial it if it has an address."""
+        infos = {pid: p.info for pid, p in self._peers.items()}
+        infos[peer_id] = PeerInfo(peer_id, bytes(public_key), address)
+        self.update_peers(infos.values())
+
+    def remove_peer(self, peer_id: AccountAddress) -> None:
+        """Disallow one peer and disconnect it."""
+        self.update_peers(p.info for pid, p in self._peers.items() if pid != peer_id)
+
+    def update_peers(self, peers: Iterable[PeerInfo]) -> None:
+        """Replace the allowed set (epoch change). Our own id is ignored; keys must be unique.
+
+        Peers that left are disconnected and forgotten; a changed key reconnects the peer;
+        a changed address is used from the next dial on.
+        """
+        wanted = {info.peer_id: info for info in peers if info.peer_id != self.peer_id}
+        by_key: dict[bytes, AccountAddress] = {}
+        for info in wanted.values():
+            if by_key.setdefault(info.public_key, info.peer_id) != info.peer_id:
+                raise ValueError(f"network key shared by two peers: {info.public_key.hex()}")
+        for peer_id in [pid for pid in self._peers if pid not in wanted]:
+            self._forget(self._peers.pop(peer_id), "peer_removed")
+        self._by_key = by_key
+        for info in wanted.values():
+            current = self._peers.get(info.peer_id)
+            if current is not None and current.info.public_key != info.public_key:
+                self._forget(self._peers.pop(info.peer_id), "peer_removed")
+                current = None
+            if current is None:
+                current = self._peers[info.peer_id] = _Peer(
+                    info, OutboundQueue(self.config.outbound_queue_size, self.config.drop_oldest)
+                )
+            current.info = info
+            if self._running:
+                self._start_dialer(current)
+        self._notify()
+
+    def _forget(self, peer: _Peer, reason: str) -> None:
+        """Stop dialing a peer, drop its queue and close its connection."""
+        if peer.dialer is not None:
+            peer.dialer.cancel()
+            peer.dialer = None
+        peer.queue.clear()
+        if peer.connection is not None:
+            log.info("peer %s removed from the allowed set; disconnecting", short(peer.info.peer_id))
+            connection, peer.connection = peer.connection, None
+            connection.close(reason)
+            self._spawn(connection.wait_closed(), f"net-closing-{short(peer.info.peer_id)}")
+
+    # --- accepting -----------------------------------------------------------------------
+
+    async def _on_accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Authenticate an inbound connection; never raises.
+
+        Reading is paused before anything else: the client's first TLS bytes must reach the
+        TLS layer, not the plain stream's buffer.
+        """
+        if isinstance(writer.transport, asyncio.ReadTransport):
+            writer.transport.pause_reading()
+        if not self._running or self._pending_handshakes >= self.config.max_pending_handshakes:
+            self._refused("too_many_pending" if self._running else "not_started", "inbound", writer)
+            return
+        self._pending_handshakes += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            async with asyncio.timeout(self.config.handshake_timeout):
+                peer_id = await self._authenticate_inbound(writer)
+            await self._hello(reader, writer)
+        except HandshakeRefused as exc:
+            self._refused(exc.reason, str(exc), writer)
+            return
+        except (TimeoutError, ssl.SSLError, ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
+            self._refused("tls", f"{type(exc).__name__}: {exc}", writer)
+            return
+        except asyncio.CancelledError:
+            writer.transport.abort()
+            raise
+        finally:
+            self._pending_handshakes -= 1
+            if task is not None:
+                self._tasks.discard(task)
+        self._register(peer_id, Origin.INBOUND, reader, writer)
+
+    async def _authenticate_inbound(self, writer: asyncio.StreamWriter) -> AccountAddress:
+        """TLS handshake as server, then pin the client's key to an allowed peer."""
+        await writer.start_tls(self._tls().server, ssl_handshake_timeout=self.config.handshake_timeout)
+        key = self._peer_key(writer)
+        peer_id = self._by_key.get(key)
+        if peer_id is None:
+            raise HandshakeRefused("unknown_key", f"inbound key {key.hex()} is not in the allowed set")
+        return peer_id
+
+    def _peer_key(self, writer: asyncio.StreamWriter) -> bytes:
+        try:
+            return peer_public_key(writer.get_extra_info("ssl_object"))
+        except PeerCertificateError as exc:
+            raise HandshakeRefused("tls", str(exc)) from None
+
+    def _refused(self, reason: str, detail: str, writer: asyncio.StreamWriter) -> None:
+        """Count, log and drop a connection that did not authenticate."""
+        self.metrics.handshakes_refused[reason] += 1
+        peer = writer.get_extra_info("peername")
+        log.warning("network %s refused connection from %s: %s", short(self.peer_id), peer, detail)
+        writer.transport.abort()
+
+    async def _hello(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Send our Hello and read the peer's, both within the handshake timeout."""
+        writer.write(frame(encode_hello()))
+
+        async def receive() -> None:
+            header = await reader.readexactly(FRAME_HEADER_LENGTH)
+            try:
+                message = decode_message(await reader.readexactly(parse_header(header, _HELLO_MAX_BYTES)))
+            except WireError as exc:
+                raise HandshakeRefused("hello", str(exc)) from None
+            if not isinstance(message, Hello) or message.version != PROTOCOL_VERSION:
+                raise HandshakeRefused("hello", f"expected Hello version {PROTOCOL_VERSION}, got {message}")
+
+        try:
+            await asyncio.wait_for(receive(), self.config.handshake_timeout)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, OSError) as exc:
+            raise HandshakeRefused("hello", f"no Hello from peer ({type(exc).__name__})") from None
+
+    # --- dialing -------------------------------------------------------------------------
+
+    def _start_dialer(self, peer: _Peer) -> None:
+        if peer.info.address is None or (peer.dialer is not None and not peer.dialer.done()):
+            return
+        peer.dialer = asyncio.create_task(self._dial_loop(peer), name=f"net-dial-{short(peer.info.peer_id)}")
+
+    async def _dial_loop(self, peer: _Peer) -> None:
+        """Keep ``peer`` connected while it is allowed: dial, back off, wait for a drop."""
+        attempt = 0
+        await asyncio.sleep(random.uniform(0, self.config.backoff_initial))
+        while self._running and self._peers.get(peer.info.peer_id) is peer:
+            connection = peer.connection
+            if connection is not None:
+                peer.wake.clear()
+                await peer.wake.wait()
+                lived = asyncio.get_running_loop().time() - connection.opened_at
+                attempt = 0 if lived >= self.config.backoff_max else attempt + 1
+            elif not await self._dial(peer):
+                attempt += 1
+            else:
+                continue
+            if attempt and peer.connection is None:
+                delay = min(self.config.backoff_max, self.config.backoff_initial * 2 ** min(attempt - 1, 30))
+                await asyncio.sleep(random.uniform(delay / 2, delay))
+
+    async def _dial(self, peer: _Peer) -> bool:
+        """One connection attempt; True if it became the peer's connection."""
+        info = peer.info
+        assert info.address is not None
+        host, _, port = info.address.rpartition(":")
+        timeout = self.config.handshake_timeout
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(
+                    host.strip("[]"),
+                    int(port),
+                    ssl=self._tls().client,
+                    server_hostname="",
+                    ssl_handshake_timeout=timeout,
+                ),
+                timeout,
+            )
+        except (TimeoutError, ssl.SSLError, ConnectionError, OSError) as exc:
+            log.debug("dial %s at %s failed: %s", short(info.peer_id), info.address, exc)
+            return False
+        try:
+            key = self._peer_key(writer)
+            if key != info.public_key:
+                raise HandshakeRefused(
+                    "wrong_key", f"{info.address} showed key {key.hex()}, expected {info.public_key.hex()}"
+                )
+            await self._hello(reader, writer)
+        except HandshakeRefused as exc:
+            self._refused(exc.reason, str(exc), writer)
+            return False
+        except asyncio.CancelledError:
+            writer.transport.abort()
+            raise
+        if self._peers.get(info.peer_id) is not peer or not self._running:
+            writer.transport.abort()
+            return False
+        return self._register(info.peer_id, Origin.OUTBOUND, reader, writer)
+
+    # --- connections ---------------------------------------------------------------------
+
+    def _register(
+        self,
+        peer_id: AccountAddress,
+        origin: Origin,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        """Make an authenticated stream the peer's connection, or drop it by the tie-break rule."""
+        peer = self._peers.get(peer_id)
+        if peer is None or not self._running:
+            writer.transport.abort()
+            return False
+        connection = Connection(
+            peer_id,
+            origin,
+            reader,
+            writer,
+            config=self.config,
+            metrics=self.metrics,
+            queue=peer.queue,
+            deliver=self._deliver,
+            lost=self._lost,
+        )
+        existing = peer.connection
+        if existing is not None and not self._new_wins(existing.origin, origin, peer_id):
+            connection.close("duplicate")
+            return False
+        peer.connection = connection
+        if existing is not None:
+            existing.close("replaced")
+            self._spawn(existing.wait_closed(), f"net-replaced-{short(peer_id)}")
+        self.metrics.connections_established += 1
+        self._update_gauge()
+        connection.start()
+        log.info("network %s connected to %s (%s)", short(self.peer_id), short(peer_id), origin.value)
+        return True
+
+    def _new_wins(self, existing: Origin, new: Origin, peer_id: AccountAddress) -> bool:
+        """Same origin: the newer wins. Otherwise the connection dialed by the greater id wins."""
+        if existing == new:
+            return True
+        new_dialer = self.peer_id if new is Origin.OUTBOUND else peer_id
+        return new_dialer == max(self.peer_id, peer_id)
+
+    def _lost(self, connection: Connection, reason: str) -> None:
+        """A connection ended: if it was the peer's current one, mark the peer disconnected."""
+        peer = self._peers.get(connection.peer_id)
+        if peer is None or peer.connection is not connection:
+            return
+        peer.connection = None
+        peer.wake.set()
+        self._update_gauge()
+        log.info("network %s lost %s (%s)", short(self.peer_id), short(connection.peer_id), reason)
+
+    def _update_gauge(self) -> None:
+        self.metrics.connected_peers = sum(1 for p in self._peers.values() if p.connection is not None)
+        self._notify()
+
+    def _notify(self) -> None:
+        """Wake :meth:`wait_for_peers` callers."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    # --- messages ------------------------------------------------------------------------
+
+    def register(self, protocol: Protocol, handler: Handler) -> None:
+        """Route payloads of ``protocol`` to ``handler(peer_id, payload)`` (one handler per protocol)."""
+        if protocol in self._handlers:
+            raise ValueError(f"a handler for {protocol.label} is already registered")
+        self._handlers[protocol] = handler
+
+    def send(self, peer_id: AccountAddress, protocol: Protocol, payload: bytes) -> bool:
+        """Queue ``payload`` for one peer without blocking; False if it was refused.
+
+        Raises ValueError if the frame would exceed ``max_frame_bytes``.
+        """
+        peer = self._peers.get(peer_id)
+        if peer is None:
+            self.metrics.dropped["unknown_peer"] += 1
+            return False
+        return self._enqueue(peer, protocol, self._frame(protocol, payload))
+
+    def broadcast(self, protocol: Protocol, payload: bytes) -> int:
+        """Queue ``payload`` for every allowed peer; returns how many queues accepted it."""
+        data = self._frame(protocol, payload)
+        return sum(self._enqueue(peer, protocol, data) for peer in self._peers.values())
+
+    def _frame(self, protocol: Protocol, payload: bytes) -> bytes:
+        body = encode_direct_send(protocol, payload)
+        if len(body) > self.config.max_frame_bytes:
+            raise ValueError(
+                f"message of {len(body)} bytes exceeds max_frame_bytes {self.config.max_frame_bytes}"
+            )
+        return frame(body)
+
+    def _enqueue(self, peer: _Peer, protocol: Protocol, data: bytes) -> bool:
+        accepted, dropped = peer.queue.put(protocol.label, data)
+        if dropped:
+            self.metrics.dropped["queue_full"] += 1
+        return accepted
+
+    async def _deliver(
+        self, connection: Connection, protocol_id: int, payload: bytes, wire_bytes: int
+    ) -> None:
+        """Count an inbound payload (bytes as framed on the wire) and hand it to its protocol's handler."""
+        try:
+            protocol = Protocol(protocol_id)
+        except ValueError:
+            self.metrics.dropped["unknown_protocol"] += 1
+            return
+        self.metrics.messages_in[protocol.label] += 1
+        self.metrics.bytes_in[protocol.label] += wire_bytes
+        handler = self._handlers.get(protocol)
+        if handler is None:
+            self.metrics.dropped["no_handler"] += 1
+            return
+        try:
+            result = handler(connection.peer_id, payload)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            self.metrics.dropped["handler_error"] += 1
+            log.exception("%s handler failed on a message from %s", protocol.label, short(connection.peer_id))
+
+    # --- queries -------------------------------------------------------------------------
+
+    def connected_peers(self) -> frozenset[AccountAddress]:
+        """Peers with a live connection now."""
+        return frozenset(pid for pid, p in self._peers.items() if p.connection is not None)
+
+    def allowed_peers(self) -> frozenset[AccountAddress]:
+        return frozenset(self._peers)
+
+    async def wait_for_peers(self, peer_ids: Iterable[AccountAddress], timeout: float) -> bool:
+        """Wait until all of ``peer_ids`` are connected; False if ``timeout`` passes first."""
+        wanted = frozenset(peer_ids)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while not wanted <= self.connected_peers():
+                    await self._changed.wait()
+                return True
+        return wanted <= self.connected_peers()
