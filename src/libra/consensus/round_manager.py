@@ -307,10 +307,15 @@ class RoundManager:
             ]
         if block.timestamp_usecs > now_usecs:
             return [*actions, DeferProposal(peer, msg, block.timestamp_usecs)]
-        return actions + self._execute_and_vote(block, now_usecs)
+        return actions + self._execute_and_vote(block, now_usecs, msg.sync_info.highest_timeout_cert)
 
-    def _execute_and_vote(self, block: Block, now_usecs: int) -> list[Action]:
-        """Insert the block (executing it) and send safety rules' vote to the next leader."""
+    def _execute_and_vote(
+        self, block: Block, now_usecs: int, proposal_tc: TwoChainTimeoutCertificate | None = None
+    ) -> list[Action]:
+        """Insert the block (executing it) and send safety rules' vote to the next leader.
+
+        The TC that justifies a proposal after a timeout is the one the proposer sent
+        (another TC of the same round may carry a higher QC), else our highest TC."""
         executed = self.insert_block(block)
         actions = self.adopt_orphan_qc(executed.id, now_usecs)
         # Only a re-delivery of the block already voted for is skipped here; any other block
@@ -321,13 +326,14 @@ class RoundManager:
             or block.round != self.current_round
         ):
             return actions
-        tc = self.tree.highest_tc
-        if tc is not None and tc.round + 1 != block.round:
-            tc = None
+        tc = next(
+            (t for t in (proposal_tc, self.tree.highest_tc) if t is not None and t.round + 1 == block.round),
+            None,
+        )
         try:
             vote = self.safety_rules.construct_and_sign_vote(block, executed.info, tc)
         except SafetyError:
-            return []
+            return actions
         self.round_state.voted_block = executed.id
         msg = VoteMsg(vote, self.sync_info())
         next_leader = self.leader(block.round + 1)

@@ -43,6 +43,7 @@ from libra.consensus.actions import (
     SetTimer,
     SyncedTo,
 )
+from libra.consensus.interfaces import ConsensusStore
 from libra.consensus.leader_election import LeaderElection, LeaderReputation, RoundRobin, ScriptedLeaders
 from libra.consensus.memory import (
     RECONFIGURE,
@@ -200,7 +201,11 @@ class Simulation:
     """Runs one scenario over real cores; see the module docstring for the checks."""
 
     def __init__(
-        self, scenario: Scenario, unsafe_slots: Sequence[int] = (), time_budget_s: int = 300
+        self,
+        scenario: Scenario,
+        unsafe_slots: Sequence[int] = (),
+        time_budget_s: int = 300,
+        store_factory: Callable[[int], ConsensusStore] | None = None,
     ) -> None:
         self.scenario = scenario
         self.rng = random.Random(scenario.seed)
@@ -220,7 +225,9 @@ class Simulation:
         self.genesis_li = self._genesis_ledger_info()
         slots = range(scenario.num_slots)
         self.safety = [InMemorySafetyStorage() for _ in slots]
-        self.stores = [InMemoryConsensusStore() for _ in slots]
+        self.stores: list[ConsensusStore] = [
+            store_factory(slot) if store_factory is not None else InMemoryConsensusStore() for slot in slots
+        ]
         self.computers = [self._computer() for _ in slots]
         self.payloads = [self._payload_source(slot) for slot in slots]
         self.managers: list[RoundManager] = []
