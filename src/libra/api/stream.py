@@ -179,17 +179,20 @@ class EventStream:
             self._offer(subscriber, chunk, block.last_version)
 
     def _offer(self, subscriber: _Subscriber, chunk: bytes, version: int) -> None:
+        """Queue ``chunk``, or end a subscriber whose ``queue_size`` blocks are still unsent.
+
+        The queue has two spare places for the end: ``overflow`` names the last version
+        the client will have received in full, then None closes the stream.
+        """
         if subscriber.overflowed:
             return
-        try:
-            subscriber.queue.put_nowait(chunk)
-            subscriber.last_version = version
-        except asyncio.QueueFull:
+        if subscriber.queue.qsize() >= self._queue_size:
             subscriber.overflowed = True
-            with contextlib.suppress(asyncio.QueueEmpty):
-                subscriber.queue.get_nowait()  # make room for the end marker
             subscriber.queue.put_nowait(_sse("overflow", {"version": subscriber.last_version}))
             subscriber.queue.put_nowait(None)
+            return
+        subscriber.queue.put_nowait(chunk)
+        subscriber.last_version = version
 
     # --- replay ---------------------------------------------------------------------------
 
@@ -226,7 +229,7 @@ class EventStream:
             raise web.HTTPBadRequest(text=f"{exc}\n") from None
         if len(self._subscribers) >= self._max_connections:
             raise web.HTTPServiceUnavailable(text="too many open streams; try again later\n")
-        subscriber = _Subscriber(addresses, keys, asyncio.Queue(self._queue_size))
+        subscriber = _Subscriber(addresses, keys, asyncio.Queue(self._queue_size + 2))
         snapshot = self._runtime.ledger.snapshot()
         subscriber.last_version = snapshot.version
         self._subscribers.add(subscriber)  # before the replay: nothing after the snapshot is missed

@@ -69,6 +69,7 @@ from libra.client.wallet_keystore import (
     check_name,
     check_new_passphrase,
     parse_private_key_hex,
+    unseal,
 )
 from libra.client.wallet_rpc import NodeUnreachable, RpcError, WalletRpc
 from libra.crypto.ed25519 import KeyFileError, load_private_key
@@ -215,12 +216,31 @@ def _show_created(ctx: Context, entry: WalletEntry, verb: str) -> None:
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
               help="A libra key file (hex private key, mode 0600).")
 @click.option("--key-stdin", is_flag=True, help="Read the hex private key from standard input.")
+@click.option("--wallet-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A wallet file exported by the web wallet (or another keystore); same passphrase.")
 @common
-def import_(ctx: Context, name: str, key_file: Path | None, key_stdin: bool) -> None:
-    """Import an existing private key as wallet NAME (prompted unless --key-file/--key-stdin)."""
+def import_(ctx: Context, name: str, key_file: Path | None, key_stdin: bool, wallet_file: Path | None) -> None:
+    """Import an existing private key as wallet NAME (prompted unless --key-file/--key-stdin/--wallet-file)."""
     check_name(name)
-    if key_file is not None and key_stdin:
-        raise BadInput("give --key-file or --key-stdin, not both")
+    if sum(x is not None and x is not False for x in (key_file, key_stdin, wallet_file)) > 1:
+        raise BadInput("give only one of --key-file, --key-stdin and --wallet-file")
+    if wallet_file is not None:
+        try:
+            document = json.loads(wallet_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BadInput(f"cannot read wallet file {wallet_file}: {exc}") from None
+        if not isinstance(document, dict) or document.get("format") != "libra-wallet/1":
+            raise BadInput(f"{wallet_file} is not a libra wallet file")
+        if (ctx.keystore.home / f"{name}.json").exists():
+            raise KeystoreInputError(f"a wallet named {name!r} already exists")
+        passphrase = _passphrase(ctx, new=False)
+        try:
+            key = unseal(document, passphrase)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise BadInput(f"{wallet_file} is damaged: {exc}") from None
+        entry = ctx.keystore.create(name, passphrase, key)
+        _show_created(ctx, entry, "imported")
+        return
     if key_file is not None:
         try:
             key = load_private_key(key_file)

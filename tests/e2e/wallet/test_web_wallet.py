@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -94,7 +96,7 @@ def expect_words(page: Page, error_id: str, pattern: str) -> None:
     assert (text[0].isupper() or text[0] == "“") and text.rstrip().endswith((".", "”", ")")), text
 
 
-def test_two_wallets_pay_through_intent(browser: Browser, wallet_net: Any) -> None:
+def test_two_wallets_pay_through_intent(browser: Browser, wallet_net: Any, tmp_path: Path) -> None:
     url, base = wallet_net.url, wallet_net.base
     alice_page = open_wallet(browser, base)
     bob_page = open_wallet(browser, base)
@@ -147,6 +149,7 @@ def test_two_wallets_pay_through_intent(browser: Browser, wallet_net: Any) -> No
     bob_page.screenshot(path=str(ARTIFACTS / "web-wallet-bob.png"), full_page=True)
 
     bad_input_sends_nothing(alice_page, bob_page, url, alice, bob, bob_id)
+    key_is_encrypted_and_opens_in_the_cli(alice_page, url, alice, tmp_path)
     assert alice_page.problems == [] and bob_page.problems == []  # type: ignore[attr-defined]
 
 
@@ -233,3 +236,27 @@ def bad_input_sends_nothing(page: Page, other: Page, url: str, alice: str, bob: 
     assert rpc(url, "get_account", alice)["sequence_number"] == sequence
     assert page.locator("#history li").count() == history
     assert balance(url, alice) == 97_500_000 and balance(url, bob) == 2_500_000
+
+
+def key_is_encrypted_and_opens_in_the_cli(page: Page, url: str, alice: str, tmp_path: Path) -> None:
+    """What the page keeps is the CLI's encrypted wallet format: no key in clear, and it imports."""
+    storage = page.context.storage_state()
+    items = {i["name"]: i["value"] for o in storage["origins"] for i in o["localStorage"]}
+    documents = json.loads(items["libra.wallet.accounts"])
+    document = next(d for d in documents if d["address"] == alice)
+    assert document["format"] == "libra-wallet/1" and document["kdf"]["name"] == "argon2id"
+    assert set(document) == {"format", "name", "address", "public_key", "kdf", "cipher", "created"}
+    wallet_file = tmp_path / "alice-from-browser.json"
+    wallet_file.write_text(json.dumps(document))
+    env = {**os.environ, "LIBRA_WALLET_HOME": str(tmp_path / "home"), "LIBRA_WALLET_PASSPHRASE": PASSPHRASE,
+           "LIBRA_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "libra.cli", "wallet", "import", "web-alice", "--wallet-file", str(wallet_file), "--json"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert done.returncode == 0 and json.loads(done.stdout)["address"] == alice, done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "libra.cli", "wallet", "balance", "web-alice", "--json"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert json.loads(done.stdout)["balances"] == {"XUS": 97_500_000}
