@@ -9,9 +9,15 @@
      ``window`` of them);
   2. a validator is *active* if it proposed one of them or signed the QC any of them
      carries; a crashed validator does neither and drops out;
-  3. the leader is ``active[seed(epoch, r) % len(active)]`` with ``seed`` the first
-     8 bytes of ``sha3("LeaderReputation" salt, epoch ‖ round)``; with fewer than
+  3. a validator that was the leader of a round inside the window that left no
+     committed block has *failed*; the candidates are the active validators that did
+     not fail (all active ones if none is left);
+  4. the leader is ``candidates[seed(epoch, r) % len(candidates)]`` with ``seed`` the
+     first 8 bytes of ``sha3("LeaderReputation" salt, epoch ‖ round)``; with fewer than
      ``window // 2`` committed blocks (start of an epoch) it falls back to round robin.
+
+  A validator that restarted or fast-forwarded has a shorter history and may disagree
+  for a while; that costs a few timed-out rounds, never safety.
 
 * :class:`ScriptedLeaders` – a per-round table with a fallback (Diem ``RoundProposer``),
   used by the Twins generator to choose leaders.
@@ -62,7 +68,7 @@ class RoundRobin:
 
 
 class LeaderReputation:
-    """Skip validators absent from recent committed history (see module docstring)."""
+    """Skip validators absent from, or failing in, recent committed history (see module docstring)."""
 
     def __init__(
         self,
@@ -76,34 +82,57 @@ class LeaderReputation:
         self.fallback = RoundRobin(validators)
         self.window = window
         self.exclude_rounds = exclude_rounds
-        self._history: deque[CommittedBlockRecord] = deque(maxlen=window + 4 * exclude_rounds + 64)
+        self._history: deque[CommittedBlockRecord] = deque(maxlen=4 * window)
+        self._memo: dict[int, AccountAddress] = {}
         for record in history:
             self.on_commit(record)
 
     def on_commit(self, record: CommittedBlockRecord) -> None:
         self._history.append(record)
 
-    def active_validators(self, round_: int) -> list[AccountAddress]:
-        """Proposers and QC signers of the window of committed blocks before ``round_ - exclude``."""
+    def _window(self, round_: int) -> list[CommittedBlockRecord]:
+        """The newest ``window`` committed blocks with ``round <= round_ - exclude_rounds``."""
         target = round_ - self.exclude_rounds
         window = [r for r in self._history if r.round <= target][-self.window :]
-        if len(window) < max(1, self.window // 2):
-            return []
+        return window if len(window) >= max(1, self.window // 2) else []
+
+    def active_validators(self, round_: int) -> list[AccountAddress]:
+        """Proposers and QC signers of the window (rule 2)."""
         active: set[AccountAddress] = set()
-        for record in window:
+        for record in self._window(round_):
             if record.proposer is not None:
                 active.add(record.proposer)
             active.update(record.voters)
         return sorted(a for a in active if a in self.fallback.validators)
 
+    def failed_proposers(self, round_: int) -> set[AccountAddress]:
+        """Leaders of the rounds inside the window that left no committed block (rule 3)."""
+        window = self._window(round_)
+        if not window:
+            return set()
+        committed = {record.round for record in window}
+        skipped = range(window[0].round + 1, window[-1].round)
+        return {self.get_leader(r) for r in skipped if r not in committed}
+
     def get_leader(self, round_: int) -> AccountAddress:
+        known = self._memo.get(round_)
+        if known is not None:
+            return known
         active = self.active_validators(round_)
         if not active:
             return self.fallback.get_leader(round_)
+        failed = self.failed_proposers(round_)
+        candidates = [a for a in active if a not in failed] or active
         seed = hash_with_salt(
             "LeaderReputation", self.epoch.to_bytes(8, "little") + round_.to_bytes(8, "little")
         )
-        return active[int.from_bytes(seed[:8], "little") % len(active)]
+        leader = candidates[int.from_bytes(seed[:8], "little") % len(candidates)]
+        if self._history and self._history[-1].round >= round_ - self.exclude_rounds:
+            # the window can no longer change: every block up to its end is committed
+            if len(self._memo) >= 16 * self.window:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[round_] = leader
+        return leader
 
 
 class ScriptedLeaders:

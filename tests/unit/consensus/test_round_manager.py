@@ -122,6 +122,17 @@ def test_leader_reputation_skips_crashed_validators(committee: Committee) -> Non
     assert [fresh.get_leader(r) for r in range(4)] == [RoundRobin(authors).get_leader(r) for r in range(4)]
 
 
+def test_leader_reputation_skips_the_leader_of_a_failed_round(committee: Committee) -> None:
+    authors = committee.authors
+    everyone = tuple(authors)
+    history = [CommittedBlockRecord(r, authors[r % 4], everyone) for r in range(1, 31) if r != 25]
+    election = LeaderReputation(1, authors, window=10, exclude_rounds=4, history=history)
+    failed = election.get_leader(25)
+    assert election.failed_proposers(40) == {failed}
+    leaders = [election.get_leader(r) for r in range(30, 70)]
+    assert failed not in leaders and len(set(leaders)) == 3
+
+
 # --------------------------------------------------------------------------- networks
 
 
