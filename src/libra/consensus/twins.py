@@ -206,6 +206,7 @@ class Simulation:
         unsafe_slots: Sequence[int] = (),
         time_budget_s: int = 300,
         store_factory: Callable[[int], ConsensusStore] | None = None,
+        later_verifier: ValidatorVerifier | None = None,
     ) -> None:
         self.scenario = scenario
         self.rng = random.Random(scenario.seed)
@@ -222,6 +223,7 @@ class Simulation:
             for a, k in zip(self.authors, self.keys, strict=True)
         }
         self.verifier = ValidatorVerifier.from_validators(infos)
+        self.later_verifier = later_verifier
         self.genesis_li = self._genesis_ledger_info()
         slots = range(scenario.num_slots)
         self.safety = [InMemorySafetyStorage() for _ in slots]
@@ -241,13 +243,20 @@ class Simulation:
 
     # ----------------------------------------------------------------------- setup
 
+    def verifier_for(self, epoch: int) -> ValidatorVerifier:
+        """The validator set of ``epoch``: the first one, or ``later_verifier`` from epoch 2."""
+        return self.later_verifier if epoch >= 2 and self.later_verifier is not None else self.verifier
+
     def _genesis_ledger_info(self) -> LedgerInfoWithSignatures:
         info = BlockInfo(0, 0, ZERO_HASH, ACCUMULATOR_PLACEHOLDER_HASH, 0, 0, EpochState(1, self.verifier))
         return LedgerInfoWithSignatures(LedgerInfo(info, ZERO_HASH))
 
     def _computer(self) -> HashChainStateComputer:
         return HashChainStateComputer(
-            ZERO_HASH, ACCUMULATOR_PLACEHOLDER_HASH, 0, lambda epoch: EpochState(epoch, self.verifier)
+            ZERO_HASH,
+            ACCUMULATOR_PLACEHOLDER_HASH,
+            0,
+            lambda epoch: EpochState(epoch, self.verifier_for(epoch)),
         )
 
     def _payload_source(self, slot: int) -> CountingPayloadSource:
@@ -269,9 +278,9 @@ class Simulation:
             self.safety[slot],
             unsafe_skip_round_check=slot in self.unsafe,
         )
-        validators = [a for a, _ in self.verifier.validators]
         info = ledger_root.ledger_info
         epoch = info.next_epoch_state.epoch if info.next_epoch_state is not None else info.epoch
+        validators = [a for a, _ in self.verifier_for(epoch).validators]
         election: LeaderElection = RoundRobin(validators)
         if self.scenario.reputation:
             election = LeaderReputation(epoch, validators, window=8, exclude_rounds=4)
@@ -285,7 +294,7 @@ class Simulation:
             safety_rules=rules,
             state_computer=self.computers[slot],
             payload_source=self.payloads[slot],
-            epoch_state=EpochState(epoch, self.verifier),
+            epoch_state=EpochState(epoch, self.verifier_for(epoch)),
             leader_election=election,
             config=ConsensusConfig(max_block_txns=2),
             signature_cache=self.signature_cache,

@@ -23,6 +23,7 @@ from libra.consensus.safety_rules import SafetyRules
 from libra.consensus.safety_storage import InMemorySafetyStorage
 from libra.consensus.twins import Scenario, Simulation
 from libra.types.consensus import BlockRetrievalRequest, ProposalMsg, TimeoutMsg, VoteMsg
+from libra.types.ledger import ValidatorVerifier
 
 NOW = 10_000_000
 
@@ -209,3 +210,19 @@ def test_block_retrieval_serves_parents_newest_first() -> None:
     assert response.blocks[0].round == manager.tree.highest_qc.round
     missing = manager.sync.serve(BlockRetrievalRequest(b"\x07" * 32, 2))
     assert missing.status == 1 and missing.blocks == ()
+
+
+def test_epoch_change_to_a_new_validator_set(committee: Committee) -> None:
+    """Epoch 2 drops validator 3 and gives validator 0 two votes; 3 keeps following."""
+    infos = dict(committee.verifier.validators)
+    infos.pop(committee.authors[3])
+    infos[committee.authors[0]] = dataclasses.replace(infos[committee.authors[0]], voting_power=2)
+    smaller = ValidatorVerifier.from_validators(infos)
+    simulation = Simulation(
+        Scenario(4, (), (1, 2, 3, 0) * 2, _full(8, 4), seed=9, reconfigure_at=3), later_verifier=smaller
+    )
+    assert simulation.run().ok
+    assert all(manager.epoch == 2 for manager in simulation.managers)
+    assert [manager.can_sign for manager in simulation.managers] == [True, True, True, False]
+    assert simulation.managers[0].epoch_state.verifier.quorum_voting_power == 3
+    assert any(epoch == 2 for epoch, _ in simulation.committed)
