@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import segno
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from libra.client.identifiers import encode_account_identifier, encode_intent
@@ -145,8 +146,17 @@ def test_two_wallets_pay_through_intent(browser: Browser, wallet_net: Any, tmp_p
     assert paid["metadata"].startswith("01000108")  # GeneralMetadata V0 with the request's to_subaddress
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "web-wallet-timing.json").write_text(json.dumps({"payment_shown_on_both_pages_secs": elapsed}) + "\n")
     alice_page.screenshot(path=str(ARTIFACTS / "web-wallet-alice.png"), full_page=True)
     bob_page.screenshot(path=str(ARTIFACTS / "web-wallet-bob.png"), full_page=True)
+
+    # a payment code scanned from a photo fills the form (nothing is sent until Send)
+    photo = tmp_path / "code.png"
+    scanned_uri = encode_intent(encode_account_identifier(bytes.fromhex(bob), b"\x05" * 8, "tdm"), "XUS", 1_250_000)
+    segno.make(scanned_uri, error="m").save(str(photo), scale=8, border=4)
+    alice_page.set_input_files("#scan-file", str(photo))
+    expect(alice_page.locator("#send-to")).to_have_value(scanned_uri)
+    expect(alice_page.locator("#send-amount")).to_have_value("1.25")
 
     bad_input_sends_nothing(alice_page, bob_page, url, alice, bob, bob_id)
     key_is_encrypted_and_opens_in_the_cli(alice_page, url, alice, tmp_path)
