@@ -416,6 +416,7 @@ async function onSend(event) {
       const shown = recipient.kind === 'diem_id' ? `${recipient.user}@${recipient.domain}` : encodeIdentifier(recipient.address, recipient.subaddress, state.hrp);
       say('send-status', `Sent ${formatAmount(amount, currency)} to ${shown}.`);
       $('send-form').reset();
+      say('send-hint');
       $('send-currency').value = currency;
       await refreshAccount();
     } catch (error) {

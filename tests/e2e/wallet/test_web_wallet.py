@@ -149,6 +149,9 @@ def test_two_wallets_pay_through_intent(browser: Browser, wallet_net: Any, tmp_p
     (ARTIFACTS / "web-wallet-timing.json").write_text(json.dumps({"payment_shown_on_both_pages_secs": elapsed}) + "\n")
     alice_page.screenshot(path=str(ARTIFACTS / "web-wallet-alice.png"), full_page=True)
     bob_page.screenshot(path=str(ARTIFACTS / "web-wallet-bob.png"), full_page=True)
+    for name in ("alice", "bob"):  # phone-sized: nothing wider than the screen
+        header = (ARTIFACTS / f"web-wallet-{name}.png").read_bytes()[:24]
+        assert int.from_bytes(header[16:20], "big") == PHONE["width"], f"{name}'s page scrolls sideways"
 
     # a payment code scanned from a photo fills the form (nothing is sent until Send)
     photo = tmp_path / "code.png"
