@@ -51,15 +51,30 @@ def tree_depth(num_leaves: int) -> int:
     return (num_leaves - 1).bit_length() if num_leaves > 1 else 0
 
 
+Frozen = list[tuple[int, bytes]]  # the (level, hash) stack of frozen subtree roots, left to right
+
+
 class TransactionAccumulator:
-    """Reads and appends the accumulator through ``get`` (a key-value read)."""
+    """Reads and appends the accumulator through ``get`` (a key-value read).
+
+    The committed tip ``(num_leaves, frozen stack)`` is one tuple replaced at once by
+    :meth:`adopt`, so a reader on another thread never pairs a count with another
+    count's stack.
+    """
 
     def __init__(self, get: Callable[[bytes], bytes | None], num_leaves: int) -> None:
         self._get = get
-        self.num_leaves = num_leaves
-        self._frozen: list[tuple[int, bytes]] = [
-            (level, self._read(level, index)) for level, index in frozen_positions(num_leaves)
-        ]
+        frozen: Frozen = [(level, self._read(level, index)) for level, index in frozen_positions(num_leaves)]
+        self._tip: tuple[int, Frozen] = (num_leaves, frozen)
+
+    @property
+    def num_leaves(self) -> int:
+        return self._tip[0]
+
+    @property
+    def tip(self) -> tuple[int, Frozen]:
+        """``(num_leaves, frozen stack)`` of the committed accumulator (do not mutate the stack)."""
+        return self._tip
 
     def _read(self, level: int, index: int) -> bytes:
         value = self._get(schema.accumulator_key(level, index))
@@ -69,18 +84,21 @@ class TransactionAccumulator:
 
     # ----------------------------------------------------------------- writing
 
-    def append(self, batch: WriteBatch, leaves: Sequence[bytes]) -> tuple[list[tuple[int, bytes]], bytes]:
-        """Write ``leaves`` into ``batch``; return the new frozen stack and root (not yet adopted)."""
-        frozen = list(self._frozen)
+    def append(
+        self, batch: WriteBatch, leaves: Sequence[bytes], base: tuple[int, Frozen] | None = None
+    ) -> tuple[Frozen, bytes]:
+        """Write ``leaves`` into ``batch`` after ``base`` (default: the committed tip), a
+        ``(num_leaves, frozen stack)`` pair; return the new frozen stack and root (not yet adopted)."""
+        num_leaves, base_frozen = self._tip if base is None else base
+        frozen = list(base_frozen)
         for level, index, node in append_leaves(TRANSACTION_ACCUMULATOR, frozen, leaves):
             batch.put(schema.accumulator_key(level, index), node)
-        count = self.num_leaves + len(leaves)
+        count = num_leaves + len(leaves)
         return frozen, accumulator_root(TRANSACTION_ACCUMULATOR, [node for _, node in frozen], count)
 
-    def adopt(self, frozen: list[tuple[int, bytes]], num_leaves: int) -> None:
+    def adopt(self, frozen: Frozen, num_leaves: int) -> None:
         """Make the stack returned by :meth:`append` current, once its batch is durable."""
-        self._frozen = frozen
-        self.num_leaves = num_leaves
+        self._tip = (num_leaves, frozen)
 
     # ----------------------------------------------------------------- reading
 
@@ -101,8 +119,9 @@ class TransactionAccumulator:
         return [self._read(level, index) for level, index in frozen_positions(num_leaves)]
 
     def root(self, num_leaves: int) -> bytes:
-        if num_leaves == self.num_leaves:
-            return accumulator_root(TRANSACTION_ACCUMULATOR, [node for _, node in self._frozen], num_leaves)
+        tip_leaves, frozen = self._tip
+        if num_leaves == tip_leaves:
+            return accumulator_root(TRANSACTION_ACCUMULATOR, [node for _, node in frozen], num_leaves)
         return accumulator_root(TRANSACTION_ACCUMULATOR, self.frozen_roots(num_leaves), num_leaves)
 
     def proof(self, leaf_index: int, num_leaves: int) -> list[bytes]:

@@ -21,14 +21,25 @@ Node values::
     internal  00 | existence bitmap u16be | leaf bitmap u16be | (child version u64be | hash 32)*
     leaf      01 | key 32 | value hash 32 | account blob
     null      02                                   (the root of an empty tree)
+
+In memory an internal node is an :class:`InternalNode` (a children dict) that keeps
+its 31-slot binary hash heap once computed, so a node derived from it by changing
+a few children re-hashes only the 4 slots above each changed child instead of all 15.
+
+Readers: :class:`NodeReader` reads committed nodes (a locked LRU of decoded internal
+nodes over the store; safe to share between threads); :class:`OverlayReader` reads a
+speculative state: the block's own nodes, then those of its uncommitted ancestors,
+then the committed reader.
 """
 
 from __future__ import annotations
 
+import hashlib
 import struct
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from typing import Union
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol, Union
 
 from libra.crypto.merkle import (
     SPARSE_MERKLE_INTERNAL,
@@ -45,10 +56,36 @@ Child = tuple[int, bytes, bool]  # (version, hash, is_leaf)
 Children = dict[int, Child]
 Leaf = tuple[bytes, bytes, bytes]  # (key, value hash, blob)
 Node = Union[Children, Leaf, None]  # noqa: UP007 - a runtime alias
+Slot = tuple[bytes, bool] | None  # (hash, is a lone leaf) of a binary subtree inside a node
 
 _INTERNAL, _LEAF, _NULL = 0, 1, 2
 _U64 = struct.Struct(">Q")
 _HEADER = struct.Struct(">BHH")
+# Whole internal node with n children: header, then (version, hash) per child.
+_INTERNAL_LAYOUT = [struct.Struct(">BHH" + "Q32s" * count) for count in range(17)]
+_sha3 = hashlib.sha3_256
+_MISSING: object = object()
+
+
+class InternalNode(dict[int, Child]):
+    """The children of an internal node, plus its binary hash heap once computed.
+
+    ``heap()[1]`` is the node's root slot; slot ``j`` has children ``2j`` and ``2j+1``;
+    slot ``16 + nibble`` is the child at ``nibble``. A node is never mutated once
+    it is in a reader, an overlay or a cache.
+    """
+
+    __slots__ = ("_heap",)
+
+    def __init__(self, *args: Mapping[int, Child]) -> None:
+        super().__init__(*args)
+        self._heap: list[Slot] | None = None
+
+    def heap(self) -> list[Slot]:
+        heap = self._heap
+        if heap is None:
+            heap = self._heap = _full_heap(self)
+        return heap
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -69,14 +106,17 @@ def nibble(key: bytes, depth: int) -> int:
 
 def encode_internal(children: Children) -> bytes:
     existence = leaves = 0
-    body = []
+    fields: list[int | bytes] = []
     for index in sorted(children):
         version, child_hash, is_leaf = children[index]
-        existence |= 1 << index
+        if len(child_hash) != 32:
+            raise StorageError("a child hash must be 32 bytes")
+        bit = 1 << index
+        existence |= bit
         if is_leaf:
-            leaves |= 1 << index
-        body.append(_U64.pack(version) + child_hash)
-    return _HEADER.pack(_INTERNAL, existence, leaves) + b"".join(body)
+            leaves |= bit
+        fields += (version, child_hash)
+    return _INTERNAL_LAYOUT[len(children)].pack(_INTERNAL, existence, leaves, *fields)
 
 
 def encode_leaf(key: bytes, value_hash: bytes, blob: bytes) -> bytes:
@@ -96,18 +136,68 @@ def decode_node(data: bytes) -> Node:
     if kind != _INTERNAL:
         raise StorageError(f"corrupt state tree node (kind {kind})")
     _, existence, leaves = _HEADER.unpack_from(data)
-    children: Children = {}
-    offset = 5
+    count = existence.bit_count()
+    if len(data) != 5 + 40 * count:
+        raise StorageError("corrupt state tree node (length)")
+    fields = _INTERNAL_LAYOUT[count].unpack(data)
+    children = InternalNode()
+    position = 3
     for index in range(16):
         if existence >> index & 1:
-            children[index] = (_U64.unpack_from(data, offset)[0], data[offset + 8 : offset + 40], bool(leaves >> index & 1))
-            offset += 40
-    if offset != len(data):
-        raise StorageError("corrupt state tree node (length)")
+            children[index] = (fields[position], fields[position + 1], bool(leaves >> index & 1))
+            position += 2
     return children
 
 
-Slot = tuple[bytes, bool] | None  # (hash, is a lone leaf) of a binary subtree inside a node
+def _combine(left: Slot, right: Slot) -> Slot:
+    """A binary slot from its two halves: empty, a lone leaf floating up, or a hash."""
+    if left is None:
+        if right is None or right[1]:
+            return right
+        return _sha3(SPARSE_MERKLE_INTERNAL + SPARSE_MERKLE_PLACEHOLDER_HASH + right[0]).digest(), False
+    if right is None:
+        if left[1]:
+            return left
+        return _sha3(SPARSE_MERKLE_INTERNAL + left[0] + SPARSE_MERKLE_PLACEHOLDER_HASH).digest(), False
+    return _sha3(SPARSE_MERKLE_INTERNAL + left[0] + right[0]).digest(), False
+
+
+def _full_heap(children: Children) -> list[Slot]:
+    heap: list[Slot] = [None] * 32
+    for index, (_, child_hash, is_leaf) in children.items():
+        heap[16 + index] = (child_hash, is_leaf)
+    for slot in range(15, 0, -1):
+        left, right = heap[2 * slot], heap[2 * slot + 1]
+        if left is not None or right is not None:
+            heap[slot] = _combine(left, right)
+    return heap
+
+
+def _updated_heap(heap: list[Slot], changed: Iterable[int], children: Children) -> list[Slot]:
+    """``heap`` of a node whose children at ``changed`` nibbles are now those of ``children``."""
+    heap = heap.copy()
+    dirty = set()
+    for index in changed:
+        child = children.get(index)
+        heap[16 + index] = None if child is None else (child[1], child[2])
+        dirty.add((16 + index) >> 1)
+    while dirty:
+        above = set()
+        for slot in dirty:
+            heap[slot] = _combine(heap[2 * slot], heap[2 * slot + 1])
+            above.add(slot >> 1)
+        above.discard(0)
+        dirty = above
+    return heap
+
+
+def _heap_of(children: Children) -> list[Slot]:
+    return children.heap() if isinstance(children, InternalNode) else _full_heap(children)
+
+
+def _heap_hash(heap: list[Slot]) -> bytes:
+    root = heap[1]
+    return root[0] if root is not None else SPARSE_MERKLE_PLACEHOLDER_HASH
 
 
 def reduce_levels(children: Children) -> list[list[Slot]]:
@@ -142,8 +232,7 @@ def reduce_levels(children: Children) -> list[list[Slot]]:
 
 
 def internal_hash(children: Children) -> bytes:
-    root = reduce_levels(children)[-1][0]
-    return root[0] if root else SPARSE_MERKLE_PLACEHOLDER_HASH
+    return _heap_hash(_heap_of(children))
 
 
 def node_hash(node: Node) -> bytes:
@@ -157,58 +246,117 @@ def node_hash(node: Node) -> bytes:
 # --------------------------------------------------------------------------- reading
 
 
+class NodeSource(Protocol):
+    """What :class:`TreeUpdater` reads through and writes its new nodes into (``overlay``)."""
+
+    overlay: dict[bytes, Node]
+
+    def read(self, key: bytes) -> Node: ...
+
+    def raw(self, key: bytes) -> bytes: ...
+
+
 class NodeReader:
-    """Reads nodes through a batch overlay, a bounded LRU of decoded nodes, then the store."""
+    """Reads nodes through an overlay, a bounded LRU of decoded internal nodes, then the store.
+
+    The LRU is guarded by a lock: any number of threads may read while one
+    thread publishes or forgets. The ``overlay`` is for a single writer driving a
+    :class:`TreeUpdater` straight on this reader (as the tree tests do);
+    ``LibraDB`` leaves it empty and writes through :class:`OverlayReader` instances.
+    """
 
     def __init__(self, get: Callable[[bytes], bytes | None], cache_size: int = 65536) -> None:
         self._get = get
         self._cache: OrderedDict[bytes, Node] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()
         self.overlay: dict[bytes, Node] = {}
 
     def read(self, key: bytes) -> Node:
-        if key in self.overlay:
-            return self.overlay[key]
+        overlay = self.overlay
+        if overlay:
+            node = overlay.get(key, _MISSING)
+            if node is not _MISSING:
+                return node  # type: ignore[return-value]
+        return self.read_stored(key)
+
+    def read_stored(self, key: bytes) -> Node:
+        """A node of the store (through the LRU), ignoring the overlay."""
         cache = self._cache
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
+        with self._lock:
+            node = cache.get(key, _MISSING)
+            if node is not _MISSING:
+                cache.move_to_end(key)
+                return node  # type: ignore[return-value]
         data = self._get(key)
         if data is None:
             raise StorageError(f"missing state tree node {key[1:].hex()} (pruned or corrupt store)")
         node = decode_node(data)
         if not isinstance(node, tuple):
-            cache[key] = node
-            if len(cache) > self._cache_size:
-                cache.popitem(last=False)
+            with self._lock:
+                cache[key] = node
+                if len(cache) > self._cache_size:
+                    cache.popitem(last=False)
         return node
 
     def raw(self, key: bytes) -> bytes:
         """The encoded node (for copying a root)."""
-        node = self.read(key)
-        if node is None:
-            return NULL_NODE
-        if isinstance(node, tuple):
-            return encode_leaf(*node)
-        return encode_internal(node)
+        return encode_node(self.read(key))
+
+    def publish(self, nodes: Mapping[bytes, Node]) -> None:
+        """Cache the internal nodes among ``nodes`` (call only once they are in the store)."""
+        cache = self._cache
+        with self._lock:
+            for key, node in nodes.items():
+                if not isinstance(node, tuple):
+                    cache[key] = node
+            while len(cache) > self._cache_size:
+                cache.popitem(last=False)
 
     def publish_overlay(self) -> None:
         """After a successful commit: move internal nodes written by it into the cache."""
-        for key, node in self.overlay.items():
-            if not isinstance(node, tuple):
-                self._cache[key] = node
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        self.publish(self.overlay)
         self.overlay = {}
 
     def discard_overlay(self) -> None:
         self.overlay = {}
 
     def forget(self, key: bytes) -> None:
-        self._cache.pop(key, None)
+        with self._lock:
+            self._cache.pop(key, None)
 
 
-def get_with_proof(reader: NodeReader, version: int, key: bytes) -> tuple[bytes | None, Leaf | None, list[bytes]]:
+class OverlayReader:
+    """A speculative state: ``overlay`` (this block's new nodes), then ``ancestors``' overlays
+    (nearest first), then the committed nodes of ``base``. Never writes to the ancestors."""
+
+    __slots__ = ("overlay", "_chain", "_base")
+
+    def __init__(self, base: NodeReader, ancestors: Sequence[dict[bytes, Node]] = ()) -> None:
+        self.overlay: dict[bytes, Node] = {}
+        self._chain = (self.overlay, *ancestors)
+        self._base = base
+
+    def read(self, key: bytes) -> Node:
+        for overlay in self._chain:
+            node = overlay.get(key, _MISSING)
+            if node is not _MISSING:
+                return node  # type: ignore[return-value]
+        return self._base.read_stored(key)
+
+    def raw(self, key: bytes) -> bytes:
+        return encode_node(self.read(key))
+
+
+def encode_node(node: Node) -> bytes:
+    if node is None:
+        return NULL_NODE
+    if isinstance(node, tuple):
+        return encode_leaf(*node)
+    return encode_internal(node)
+
+
+def get_with_proof(reader: NodeSource, version: int, key: bytes) -> tuple[bytes | None, Leaf | None, list[bytes]]:
     """``(blob or None, leaf met or None, siblings bottom-up)`` for ``key`` at ``version``."""
     siblings: list[bytes] = []
     current = node_key(version, key, 0)
@@ -220,15 +368,15 @@ def get_with_proof(reader: NodeReader, version: int, key: bytes) -> tuple[bytes 
         if isinstance(node, tuple):
             siblings.reverse()
             return (node[2] if node[0] == key else None), node, siblings
-        levels = reduce_levels(node)
+        heap = _heap_of(node)
         index = nibble(key, depth)
         child: Child | None = None
         for height in (3, 2, 1, 0):
-            slots = levels[height]
             position = index >> height
-            sibling = slots[position ^ 1]
+            first = 16 >> height
+            sibling = heap[first + (position ^ 1)]
             siblings.append(sibling[0] if sibling else SPARSE_MERKLE_PLACEHOLDER_HASH)
-            mine = slots[position]
+            mine = heap[first + position]
             if mine is None:
                 break
             if height == 0 or mine[1]:
@@ -260,7 +408,7 @@ def _with_nibble(key: bytes, depth: int, value: int) -> bytes:
     return bytes(data)
 
 
-def get_blob(reader: NodeReader, version: int, key: bytes) -> bytes | None:
+def get_blob(reader: NodeSource, version: int, key: bytes) -> bytes | None:
     """The blob of ``key`` at ``version`` (no proof): follow the key's nibbles."""
     current = node_key(version, key, 0)
     depth = 0
@@ -277,7 +425,7 @@ def get_blob(reader: NodeReader, version: int, key: bytes) -> bytes | None:
         current = node_key(child[0], key, depth)
 
 
-def root_hash(reader: NodeReader, version: int) -> bytes:
+def root_hash(reader: NodeSource, version: int) -> bytes:
     return node_hash(reader.read(node_key(version, bytes(32), 0)))
 
 
@@ -304,15 +452,33 @@ _Result = Union[_Pending, bytes, None]  # noqa: UP007 - pending leaf, internal n
 
 
 class TreeUpdater:
-    """Applies one version's account changes on top of the previous version's tree."""
+    """Applies one version's account changes on top of the previous version's tree.
 
-    def __init__(self, reader: NodeReader, batch: WriteBatch) -> None:
+    New nodes go to ``batch`` and to ``reader.overlay``; a node of the overlay that a
+    later version replaces is dropped from the overlay again (it stays in the
+    batch, so every version keeps its whole tree): the overlay ends up holding the
+    nodes of the last version's tree only, which is all a child block reads.
+    (A replaced leaf may still be read while its version is applied, when it moves
+    down next to a new one, so the dropping happens at the end of :meth:`apply`.)
+    """
+
+    def __init__(self, reader: NodeSource, batch: WriteBatch) -> None:
         self.reader = reader
         self.batch = batch
         self.version = 0
+        self._replaced: list[bytes] = []
 
     def apply(self, version: int, base_version: int | None, changes: Mapping[bytes, bytes | None]) -> bytes:
         """Write version ``version``'s tree (``changes``: state key -> blob or None) and return its root."""
+        try:
+            return self._apply(version, base_version, changes)
+        finally:
+            overlay = self.reader.overlay
+            for key in self._replaced:
+                overlay.pop(key, None)
+            self._replaced.clear()
+
+    def _apply(self, version: int, base_version: int | None, changes: Mapping[bytes, bytes | None]) -> bytes:
         self.version = version
         updates: list[tuple[bytes, _Pending | None]] = []
         for key in sorted(changes):
@@ -359,6 +525,7 @@ class TreeUpdater:
 
     def _mark_stale(self, key: bytes) -> None:
         self.batch.put(schema.stale_key(self.version, key), b"")
+        self._replaced.append(key)
 
     def _place(self, leaf: _Pending, path_key: bytes, depth: int) -> Child:
         """Write ``leaf`` at ``depth`` on its path unless it already sits there (below the root)."""
@@ -380,16 +547,29 @@ class TreeUpdater:
             raise StorageError("corrupt state tree: expected a leaf")
         return encode_leaf(*node)
 
-    def _write_internal(self, children: dict[int, Child | _Pending], path_key: bytes, depth: int) -> bytes:
-        placed: Children = {}
+    def _write_internal(
+        self,
+        children: dict[int, Child | _Pending],
+        path_key: bytes,
+        depth: int,
+        base: Children | None = None,
+        changed: Iterable[int] = (),
+    ) -> bytes:
+        """Write an internal node; with ``base`` (the node it replaces) only ``changed`` slots are re-hashed."""
+        placed = InternalNode()
         for index, child in children.items():
             if isinstance(child, _Pending):
                 placed[index] = self._place(child, child.key, depth + 1)
             else:
                 placed[index] = child
+        if isinstance(base, InternalNode):
+            heap = _updated_heap(base.heap(), changed, placed)
+        else:
+            heap = _full_heap(placed)
+        placed._heap = heap
         key = node_key(self.version, path_key, depth)
         self._put(key, encode_internal(placed), placed)
-        return internal_hash(placed)
+        return _heap_hash(heap)
 
     def _build(self, items: list[tuple[bytes, _Pending]], depth: int) -> _Result:
         """A fresh subtree holding exactly ``items`` (sorted, all below the same ``depth`` prefix)."""
@@ -422,7 +602,9 @@ class TreeUpdater:
         if not updates:
             return None  # unreachable: callers only descend with updates
         children: dict[int, Child | _Pending] = dict(node)
+        changed = []
         for index, group in _group(updates, depth):
+            changed.append(index)
             existing = node.get(index)
             if existing is None:
                 result = self._build([(k, p) for k, p in group if p is not None], depth + 1)
@@ -438,7 +620,7 @@ class TreeUpdater:
                 children[index] = result
             else:
                 children[index] = (self.version, result, False)
-        return self._collapse_or_write(children, key, depth, updates[0][0])
+        return self._collapse_or_write(children, key, depth, updates[0][0], node, changed)
 
     def _update_leaf(
         self, key: bytes, version: int, leaf: Leaf, depth: int, updates: list[tuple[bytes, _Pending | None]]
@@ -454,7 +636,15 @@ class TreeUpdater:
             items = sorted([(k, p) for k, p in updates if p is not None] + [(existing_key, pending)])
         return self._build(items, depth)
 
-    def _collapse_or_write(self, children: dict[int, Child | _Pending], key: bytes, depth: int, path_key: bytes) -> _Result:
+    def _collapse_or_write(
+        self,
+        children: dict[int, Child | _Pending],
+        key: bytes,
+        depth: int,
+        path_key: bytes,
+        base: Children | None = None,
+        changed: Iterable[int] = (),
+    ) -> _Result:
         if not children:
             return None
         if len(children) == 1:
@@ -468,7 +658,7 @@ class TreeUpdater:
                 pending = _Pending(leaf[0], None, leaf_key, child[0], depth + 1)
                 pending.hash = child[1]
                 return pending
-        return self._write_internal(children, path_key, depth)
+        return self._write_internal(children, path_key, depth, base, changed)
 
 
 def _group(items: list[tuple[bytes, _Pending | None]] | list[tuple[bytes, _Pending]], depth: int):  # type: ignore[no-untyped-def]

@@ -17,33 +17,76 @@ Invariants:
 * with a prune window W, state-tree nodes no longer needed by the last W versions
   are deleted; transactions, infos, events and accumulator nodes are never pruned,
   so every transaction stays provable, and the latest state always is.
+
+Speculative blocks (what consensus executes before a block is certified):
+
+* ``prepare_block(txns, first_version, parent)`` computes a block on top of the
+  committed tip (``parent`` None, or a parent that is the last committed block)
+  or on top of an uncommitted :class:`PreparedBlock`; state-tree reads go through
+  the block's own new nodes, then each uncommitted ancestor's, then the committed
+  store. Preparing never changes the parent, so any number of children of one
+  parent (forks) and chains of any depth can be prepared;
+* ``commit_prepared(block)`` commits ``block`` *and every uncommitted ancestor of
+  it*, oldest first, in one synced write batch (as DiemBFT commits a chain under
+  one ledger info, which must name ``block``'s last version). Committing ancestors
+  one by one, in order, works the same. A block whose chain does not extend the
+  committed tip (a sibling, or a sibling of an ancestor, was committed) is stale:
+  preparing on it or committing it raises :class:`StorageError`; abandoned forks
+  are garbage once the caller drops them. A committed block stays usable as a
+  parent while it is the last one committed; its children stay committable;
+* only committed state is readable: reads never consult a prepared block.
+
+Threads: ``prepare_block`` and ``commit_prepared`` (one writer thread, serialised by
+``self._lock``) may run while other threads read. Reads take no lock of ours and
+are safe because (1) everything they read is immutable once in the store: a
+node, info or accumulator key is written once with one value, and speculative
+nodes live only in the prepared blocks, never in the committed reader; (2) the
+shared node LRU takes its own lock; (3) a commit writes the store first and only
+then advances, each with one attribute assignment, the accumulator tip
+``(count, frozen stack)``, ``next_version`` and the latest ledger info, so a
+reader sees either the old or the new tip and every version it can name is in the
+store. The one visible race is pruning: a read of the oldest version in the window
+that loses the race against a commit pruning it gets a :class:`StorageError`
+("pruned"), never wrong data.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from libra.crypto.hashing import hash_seed
 from libra.crypto.merkle import (
     EVENT_ACCUMULATOR,
+    SPARSE_MERKLE_PLACEHOLDER_HASH,
     accumulator_root_of_leaves,
     hash_account_key,
     hash_event,
     hash_transaction,
-    hash_transaction_info,
 )
 from libra.storage import schema
-from libra.storage.accumulator import TransactionAccumulator
+from libra.storage.accumulator import Frozen, TransactionAccumulator
 from libra.storage.errors import StorageError
-from libra.storage.jellyfish import NodeReader, TreeUpdater, get_blob, root_hash
+from libra.storage.jellyfish import (
+    Node,
+    NodeReader,
+    NodeSource,
+    OverlayReader,
+    TreeUpdater,
+    get_blob,
+    root_hash,
+)
 from libra.storage.kv import KeyValueStore, MemoryStore, RocksStore, WriteBatch, iterate_prefix
 from libra.storage.proofs import ProofReads
 from libra.types.ledger import EXECUTED, KeptVMStatus, LedgerInfoWithSignatures, TransactionInfo
 
 EVENT_KEY_LENGTH = 24
 ADDRESS_LENGTH = 16
+_TRANSACTION_INFO_SEED = hash_seed("TransactionInfo")
+_sha3 = hashlib.sha3_256
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +132,32 @@ class StoredEvent:
     event_bytes: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(eq=False, slots=True)
 class PreparedBlock:
-    """A block computed by :meth:`LibraDB.prepare_block`, not yet durable."""
+    """A block computed by :meth:`LibraDB.prepare_block`, not yet durable (read-only for callers).
+
+    ``root`` is the transaction accumulator root after the block (what a validator
+    votes on), ``state_root`` the state tree root at its last version (the
+    parent's when the block is empty). The private fields belong to the store: the
+    block's write batch, accumulator frozen stack, the nodes of its last version's
+    tree it wrote, and commit bookkeeping.
+    """
 
     first_version: int
     next_version: int
     transaction_infos: tuple[TransactionInfo, ...]
-    root: bytes  # transaction accumulator root after the block
+    root: bytes
+    state_root: bytes
+    parent: PreparedBlock | None = field(repr=False)
     batch: WriteBatch = field(repr=False)
-    frozen: list[tuple[int, bytes]] = field(repr=False)
+    frozen: Frozen = field(repr=False)
+    nodes: dict[bytes, Node] = field(repr=False)
+    base_commit: int = field(repr=False)  # commits made when prepared (checked when parent is None)
+    committed_at: int | None = field(default=None, repr=False)  # the store's commit count after committing it
+
+    @property
+    def committed(self) -> bool:
+        return self.committed_at is not None
 
 
 class LibraDB(ProofReads):
@@ -109,10 +168,9 @@ class LibraDB(ProofReads):
             raise StorageError("prune window must be at least 1 version")
         self._store = store
         self._prune_window = prune_window
-        self._lock = threading.Lock()
-        self._batch: WriteBatch | None = None
-        self._prepared_batch: WriteBatch | None = None
-        self._reader = NodeReader(self._get, node_cache_size)
+        self._lock = threading.Lock()  # serialises prepare and commit (the writer side)
+        self._commits = 0  # commits since open: identifies the committed tip for staleness checks
+        self._reader = NodeReader(store.get, node_cache_size)
         self._next_version = self._read_meta_u64(schema.META_NEXT_VERSION, 0)
         self._pruned = self._read_meta_u64(schema.META_PRUNED, 0)
         latest = store.get(schema.META_LATEST_LEDGER_INFO)
@@ -149,9 +207,6 @@ class LibraDB(ProofReads):
         return default if value is None else schema.read_u64(value)
 
     def _get(self, key: bytes) -> bytes | None:
-        batch = self._batch
-        if batch is not None and key in batch.ops:
-            return batch.ops[key]
         return self._store.get(key)
 
     # ----------------------------------------------------------------- writing
@@ -165,67 +220,127 @@ class LibraDB(ProofReads):
         """Append a block durably and return the accumulator root after it."""
         return self.commit_prepared(self.prepare_block(transactions, first_version), ledger_info)
 
-    def prepare_block(self, transactions: Sequence[TransactionToCommit], first_version: int) -> PreparedBlock:
-        """Compute a block's infos and accumulator root without writing anything durable.
+    def prepare_block(
+        self,
+        transactions: Sequence[TransactionToCommit],
+        first_version: int,
+        parent: PreparedBlock | None = None,
+    ) -> PreparedBlock:
+        """Compute a block's infos and roots without writing anything durable.
 
-        The result can be committed with :meth:`commit_prepared` as long as no
-        other block is prepared or committed in between.
+        ``parent`` None builds on the committed tip, otherwise on ``parent``'s
+        speculative state (``first_version`` must be ``parent.next_version``). Raises
+        :class:`StorageError` if the parent is stale (its chain no longer extends
+        the committed tip). See the module docstring for the rules.
         """
         with self._lock:
-            if first_version != self._next_version:
-                raise StorageError(f"block starts at version {first_version}, expected {self._next_version}")
-            self._reader.discard_overlay()
+            if parent is None:
+                ancestors: list[PreparedBlock] = []
+                expected = self._next_version
+                accumulator_base = self._accumulator.tip
+                base_state_root = self._committed_state_root()
+            else:
+                if parent.committed_at is not None:
+                    if parent.committed_at != self._commits:
+                        raise StorageError("the parent block is stale (later blocks were committed)")
+                    ancestors = []
+                else:
+                    ancestors = self._uncommitted_chain(parent)
+                expected = parent.next_version
+                accumulator_base = (parent.next_version, parent.frozen)
+                base_state_root = parent.state_root
+            if first_version != expected:
+                raise StorageError(f"block starts at version {first_version}, expected {expected}")
+            reader = OverlayReader(self._reader, [block.nodes for block in reversed(ancestors)])
             batch = WriteBatch()
-            self._batch = batch
-            try:
-                infos = self._write_transactions(batch, transactions, first_version)
-                leaves = [hash_transaction_info(info) for info in infos]
-                frozen, root = self._accumulator.append(batch, leaves)
-            except BaseException:
-                self._reader.discard_overlay()
-                raise
-            finally:
-                self._batch = None
-            self._prepared_batch = batch
-            return PreparedBlock(first_version, first_version + len(transactions), tuple(infos), root, batch, frozen)
+            infos, leaves = self._write_transactions(reader, batch, transactions, first_version)
+            frozen, root = self._accumulator.append(batch, leaves, accumulator_base)
+            return PreparedBlock(
+                first_version,
+                first_version + len(transactions),
+                tuple(infos),
+                root,
+                infos[-1].state_root_hash if infos else base_state_root,
+                parent,
+                batch,
+                frozen,
+                reader.overlay,
+                self._commits,
+            )
+
+    def _committed_state_root(self) -> bytes:
+        if self._next_version == 0:
+            return SPARSE_MERKLE_PLACEHOLDER_HASH
+        return root_hash(self._reader, self._next_version - 1)
+
+    def _uncommitted_chain(self, block: PreparedBlock) -> list[PreparedBlock]:
+        """``block`` and its uncommitted ancestors, oldest first; raises unless they extend the committed tip."""
+        if block.committed_at is not None:
+            raise StorageError("the block is already committed")
+        chain = [block]
+        while block.parent is not None and block.parent.committed_at is None:
+            block = block.parent
+            chain.append(block)
+        base = block.parent.committed_at if block.parent is not None else block.base_commit
+        if base != self._commits:
+            raise StorageError(
+                "the prepared block is stale (it does not extend the committed tip: another block was committed)"
+            )
+        chain.reverse()
+        return chain
 
     def commit_prepared(self, prepared: PreparedBlock, ledger_info: LedgerInfoWithSignatures | None = None) -> bytes:
-        """Make a prepared block durable (one synced write batch) together with ``ledger_info``."""
+        """Make ``prepared`` and its uncommitted ancestors durable (one synced write batch) with ``ledger_info``.
+
+        ``ledger_info``, if given, must name ``prepared``'s last version and root.
+        Returns ``prepared.root``.
+        """
         with self._lock:
-            if prepared.batch is not self._prepared_batch or prepared.first_version != self._next_version:
-                raise StorageError("the prepared block is stale (another block was prepared or committed)")
-            self._prepared_batch = None
-            if prepared.next_version == prepared.first_version and ledger_info is None:
-                self._reader.discard_overlay()
+            chain = self._uncommitted_chain(prepared)
+            if prepared.next_version == chain[0].first_version and ledger_info is None:
+                self._mark_committed(chain)
                 return prepared.root
-            batch = prepared.batch
-            self._batch = batch
+            batch = WriteBatch()
+            for block in chain:
+                batch.ops.update(block.batch.ops)  # a copy: a failed write leaves the blocks committable
+            if ledger_info is not None:
+                self._write_ledger_info(batch, ledger_info, prepared.next_version, prepared.root)
+            batch.put(schema.META_NEXT_VERSION, schema.u64_bytes(prepared.next_version))
+            pruned_before = self._pruned
+            pruned_keys = self._prune_into(batch, prepared.next_version - 1)
             try:
-                if ledger_info is not None:
-                    self._write_ledger_info(batch, ledger_info, prepared.next_version, prepared.root)
-                batch.put(schema.META_NEXT_VERSION, schema.u64_bytes(prepared.next_version))
-                pruned_keys = self._prune_into(batch, prepared.next_version - 1)
                 self._store.write(batch, sync=True)
             except BaseException:
-                self._reader.discard_overlay()
+                self._pruned = pruned_before
                 raise
-            finally:
-                self._batch = None
-            self._reader.publish_overlay()
+            for block in chain:
+                self._reader.publish(block.nodes)
             for key in pruned_keys:
                 self._reader.forget(key)
             self._accumulator.adopt(prepared.frozen, prepared.next_version)
             self._next_version = prepared.next_version
             if ledger_info is not None:
                 self._latest_li = ledger_info
+            self._mark_committed(chain)
             return prepared.root
 
+    def _mark_committed(self, chain: list[PreparedBlock]) -> None:
+        """Advance the tip past ``chain`` and let go of what the blocks no longer need."""
+        for block in chain:
+            self._commits += 1
+            block.committed_at = self._commits
+            block.parent = None
+            block.nodes = {}
+            block.batch = WriteBatch()
+
     def _write_transactions(
-        self, batch: WriteBatch, transactions: Sequence[TransactionToCommit], first_version: int
-    ) -> list[TransactionInfo]:
-        updater = TreeUpdater(self._reader, batch)
+        self, reader: NodeSource, batch: WriteBatch, transactions: Sequence[TransactionToCommit], first_version: int
+    ) -> tuple[list[TransactionInfo], list[bytes]]:
+        """Write the block's per-version data and tree nodes; return the infos and their accumulator leaves."""
+        updater = TreeUpdater(reader, batch)
         base = first_version - 1 if first_version > 0 else None
         infos = []
+        leaves = []
         for offset, txn in enumerate(transactions):
             version = first_version + offset
             changes = {}
@@ -238,15 +353,17 @@ class LibraDB(ProofReads):
             event_root = self._write_events(batch, version, txn.events)
             info = TransactionInfo(hash_transaction(txn.transaction_bytes), state_root, event_root, txn.gas_used, txn.status)
             infos.append(info)
+            info_bytes = info.to_bcs()
+            leaves.append(_sha3(_TRANSACTION_INFO_SEED + info_bytes).digest())
             batch.put(schema.version_key(schema.TRANSACTION, version), txn.transaction_bytes)
-            batch.put(schema.version_key(schema.TRANSACTION_INFO, version), info.to_bcs())
+            batch.put(schema.version_key(schema.TRANSACTION_INFO, version), info_bytes)
             if txn.write_set_bytes:
                 batch.put(schema.version_key(schema.WRITE_SET, version), txn.write_set_bytes)
             if txn.sender is not None:
                 if len(txn.sender) != ADDRESS_LENGTH or txn.sequence_number is None:
                     raise StorageError("a sender needs a 16-byte address and a sequence number")
                 batch.put(schema.account_sequence_key(txn.sender, txn.sequence_number), schema.u64_bytes(version))
-        return infos
+        return infos, leaves
 
     @staticmethod
     def _write_events(batch: WriteBatch, version: int, events: Sequence[EventToCommit]) -> bytes:
