@@ -427,10 +427,12 @@ async function onSend(event) {
 }
 
 async function waitFor(address, seq, expiration) {
+  const giveUp = Date.now() + Math.max(0, expiration * 1000 - Date.now()) + 30000;
   for (;;) {
     const txn = await node.getAccountTransaction(address, seq);
     if (txn) return txn;
     if (node.timestampUsecs >= expiration * 1e6) throw new UserError('The payment expired without being committed; nothing was paid.');
+    if (Date.now() > giveUp) throw new UserError('The network stopped confirming payments. This one may still go through: check the history later.');
     await new Promise((r) => setTimeout(r, 150));
   }
 }

@@ -412,6 +412,12 @@ def execute_payment(
 
 
 def wait_for_transaction(rpc: WalletRpc, sender: bytes, seq: int, expiration_secs: int) -> dict[str, Any]:
+    """The committed transaction ``seq`` of ``sender``; fails once the chain is past its expiry.
+
+    If the chain stops moving, gives up ``EXPIRATION_SECS`` after the expiry by this
+    computer's clock: then nobody can tell yet whether the payment will commit.
+    """
+    give_up = time.monotonic() + max(0.0, expiration_secs - time.time()) + EXPIRATION_SECS
     while True:
         txn = _rpc(lambda: rpc.get_account_transaction(sender, seq, True))
         if txn is not None:
@@ -419,6 +425,10 @@ def wait_for_transaction(rpc: WalletRpc, sender: bytes, seq: int, expiration_sec
             return txn
         if rpc.ledger_timestamp_usecs >= expiration_secs * 1_000_000:
             raise PaymentFailed("the payment expired without being committed; nothing was paid")
+        if time.monotonic() > give_up:
+            raise NetworkFailure(
+                "the node stopped committing blocks; the payment may still commit — check `history` later"
+            )
         time.sleep(POLL_SECS)
 
 
