@@ -174,7 +174,14 @@ def _amount_and_currency(amount: str, currency: str | None) -> tuple[int, str]:
 
 @click.group()
 def wallet() -> None:
-    """Wallets: an encrypted keystore, payments to identifiers, Diem IDs and links, requests, history."""
+    """Wallets: an encrypted keystore, payments to identifiers, Diem IDs and links, requests, history.
+
+    \b
+    Exit codes: 0 ok; 1 payment or network failure; 2 bad input; 3 not found
+    (no such wallet, unknown recipient or Diem ID domain, account not on chain).
+    Passphrase: prompted, or LIBRA_WALLET_PASSPHRASE. Keystore: LIBRA_WALLET_HOME
+    (default ~/.config/libra/wallets).
+    """
 
 
 # --- keys ----------------------------------------------------------------------------------
