@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit localnet bench crash twins clean
+.PHONY: venv test lint unit localnet bench crash twins web clean
 
 venv: $(STAMP)
 
@@ -18,7 +18,12 @@ lint: venv
 	$(BIN)/mypy src/libra/bcs.py src/libra/types src/libra/crypto src/libra/framework src/libra/storage src/libra/client
 	$(BIN)/lint-imports
 
-test: lint
+# The browser test drives Debian's Chromium (Playwright never downloads a browser here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+test: lint $(CHROMIUM)
 	$(BIN)/pytest -q tests
 
 unit: venv
@@ -29,6 +34,11 @@ localnet: venv
 
 bench: venv
 	$(BIN)/python -m bench.run
+
+# Rebuild the web wallet bundle from web/ and check the committed one is current.
+web:
+	cd web && npm ci && npm run build
+	git diff --exit-code src/libra/api/wallet/
 
 # Long runs, outside make test.
 crash: venv

@@ -220,7 +220,7 @@ class EventStream:
     def _stopping(self) -> bool:
         # NodeRuntime.stop() runs before the HTTP server shuts down; end streams then so
         # that shutdown does not wait for them.
-        return bool(getattr(self._runtime, "_stopping", False))
+        return self._runtime.stopping
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:

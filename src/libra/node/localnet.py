@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -174,6 +175,21 @@ def _node_config(spec: LocalnetSpec, plan: NodePlan, seeds: tuple[str, ...]) -> 
     )
 
 
+def _check_ports_free(plans: list[NodePlan]) -> None:
+    """Refuse to start over another server: readiness is judged by who answers on a port."""
+    for plan in plans:
+        for port, what in ((plan.api_port, "JSON-RPC"), (plan.network_port, "network")):
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    raise LocalnetError(
+                        f"{plan.name}'s {what} port {port} is in use (another localnet?); "
+                        "pick free ports with --port / --network-port"
+                    ) from None
+
+
 def _start(plan: NodePlan) -> RunningNode:
     log = open(plan.folder / "node.log", "ab")  # noqa: SIM115 - closed when the node stops
     process = subprocess.Popen(
@@ -271,6 +287,7 @@ def run(spec: LocalnetSpec, announce: Callable[[dict[str, object]], None]) -> in
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        _check_ports_free(plans)
         for plan in plans:
             nodes.append(_start(plan))
         _wait_ready(nodes, spec.ready_timeout_secs)

@@ -214,6 +214,11 @@ class NodeRuntime:
 
     # --- lifecycle -----------------------------------------------------------------------
 
+    @property
+    def stopping(self) -> bool:
+        """True once the node was asked to stop (long-lived API streams close then)."""
+        return self._stopping
+
     def stop(self) -> None:
         self._stopping = True
         self._pending_work.set()
