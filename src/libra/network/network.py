@@ -314,7 +314,8 @@ class Network:
                 raise HandshakeRefused("hello", f"expected Hello version {PROTOCOL_VERSION}, got {message}")
 
         try:
-            await asyncio.wait_for(receive(), self.config.handshake_timeout)
+            async with asyncio.timeout(self.config.handshake_timeout):
+                await receive()
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, OSError) as exc:
             raise HandshakeRefused("hello", f"no Hello from peer ({type(exc).__name__})") from None
 
@@ -351,16 +352,14 @@ class Network:
         host, _, port = info.address.rpartition(":")
         timeout = self.config.handshake_timeout
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(
+            async with asyncio.timeout(timeout):  # not wait_for: it can leak a connection on cancel
+                reader, writer = await asyncio.open_connection(
                     host.strip("[]"),
                     int(port),
                     ssl=self._tls().client,
                     server_hostname="",
                     ssl_handshake_timeout=timeout,
-                ),
-                timeout,
-            )
+                )
         except (TimeoutError, ssl.SSLError, ConnectionError, OSError) as exc:
             log.debug("dial %s at %s failed: %s", short(info.peer_id), info.address, exc)
             return False

@@ -126,17 +126,17 @@ async def eventually(predicate: Callable[[], bool], timeout: float) -> bool:
 async def tls_connect(
     port: int, context: ssl.SSLContext
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.wait_for(
-        asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname=""), 5.0
-    )
+    async with asyncio.timeout(5.0):
+        return await asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname="")
 
 
 async def raw_peer(port: int, key: Ed25519PrivateKey) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """An authenticated connection driven by hand: TLS with ``key``, Hello both ways."""
     reader, writer = await tls_connect(port, TlsIdentity.create(key).client)
     writer.write(frame(encode_hello()))
-    header = await asyncio.wait_for(reader.readexactly(FRAME_HEADER_LENGTH), 5.0)
-    await reader.readexactly(parse_header(header, 64))
+    async with asyncio.timeout(5.0):
+        header = await reader.readexactly(FRAME_HEADER_LENGTH)
+        await reader.readexactly(parse_header(header, 64))
     return reader, writer
 
 
