@@ -152,6 +152,14 @@ class Connection:
     def __repr__(self) -> str:
         return f"Connection({short(self.peer_id)}, {self.origin.value})"
 
+    @property
+    def local_address(self) -> object:
+        return self._writer.get_extra_info("sockname")
+
+    @property
+    def remote_address(self) -> object:
+        return self._writer.get_extra_info("peername")
+
     def start(self) -> None:
         """Run the read, write and keepalive loops."""
         name = f"net-{short(self.peer_id)}"
@@ -193,6 +201,9 @@ class Connection:
                 log.info("peer %s disconnected in the middle of a frame", short(self.peer_id))
         except (ConnectionError, ssl.SSLError, OSError) as exc:
             log.info("peer %s connection error: %s", short(self.peer_id), exc)
+            reason = "error"
+        except Exception:  # a bug must cost one connection, never the node
+            log.exception("peer %s: unexpected error while reading", short(self.peer_id))
             reason = "error"
         self.close(reason)
 
@@ -275,6 +286,9 @@ class Connection:
                 self._metrics.bytes_out[label] += len(data)
         except (ConnectionError, ssl.SSLError, OSError) as exc:
             log.info("peer %s write failed: %s", short(self.peer_id), exc)
+            self.close("error")
+        except Exception:
+            log.exception("peer %s: unexpected error while writing", short(self.peer_id))
             self.close("error")
 
     async def _ping_loop(self) -> None:

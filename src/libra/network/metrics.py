@@ -5,7 +5,7 @@ Rules: counters only grow; labels are short lower-case words (protocol labels fr
 
 Reasons used in ``handshakes_refused``: ``tls`` (handshake failed: garbage, no or bad
 certificate, timeout), ``unknown_key``, ``wrong_key`` (dialed peer showed another key),
-``hello`` (no or bad Hello), ``too_many_pending``, ``not_started``.
+``hello`` (no or bad Hello), ``too_many_pending``, ``not_started``, ``error`` (a bug; logged).
 Reasons used in ``dropped``: ``queue_full``, ``unknown_peer``, ``rate_limited``,
 ``unknown_protocol``, ``no_handler``, ``handler_error``.
 Reasons used in ``disconnects``: ``eof``, ``oversize_frame``, ``slow_frame``,

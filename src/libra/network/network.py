@@ -67,6 +67,8 @@ log = logging.getLogger("libra.network")
 
 Handler = Callable[[AccountAddress, bytes], Awaitable[None] | None]
 _HELLO_MAX_BYTES = 64
+_QUIET_REFUSALS = frozenset({"tls", "too_many_pending", "not_started"})
+"""Refusals any scanner causes are logged at INFO; key mismatches at WARNING."""
 
 
 def peer_id_for_key(public_key: bytes) -> AccountAddress:
@@ -272,6 +274,10 @@ class Network:
         except asyncio.CancelledError:
             writer.transport.abort()
             raise
+        except Exception as exc:  # a bug must cost one connection, never the node
+            log.exception("unexpected error while accepting a connection")
+            self._refused("error", repr(exc), writer)
+            return
         finally:
             self._pending_handshakes -= 1
             if task is not None:
@@ -297,7 +303,8 @@ class Network:
         """Count, log and drop a connection that did not authenticate."""
         self.metrics.handshakes_refused[reason] += 1
         peer = writer.get_extra_info("peername")
-        log.warning("network %s refused connection from %s: %s", short(self.peer_id), peer, detail)
+        level = logging.INFO if reason in _QUIET_REFUSALS else logging.WARNING
+        log.log(level, "network %s refused connection with %s: %s", short(self.peer_id), peer, detail)
         writer.transport.abort()
 
     async def _hello(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -330,7 +337,7 @@ class Network:
         """Keep ``peer`` connected while it is allowed: dial, back off, wait for a drop."""
         attempt = 0
         await asyncio.sleep(random.uniform(0, self.config.backoff_initial))
-        while self._running and self._peers.get(peer.info.peer_id) is peer:
+        while self._running and self._peers.get(peer.info.peer_id) is peer and peer.info.address:
             connection = peer.connection
             if connection is not None:
                 peer.wake.clear()
@@ -348,7 +355,8 @@ class Network:
     async def _dial(self, peer: _Peer) -> bool:
         """One connection attempt; True if it became the peer's connection."""
         info = peer.info
-        assert info.address is not None
+        if info.address is None:
+            return False
         host, _, port = info.address.rpartition(":")
         timeout = self.config.handshake_timeout
         try:

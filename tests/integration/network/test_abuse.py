@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import datetime
 import os
+import random
 import socket
 import ssl
 from pathlib import Path
@@ -205,6 +206,18 @@ async def test_malformed_message_is_a_protocol_violation(cluster: Cluster) -> No
     assert await closed_by_peer(reader, 3.0)
     writer.close()
     assert target.network.metrics.disconnects["protocol_violation"] == 1
+    await cluster.assert_alive()
+
+
+async def test_random_bytes_after_authentication_cost_only_that_connection(cluster: Cluster) -> None:
+    target = cluster.nodes[0]
+    for seed in range(5):
+        reader, writer = await raw_peer(target.port, cluster.evil_key)
+        writer.write(random.Random(seed).randbytes(2000))
+        assert await closed_by_peer(reader, 3.0)
+        writer.close()
+    disconnects = target.network.metrics.disconnects
+    assert disconnects["oversize_frame"] + disconnects["protocol_violation"] + disconnects["slow_frame"] == 5
     await cluster.assert_alive()
 
 

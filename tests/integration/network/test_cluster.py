@@ -29,6 +29,21 @@ async def test_all_connect_once_and_broadcast_reaches_everyone(cluster: Cluster)
     assert metrics.bytes_in["consensus"] == 3 * (4 + 2 + len(b"proposal from ") + 16)
 
 
+async def test_both_ends_keep_the_same_single_connection(cluster: Cluster) -> None:
+    def agreed() -> bool:
+        for a in cluster.nodes:
+            for b in cluster.nodes:
+                if a is b:
+                    continue
+                mine = a.network._peers[b.peer_id].connection
+                theirs = b.network._peers[a.peer_id].connection
+                if mine is None or theirs is None or mine.local_address != theirs.remote_address:
+                    return False
+        return True
+
+    assert await eventually(agreed, 3.0)
+
+
 async def test_send_reaches_only_its_peer_in_order(cluster: Cluster) -> None:
     first, second = cluster.nodes[0], cluster.nodes[1]
     for i in range(50):
@@ -163,3 +178,15 @@ async def test_a_failing_handler_is_counted_and_the_connection_stays(cluster: Cl
     with pytest.raises(ValueError, match="already registered"):
         receiver.network.register(Protocol.CONSENSUS, boom)
     await cluster.assert_alive()
+
+
+async def test_peer_whose_address_is_withdrawn_is_no_longer_dialed(cluster: Cluster) -> None:
+    first, last = cluster.nodes[0], cluster.nodes[3]
+    first.network.add_peer(last.peer_id, None, last.public_key)  # accept only from now on
+    await last.network.close()
+    assert await eventually(lambda: last.peer_id not in first.network.connected_peers(), 3.0)
+    dialer = first.network._peers[last.peer_id].dialer
+    assert dialer is not None
+    assert await eventually(dialer.done, 3.0)
+    await last.network.start("127.0.0.1", last.port)  # it dials in again by itself
+    assert await cluster.all_connected(3.0)
