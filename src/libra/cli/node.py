@@ -64,7 +64,7 @@ async def serve(config: NodeConfig) -> None:
             routes = faucet.routes()
         routes = [*routes, *wallet_routes(runtime)]
         service = NodeApiService(runtime)
-        producer = asyncio.create_task(runtime.run_block_producer(), name="block-producer")
+        producer = asyncio.create_task(runtime.run(), name="block-production")
         if config.api.enabled:
             app = create_app(
                 service,

@@ -276,8 +276,9 @@ class Ledger:
             next_epoch_state=next_epoch,
         )
 
-    def commit(self, block: SpeculativeBlock, ledger_info: LedgerInfoWithSignatures) -> CommittedBlock:
-        """Make ``block`` durable with the ledger info that certifies it (its parent must be committed)."""
+    def commit(self, block: SpeculativeBlock, ledger_info: LedgerInfoWithSignatures | None) -> CommittedBlock:
+        """Make ``block`` durable, with the ledger info that certifies it when it ends a commit
+        (blocks committed together carry one ledger info on the last). The parent must be committed."""
         if block.parent is not None and not block.parent.committed:
             raise LedgerError("commit blocks oldest first: the parent is not committed")
         with self.lock:

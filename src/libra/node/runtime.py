@@ -21,14 +21,20 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from libra.bcs import Deserializer, Serializer
+from libra.consensus.pacemaker import ConsensusConfig
 from libra.crypto.auth import compute_address, compute_auth_key
 from libra.crypto.ed25519 import Ed25519PrivateKey, load_private_key
 from libra.crypto.hashing import hash_seed
 from libra.mempool.admission import Admission, admit
-from libra.mempool.pool import Mempool, PoolConfig
+from libra.mempool.pool import AddStatus, Mempool, PoolConfig
+from libra.network.config import NetworkConfig
+from libra.network.network import Network
+from libra.network.wire import Protocol
 from libra.node.config import NodeConfig
 from libra.node.genesis import read_genesis
 from libra.node.ledger import CommittedBlock, CommittedTransaction, Ledger, LedgerSnapshot, block_id
+from libra.node.validator import ConsensusDriver
 from libra.storage.libradb import LibraDB
 from libra.types.ledger import LedgerInfo, LedgerInfoWithSignatures
 from libra.types.move import AccountAddress
@@ -89,11 +95,16 @@ class NodeRuntime:
         self._waiters: dict[bytes, list[asyncio.Future[CommittedTransaction]]] = {}
         self._listeners: list[CommitListener] = []
         self._stopping = False
+        self._gossip: Network | None = None
+        self._outgoing: list[bytes] = []
 
     # --- submission ----------------------------------------------------------------------
 
     def submit(self, data: bytes) -> Admission:
         """Admit a submitted transaction into the mempool (runs on the event loop)."""
+        return self._admit(data, share=True)
+
+    def _admit(self, data: bytes, *, share: bool) -> Admission:
         snapshot = self.ledger.snapshot()
         admission = admit(
             self.mempool,
@@ -105,6 +116,8 @@ class NodeRuntime:
         )
         if admission.accepted:
             self._pending_work.set()
+            if share and admission.status is AddStatus.ACCEPTED and self._gossip is not None:
+                self._outgoing.append(data)
         return admission
 
     def watch(self, txn_hash: bytes) -> asyncio.Future[CommittedTransaction]:
@@ -141,6 +154,78 @@ class NodeRuntime:
                 "can only lead alone: start a network of one validator"
             )
         return self.identity
+
+    async def run(self) -> None:
+        """Produce or follow blocks until stopped: alone, a validator leads every block;
+        with others it runs DiemBFT with them over the authenticated network."""
+        if self.identity is None:
+            raise NodeError("full nodes need state sync, which this build does not have yet")
+        addresses = [info.addr for info in self.ledger.chain_view().validators]
+        if addresses == [self.identity.address]:
+            await self.run_block_producer()
+            return
+        if self.identity.address not in addresses:
+            raise NodeError(f"this node ({self.identity.address}) is not in the validator set")
+        await self._run_consensus(self.identity)
+
+    async def _run_consensus(self, identity: NodeIdentity) -> None:
+
+        net = self.config.network
+        if net.listen is None or net.key_file is None:
+            raise NodeError("network.listen and network.key_file are required for a validator among others")
+        network = Network(identity.address, load_private_key(net.key_file), NetworkConfig(max_frame_bytes=net.max_frame_bytes))
+        host, _, port = net.listen.rpartition(":")
+        await network.start(host, int(port))
+        network.register(Protocol.MEMPOOL, self._on_mempool_gossip)
+        self._gossip = network
+        driver = ConsensusDriver(
+            runtime=self,
+            ledger=self.ledger,
+            network=network,
+            author=identity.address,
+            key=identity.key,
+            data_dir=self.config.node.data_dir,
+            config=ConsensusConfig(
+                round_initial_timeout_ms=self.config.consensus.round_timeout_ms,
+                max_block_txns=self.config.consensus.max_block_transactions,
+            ),
+            on_commit=self._after_commit,
+        )
+        await driver.start()
+        flusher = asyncio.create_task(self._flush_gossip(), name="mempool-gossip")
+        try:
+            while not self._stopping:
+                await asyncio.sleep(0.2)
+                if driver.failed is not None:
+                    raise NodeError(f"consensus failed: {driver.failed!r}")
+        finally:
+            flusher.cancel()
+            await asyncio.get_running_loop().run_in_executor(None, driver.stop)
+            await network.close()
+
+    def _on_mempool_gossip(self, peer: object, payload: bytes) -> None:
+        """Transactions shared by a peer: admitted like submissions, not shared again."""
+
+        try:
+            deserializer = Deserializer(payload)
+            items = deserializer.sequence(lambda d: d.bytes("transaction"), "transactions")
+            deserializer.finish()
+        except ValueError:
+            log.warning("undecodable mempool gossip from %s", peer)
+            return
+        for data in items[:1000]:
+            self._admit(data, share=False)
+
+    async def _flush_gossip(self) -> None:
+
+        while True:
+            await asyncio.sleep(0.02)
+            if not self._outgoing or self._gossip is None:
+                continue
+            batch, self._outgoing = self._outgoing, []
+            serializer = Serializer()
+            serializer.sequence(batch, Serializer.bytes)
+            self._gossip.broadcast(Protocol.MEMPOOL, serializer.output())
 
     async def run_block_producer(self) -> None:
         identity = self._check_single_validator()

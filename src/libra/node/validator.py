@@ -1,0 +1,386 @@
+"""A validator's consensus: the sans-I/O DiemBFT core driven on its own thread.
+
+Why a thread: the core's handlers are synchronous and may execute blocks (tens of
+milliseconds) or catch the ledger up (``sync_to``); the event loop must keep serving
+the API and the network meanwhile. So the loop only queues events (messages, timer
+expiries) for the consensus thread and performs what the core asks back:
+
+    network ──▶ loop: _on_consensus_message ──▶ queue ──▶ consensus thread: core.on_*
+    consensus thread: actions ──▶ loop (call_soon_threadsafe): send, timers, commit effects
+
+Every core call happens on the consensus thread, in queue order, so the core stays
+single-threaded as it was written. The mempool stays owned by the loop: the payload
+source asks the loop for transactions and waits for the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+from libra.bcs import BcsError
+from libra.consensus.actions import (
+    Action,
+    Broadcast,
+    Commit,
+    DeferProposal,
+    EpochChange,
+    FetchBlocks,
+    SecurityEvent,
+    Send,
+    SetTimer,
+    SyncedTo,
+)
+from libra.consensus.block_tree import ExecutedBlock
+from libra.consensus.interfaces import StateComputeResult
+from libra.consensus.pacemaker import ConsensusConfig
+from libra.consensus.round_manager import RoundManager
+from libra.consensus.safety_rules import SafetyRules
+from libra.consensus.safety_storage import FileSafetyStorage
+from libra.crypto.hashing import user_transaction_hash
+from libra.network.network import Network, PeerInfo
+from libra.network.wire import Protocol
+from libra.node.consensus_store import RocksConsensusStore
+from libra.node.ledger import CommittedBlock, Ledger, LedgerError, SpeculativeBlock
+from libra.types.consensus import (
+    BLOCK_GENESIS,
+    Block,
+    BlockRetrievalRequest,
+    BlockRetrievalResponse,
+    decode_consensus_msg,
+    encode_consensus_msg,
+)
+from libra.types.ledger import EpochState, LedgerInfoWithSignatures
+from libra.types.move import ZERO_ADDRESS, AccountAddress
+from libra.types.network_address import ValidatorEndpoint
+from libra.types.transaction import BlockMetadata, SignedTransaction
+
+log = logging.getLogger("libra.consensus")
+
+FETCH_TIMEOUT_SECS = 2.0
+RETRIEVAL_FAILED = 1
+
+
+class ConsensusStartError(RuntimeError):
+    """Consensus cannot start from what is on disk; the message says why."""
+
+
+def decode_payload(payload: Sequence[bytes]) -> list[SignedTransaction]:
+    """The proposal's transactions; undecodable entries are skipped by every node alike."""
+    out = []
+    for data in payload:
+        try:
+            out.append(SignedTransaction.from_bcs(data))
+        except BcsError:
+            continue
+    return out
+
+
+class LedgerStateComputer:
+    """The core's ``StateComputer`` over the node's ledger (called on the consensus thread)."""
+
+    def __init__(self, ledger: Ledger, sync: SyncHook) -> None:
+        self._ledger = ledger
+        self._sync = sync
+        self._blocks: dict[bytes, SpeculativeBlock | None] = {}  # None: the committed tip
+        self.committed: list[CommittedBlock] = []
+
+    def compute(self, block: Block, block_id: bytes, parent_id: bytes) -> StateComputeResult:
+        known = self._blocks.get(block_id)
+        if known is not None:
+            return StateComputeResult(known.executed_state_id, known.version, known.next_epoch_state)
+        if block.block_data.kind == BLOCK_GENESIS:
+            snapshot = self._ledger.snapshot()
+            self._blocks[block_id] = None
+            return StateComputeResult(snapshot.accumulator_root, snapshot.version, None)
+        if parent_id not in self._blocks:
+            raise LedgerError(f"parent {parent_id.hex()} of block {block_id.hex()} was never executed here")
+        author = block.author
+        metadata = BlockMetadata(
+            block_id,
+            block.round,
+            block.timestamp_usecs,
+            tuple(address for address, _ in block.quorum_cert.signed_ledger_info.signatures),
+            author if author is not None else ZERO_ADDRESS,
+        )
+        executed = self._ledger.execute(metadata, decode_payload(block.payload), self._blocks[parent_id])
+        self._blocks[block_id] = executed
+        return StateComputeResult(executed.executed_state_id, executed.version, executed.next_epoch_state)
+
+    def commit(self, blocks: Sequence[ExecutedBlock], ledger_info: LedgerInfoWithSignatures) -> None:
+        for index, block in enumerate(blocks):
+            executed = self._blocks.get(block.id)
+            if executed is None:
+                continue  # the genesis block of an epoch: nothing to write
+            last = index == len(blocks) - 1
+            self.committed.append(self._ledger.commit(executed, ledger_info if last else None))
+        self._forget_committed(blocks[-1].id)
+
+    def _forget_committed(self, root_id: bytes) -> None:
+        """Keep the new root as the committed tip; drop older roots and forks that lost."""
+        next_version = self._ledger.db.next_version
+        for block_id, executed in list(self._blocks.items()):
+            if executed is None or (not executed.committed and executed.prepared.first_version < next_version) or executed.committed:
+                del self._blocks[block_id]
+        self._blocks[root_id] = None
+
+    def mark_root(self, block_id: bytes) -> None:
+        """After a restart or state sync, ``block_id`` is the committed tip."""
+        self._blocks[block_id] = None
+
+    def sync_to(self, ledger_info: LedgerInfoWithSignatures) -> None:
+        self._sync(ledger_info)
+        self._blocks = {ledger_info.ledger_info.commit_info.id: None}
+
+
+class SyncHook:
+    """Catches the ledger up to a ledger info (state sync); set by the node."""
+
+    def __call__(self, ledger_info: LedgerInfoWithSignatures) -> None:
+        raise LedgerError("state sync is not available on this node")
+
+
+class MempoolPayloadSource:
+    """The core's ``PayloadSource``: asks the loop's mempool and waits for the answer."""
+
+    def __init__(self, driver: ConsensusDriver, max_items: int) -> None:
+        self._driver = driver
+        self._max = max_items
+
+    def pull(self, max_items: int, exclude: Sequence[tuple[bytes, ...]]) -> tuple[bytes, ...]:
+        hashes = {user_transaction_hash(data) for payload in exclude for data in payload}
+        result: Future[tuple[bytes, ...]] = asyncio.run_coroutine_threadsafe(
+            self._driver.take_from_mempool(min(max_items, self._max), hashes), self._driver.loop
+        )
+        return result.result(timeout=5)
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    peer: AccountAddress
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Timeout:
+    round: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Retrieved:
+    peer: AccountAddress
+    request: BlockRetrievalRequest
+    response: BlockRetrievalResponse
+
+
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    peer: AccountAddress
+    payload: bytes
+
+
+_STOP = object()
+
+
+def wall_clock_usecs() -> int:
+    return time.time_ns() // 1000
+
+
+class ConsensusDriver:
+    def __init__(
+        self,
+        *,
+        runtime: object,
+        ledger: Ledger,
+        network: Network,
+        author: AccountAddress,
+        key: object,
+        data_dir: Path,
+        config: ConsensusConfig,
+        on_commit: object,
+    ) -> None:
+        self.ledger = ledger
+        self.network = network
+        self.author = author
+        self._key = key
+        self._data_dir = data_dir
+        self._config = config
+        self._on_commit = on_commit
+        self._runtime = runtime
+        self._events: queue.Queue[object] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.loop: asyncio.AbstractEventLoop
+        self._fetches: dict[AccountAddress, BlockRetrievalRequest] = {}
+        self.sync_hook = SyncHook()
+        self.computer = LedgerStateComputer(ledger, self._sync)
+        self.store = RocksConsensusStore(data_dir / "consensus")
+        self.manager: RoundManager | None = None
+        self.failed: BaseException | None = None
+
+    # --- loop side ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.network.register(Protocol.CONSENSUS, self._on_consensus_message)
+        self._thread = threading.Thread(target=self._run, name="consensus", daemon=True)
+        self._thread.start()
+
+    def _on_consensus_message(self, peer: AccountAddress, payload: bytes) -> None:
+        self._events.put(_Message(peer, payload))
+
+    async def take_from_mempool(self, max_items: int, exclude: set[bytes]) -> tuple[bytes, ...]:
+        mempool = self._runtime.mempool  # type: ignore[attr-defined]
+        return tuple(p.txn_bytes for p in mempool.take_block(max_items, exclude))
+
+    def stop(self) -> None:
+        self._events.put(_STOP)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.store.close()
+
+    # --- consensus thread -----------------------------------------------------------------
+
+    def _sync(self, ledger_info: LedgerInfoWithSignatures) -> None:
+        self.sync_hook(ledger_info)
+
+    def _new_manager(self) -> RoundManager:
+        root = self.ledger.snapshot().ledger_info
+        epoch_state = _epoch_state_of(self.ledger, root)
+        self._update_peers(epoch_state)
+        safety = SafetyRules(self.author, self._key, FileSafetyStorage(self._data_dir / "safety_data.bcs"))  # type: ignore[arg-type]
+        self.computer.mark_root(root.ledger_info.commit_info.id)
+        return RoundManager.recover(
+            author=self.author,
+            ledger_root=root,
+            store=self.store,
+            safety_rules=safety,
+            state_computer=self.computer,
+            payload_source=MempoolPayloadSource(self, self._config.max_block_txns),
+            epoch_state=epoch_state,
+            config=self._config,
+        )
+
+    def _run(self) -> None:
+        try:
+            self.manager = self._new_manager()
+            self._perform(self.manager.start(wall_clock_usecs()))
+            while True:
+                event = self._events.get()
+                if event is _STOP:
+                    return
+                self._handle(event)
+        except BaseException as exc:  # surfaced by the node, which then stops
+            log.exception("consensus stopped")
+            self.failed = exc
+
+    def _handle(self, event: object) -> None:
+        manager = self.manager
+        assert manager is not None
+        now = wall_clock_usecs()
+        if isinstance(event, _Message | _Deferred):
+            try:
+                message = decode_consensus_msg(event.payload)
+            except BcsError as exc:
+                log.warning("undecodable consensus message from %s: %s", event.peer, exc)
+                return
+            if isinstance(message, BlockRetrievalResponse):
+                request = self._fetches.pop(event.peer, None)
+                if request is not None:
+                    self._perform(manager.on_block_retrieval_response(event.peer, request, message, now))
+                return
+            self._perform(manager.on_message(event.peer, message, now))
+        elif isinstance(event, _Timeout):
+            self._perform(manager.on_local_timeout(event.round, now))
+        elif isinstance(event, _Retrieved) and self._fetches.get(event.peer) is event.request:
+            del self._fetches[event.peer]
+            self._perform(manager.on_block_retrieval_response(event.peer, event.request, event.response, now))
+
+    def _perform(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Broadcast):
+                data = encode_consensus_msg(action.message)
+                self.loop.call_soon_threadsafe(self.network.broadcast, Protocol.CONSENSUS, data)
+            elif isinstance(action, Send):
+                data = encode_consensus_msg(action.message)
+                if action.peer == self.author:
+                    self._events.put(_Message(self.author, data))
+                else:
+                    self.loop.call_soon_threadsafe(self.network.send, action.peer, Protocol.CONSENSUS, data)
+            elif isinstance(action, SetTimer):
+                self.loop.call_soon_threadsafe(self._set_timer, action.round, action.duration_ms)
+            elif isinstance(action, FetchBlocks):
+                self._fetch(action)
+            elif isinstance(action, DeferProposal):
+                delay = max(0.0, (action.at_usecs - wall_clock_usecs()) / 1e6)
+                data = encode_consensus_msg(action.message)
+                self.loop.call_soon_threadsafe(self._later, delay, _Deferred(action.peer, data))
+            elif isinstance(action, Commit | SyncedTo):
+                self._publish_commits()
+            elif isinstance(action, EpochChange):
+                self._publish_commits()
+                log.info("epoch %d ended; starting the next", action.ledger_info.ledger_info.epoch)
+                self.manager = self._new_manager()
+                self._perform(self.manager.start(wall_clock_usecs()))
+            elif isinstance(action, SecurityEvent):
+                log.warning("security event %s from %s: %s", action.kind, action.peer, action.detail)
+
+    def _publish_commits(self) -> None:
+        committed, self.computer.committed = self.computer.committed, []
+        for block in committed:
+            self.loop.call_soon_threadsafe(self._on_commit, block)  # type: ignore[arg-type]
+
+    def _fetch(self, action: FetchBlocks) -> None:
+        request = BlockRetrievalRequest(action.block_id, action.num_blocks)
+        self._fetches[action.peer] = request
+        data = encode_consensus_msg(request)
+        self.loop.call_soon_threadsafe(self.network.send, action.peer, Protocol.CONSENSUS, data)
+        failure = _Retrieved(action.peer, request, BlockRetrievalResponse(RETRIEVAL_FAILED))
+        self.loop.call_soon_threadsafe(self._later, FETCH_TIMEOUT_SECS, failure)
+
+    # --- loop helpers (run on the loop) ----------------------------------------------------
+
+    def _set_timer(self, round_: int, duration_ms: int) -> None:
+        self.loop.call_later(duration_ms / 1000, self._events.put, _Timeout(round_))
+
+    def _later(self, delay: float, event: object) -> None:
+        self.loop.call_later(delay, self._events.put, event)
+
+    def _update_peers(self, epoch_state: EpochState) -> None:
+        peers = _validator_peers(self.ledger, self.author)
+        self.loop.call_soon_threadsafe(self.network.update_peers, peers)
+
+
+def _epoch_state_of(ledger: Ledger, root: LedgerInfoWithSignatures) -> EpochState:
+    """The validator set of the epoch that follows the ledger's latest ledger info."""
+    next_epoch = root.ledger_info.next_epoch_state
+    if next_epoch is not None:
+        return next_epoch
+    epoch = root.ledger_info.epoch
+    with ledger.lock:
+        ending = ledger.db.get_epoch_ending_ledger_info(epoch - 1)
+    state = ending.ledger_info.next_epoch_state
+    if state is None:
+        raise ConsensusStartError(f"no validator set recorded for epoch {epoch}")
+    return state
+
+
+def _validator_peers(ledger: Ledger, author: AccountAddress) -> list[PeerInfo]:
+    """Every other validator of the current on-chain set, with its endpoint."""
+    peers = []
+    for info in ledger.chain_view().validators:
+        if info.addr == author:
+            continue
+        try:
+            endpoint = ValidatorEndpoint.from_bcs(info.config.validator_network_addresses)
+        except (BcsError, ValueError):
+            log.warning("validator %s has no usable network address on chain", info.addr)
+            continue
+        peers.append(PeerInfo.from_endpoint(info.addr, endpoint))
+    return peers
