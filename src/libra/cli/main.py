@@ -10,6 +10,7 @@ import click
 
 # command name -> (module, attribute)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("libra.cli.bench", "bench"),
     "db": ("libra.cli.db", "db"),
     "localnet": ("libra.cli.localnet", "localnet"),
     "node": ("libra.cli.node", "node"),
