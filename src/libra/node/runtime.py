@@ -91,7 +91,7 @@ class NodeRuntime:
         if config.node.role == "validator":
             assert config.consensus.key_file is not None
             self.identity = NodeIdentity.from_key(load_private_key(config.consensus.key_file))
-        self._pending_work = asyncio.Event()
+        self.pending_work = asyncio.Event()
         self._waiters: dict[bytes, list[asyncio.Future[CommittedTransaction]]] = {}
         self._listeners: list[CommitListener] = []
         self._stopping = False
@@ -115,7 +115,7 @@ class NodeRuntime:
             now=time.monotonic(),
         )
         if admission.accepted:
-            self._pending_work.set()
+            self.pending_work.set()
             if share and admission.status is AddStatus.ACCEPTED and self._gossip is not None:
                 self._outgoing.append(data)
         return admission
@@ -190,6 +190,7 @@ class NodeRuntime:
                 max_block_txns=self.config.consensus.max_block_transactions,
             ),
             on_commit=self._after_commit,
+            idle_secs=min(self.config.consensus.idle_block_ms, self.config.consensus.round_timeout_ms // 3) / 1000,
         )
         await driver.start()
         flusher = asyncio.create_task(self._flush_gossip(), name="mempool-gossip")
@@ -237,8 +238,8 @@ class NodeRuntime:
         parent_id = snapshot.ledger_info.ledger_info.commit_info.id
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._pending_work.wait(), idle_secs)
-            self._pending_work.clear()
+                await asyncio.wait_for(self.pending_work.wait(), idle_secs)
+            self.pending_work.clear()
             if self._stopping:
                 break
             batch = self.mempool.take_block(max_txns)
@@ -265,7 +266,7 @@ class NodeRuntime:
             round_ += 1
             parent_id = metadata.id
             if len(self.mempool.take_block(1)):
-                self._pending_work.set()
+                self.pending_work.set()
 
     async def _next_timestamp(self, snapshot: LedgerSnapshot) -> int:
         """Wall-clock time, strictly after the last block and never ahead of the clock."""
@@ -306,7 +307,7 @@ class NodeRuntime:
 
     def stop(self) -> None:
         self._stopping = True
-        self._pending_work.set()
+        self.pending_work.set()
 
     def close(self) -> None:
         self.block_thread.shutdown(wait=True)
