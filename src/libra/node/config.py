@@ -36,6 +36,7 @@ Every error names the offending key (``api.port: …``) so a typo is found at on
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -101,7 +102,19 @@ class NetworkSection(_Section):
     listen: str | None = None
     key_file: Path | None = None
     seeds: tuple[str, ...] = ()
+    # Network public keys (hex) of full nodes allowed to connect to this validator.
+    full_node_keys: tuple[str, ...] = ()
     max_frame_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+    @field_validator("full_node_keys", mode="before")
+    @classmethod
+    def _keys(cls, value: object) -> object:
+        if isinstance(value, list):
+            for key in value:
+                if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{64}", key):
+                    raise ValueError(f"expected 64 lowercase hex characters, got {key!r}")
+            return tuple(value)
+        return value
 
     @field_validator("listen")
     @classmethod

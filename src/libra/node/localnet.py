@@ -148,12 +148,18 @@ def prepare(spec: LocalnetSpec) -> list[NodePlan]:
             validators=identities,
         )
     seeds = tuple(f"127.0.0.1:{p.network_port}" for p in plans if p.role == "validator")
+    full_node_keys = tuple(
+        load_private_key(p.folder / "network.key").public_key().hex() for p in plans if p.role == "full_node"
+    )
     for plan in plans:
-        plan.config_path.write_text(render_config(_node_config(spec, plan, seeds)), encoding="utf-8")
+        config = _node_config(spec, plan, seeds, full_node_keys if plan.role == "validator" else ())
+        plan.config_path.write_text(render_config(config), encoding="utf-8")
     return plans
 
 
-def _node_config(spec: LocalnetSpec, plan: NodePlan, seeds: tuple[str, ...]) -> NodeConfig:
+def _node_config(
+    spec: LocalnetSpec, plan: NodePlan, seeds: tuple[str, ...], full_node_keys: tuple[str, ...]
+) -> NodeConfig:
     keys = spec.data_dir.resolve() / "keys"
     folder = plan.folder.resolve()
     serves_faucet = plan == public_node(plan_nodes(spec))
@@ -165,6 +171,7 @@ def _node_config(spec: LocalnetSpec, plan: NodePlan, seeds: tuple[str, ...]) -> 
             listen=f"127.0.0.1:{plan.network_port}",
             key_file=folder / "network.key",
             seeds=tuple(s for s in seeds if s != f"127.0.0.1:{plan.network_port}"),
+            full_node_keys=full_node_keys,
         ),
         api=ApiSection(enabled=True, host="127.0.0.1", port=plan.api_port),
         faucet=FaucetSection(

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from libra.bcs import Deserializer, Serializer
+from libra.bcs import BcsError, Deserializer, Serializer
+from libra.client.verifier import VerificationError
 from libra.consensus.pacemaker import ConsensusConfig
 from libra.crypto.auth import compute_address, compute_auth_key
 from libra.crypto.ed25519 import Ed25519PrivateKey, load_private_key
@@ -29,12 +30,20 @@ from libra.crypto.hashing import hash_seed
 from libra.mempool.admission import Admission, admit
 from libra.mempool.pool import AddStatus, Mempool, PoolConfig
 from libra.network.config import NetworkConfig
-from libra.network.network import Network
+from libra.network.network import Network, PeerInfo, peer_id_for_key
 from libra.network.wire import Protocol
 from libra.node.config import NodeConfig
 from libra.node.genesis import read_genesis
-from libra.node.ledger import CommittedBlock, CommittedTransaction, Ledger, LedgerSnapshot, block_id
-from libra.node.validator import ConsensusDriver
+from libra.node.ledger import (
+    CommittedBlock,
+    CommittedTransaction,
+    Ledger,
+    LedgerError,
+    LedgerSnapshot,
+    block_id,
+)
+from libra.node.state_sync import StateSync, StateSyncError, verify_latest
+from libra.node.validator import ConsensusDriver, current_epoch_state, validator_peers
 from libra.storage.libradb import LibraDB
 from libra.types.ledger import LedgerInfo, LedgerInfoWithSignatures
 from libra.types.move import AccountAddress
@@ -156,10 +165,12 @@ class NodeRuntime:
         return self.identity
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         """Produce or follow blocks until stopped: alone, a validator leads every block;
         with others it runs DiemBFT with them over the authenticated network."""
         if self.identity is None:
-            raise NodeError("full nodes need state sync, which this build does not have yet")
+            await self._run_full_node()
+            return
         addresses = [info.addr for info in self.ledger.chain_view().validators]
         if addresses == [self.identity.address]:
             await self.run_block_producer()
@@ -170,14 +181,13 @@ class NodeRuntime:
 
     async def _run_consensus(self, identity: NodeIdentity) -> None:
 
-        net = self.config.network
-        if net.listen is None or net.key_file is None:
-            raise NodeError("network.listen and network.key_file are required for a validator among others")
-        network = Network(identity.address, load_private_key(net.key_file), NetworkConfig(max_frame_bytes=net.max_frame_bytes))
-        host, _, port = net.listen.rpartition(":")
-        await network.start(host, int(port))
-        network.register(Protocol.MEMPOOL, self._on_mempool_gossip)
-        self._gossip = network
+        network = await self._start_network(identity.address)
+        loop = asyncio.get_running_loop()
+        state_sync = StateSync(self.ledger, network, loop)
+        full_nodes = [
+            PeerInfo(peer_id_for_key(bytes.fromhex(key)), bytes.fromhex(key))
+            for key in self.config.network.full_node_keys
+        ]
         driver = ConsensusDriver(
             runtime=self,
             ledger=self.ledger,
@@ -191,7 +201,15 @@ class NodeRuntime:
             ),
             on_commit=self._after_commit,
             idle_secs=min(self.config.consensus.idle_block_ms, self.config.consensus.round_timeout_ms // 3) / 1000,
+            extra_peers=full_nodes,
         )
+
+        def sync_hook(ledger_info: LedgerInfoWithSignatures) -> None:
+            peers = [p.peer_id for p in validator_peers(self.ledger, identity.address)]
+            for block in state_sync.sync_to(ledger_info, peers):
+                loop.call_soon_threadsafe(self._after_commit, block)
+
+        driver.sync_hook = sync_hook  # type: ignore[assignment]
         await driver.start()
         flusher = asyncio.create_task(self._flush_gossip(), name="mempool-gossip")
         try:
@@ -203,6 +221,55 @@ class NodeRuntime:
             flusher.cancel()
             await asyncio.get_running_loop().run_in_executor(None, driver.stop)
             await network.close()
+
+    async def _start_network(self, peer_id: AccountAddress) -> Network:
+        net = self.config.network
+        if net.listen is None or net.key_file is None:
+            raise NodeError("network.listen and network.key_file are required to join other nodes")
+        network = Network(peer_id, load_private_key(net.key_file), NetworkConfig(max_frame_bytes=net.max_frame_bytes))
+        host, _, port = net.listen.rpartition(":")
+        await network.start(host, int(port))
+        network.register(Protocol.MEMPOOL, self._on_mempool_gossip)
+        self._gossip = network
+        return network
+
+    async def _run_full_node(self) -> None:
+        """Follow the validators: verified chunks by state sync, submissions forwarded to them."""
+        assert self.config.network.key_file is not None
+        network_key = load_private_key(self.config.network.key_file)
+        network = await self._start_network(peer_id_for_key(network_key.public_key().to_bytes()))
+        loop = asyncio.get_running_loop()
+        state_sync = StateSync(self.ledger, network, loop)
+        network.update_peers(validator_peers(self.ledger, AccountAddress(bytes(16))))
+        flusher = asyncio.create_task(self._flush_gossip(), name="mempool-gossip")
+        try:
+            while not self._stopping:
+                caught_up = await loop.run_in_executor(self.block_thread, self._follow_once, state_sync, network)
+                if caught_up:
+                    await asyncio.sleep(0.1)
+        finally:
+            flusher.cancel()
+            await network.close()
+
+    def _follow_once(self, state_sync: StateSync, network: Network) -> bool:
+        """One round of catching up from a connected validator; True when nothing was new."""
+        peers = sorted(network.connected_peers(), key=lambda p: p.value)
+        if not peers:
+            return True
+        peer = peers[int(time.monotonic()) % len(peers)]
+        try:
+            response = state_sync.fetch_latest(peer)
+            if response.ledger_info is None or response.ledger_info.ledger_info.version < self.ledger.db.next_version:
+                return True  # the peer knows nothing newer than we do
+            latest = verify_latest(response, current_epoch_state(self.ledger))
+            if not response.listing.transactions:
+                return True
+            for block in state_sync.apply(response.listing, latest):
+                self._loop.call_soon_threadsafe(self._after_commit, block)
+        except (StateSyncError, VerificationError, LedgerError, BcsError, TimeoutError) as exc:
+            log.warning("following %s failed: %s", peer, exc)
+            return True
+        return False
 
     def _on_mempool_gossip(self, peer: object, payload: bytes) -> None:
         """Transactions shared by a peer: admitted like submissions, not shared again."""

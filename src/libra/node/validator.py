@@ -220,8 +220,10 @@ class ConsensusDriver:
         config: ConsensusConfig,
         on_commit: Callable[[CommittedBlock], None],
         idle_secs: float = 0.3,
+        extra_peers: Sequence[PeerInfo] = (),
     ) -> None:
         self._idle_secs = idle_secs
+        self._extra_peers = tuple(extra_peers)
         self.ledger = ledger
         self.network = network
         self.author = author
@@ -375,8 +377,13 @@ class ConsensusDriver:
         self.loop.call_later(delay, self._events.put, event)
 
     def _update_peers(self, epoch_state: EpochState) -> None:
-        peers = _validator_peers(self.ledger, self.author)
+        peers = [*validator_peers(self.ledger, self.author), *self._extra_peers]
         self.loop.call_soon_threadsafe(self.network.update_peers, peers)
+
+
+def current_epoch_state(ledger: Ledger) -> EpochState:
+    """The validator set of the epoch the ledger is in now."""
+    return _epoch_state_of(ledger, ledger.snapshot().ledger_info)
 
 
 def _epoch_state_of(ledger: Ledger, root: LedgerInfoWithSignatures) -> EpochState:
@@ -393,7 +400,7 @@ def _epoch_state_of(ledger: Ledger, root: LedgerInfoWithSignatures) -> EpochStat
     return state
 
 
-def _validator_peers(ledger: Ledger, author: AccountAddress) -> list[PeerInfo]:
+def validator_peers(ledger: Ledger, author: AccountAddress) -> list[PeerInfo]:
     """Every other validator of the current on-chain set, with its endpoint."""
     peers = []
     for info in ledger.chain_view().validators:

@@ -1,0 +1,260 @@
+"""State sync: catching the ledger up from peers, verifying every chunk before applying it.
+
+Protocol (``Protocol.STATE_SYNC``, BCS)::
+
+    StateSyncMsg = enum {
+      0 ChunkRequest  { request_id: u64, start_version: u64, target_version: u64, limit: u64 }
+      1 ChunkResponse { request_id: u64, ledger_info: Option<LedgerInfoWithSignatures>,
+                        listing: TransactionListWithProof }
+    }
+
+``target_version`` is the version of a ledger info the requester already trusts
+(a validator syncing to a commit certificate), or ``u64::MAX`` for "your latest",
+in which case the server adds its latest ledger info and the requester verifies its
+quorum signatures against the validator set of the epoch (a full node following).
+
+A chunk ends at a block boundary (before a ``BlockMetadata``) unless it reaches the
+target. The requester checks the listing's accumulator range proof against the
+trusted ledger info, re-executes the chunk block by block on its own state, checks
+that every re-computed ``TransactionInfo`` equals the proven one, and only then
+commits the blocks in order (the last one with the ledger info). A peer that sends
+anything else is answered by trying the next peer; nothing unverified is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from libra.bcs import BcsError, BcsType, Deserializer, Serializer
+from libra.client.verifier import VerificationError, verify_ledger_info_in_epoch, verify_transaction_list
+from libra.network.network import Network
+from libra.network.wire import Protocol
+from libra.node.ledger import CommittedBlock, Ledger, LedgerError
+from libra.types.ledger import EpochState, LedgerInfoWithSignatures
+from libra.types.move import AccountAddress
+from libra.types.proof import TransactionListWithProof
+from libra.types.transaction import BlockMetadata, SignedTransaction, transaction_from_bcs
+
+log = logging.getLogger("libra.state_sync")
+
+LATEST = (1 << 64) - 1
+CHUNK_LIMIT = 500
+REQUEST_TIMEOUT_SECS = 5.0
+
+
+class StateSyncError(RuntimeError):
+    """The ledger could not be caught up (no peer answered with a verifiable chunk)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRequest(BcsType):
+    request_id: int
+    start_version: int
+    target_version: int
+    limit: int
+
+    def serialize(self, serializer: Serializer) -> None:
+        serializer.variant(0)
+        serializer.u64(self.request_id)
+        serializer.u64(self.start_version)
+        serializer.u64(self.target_version)
+        serializer.u64(self.limit)
+
+    @classmethod
+    def deserialize(cls, deserializer: Deserializer) -> ChunkRequest:
+        return cls(deserializer.u64(), deserializer.u64(), deserializer.u64(), deserializer.u64())
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkResponse(BcsType):
+    request_id: int
+    ledger_info: LedgerInfoWithSignatures | None
+    listing: TransactionListWithProof
+
+    def serialize(self, serializer: Serializer) -> None:
+        serializer.variant(1)
+        serializer.u64(self.request_id)
+        serializer.option(self.ledger_info, lambda s, li: li.serialize(s))
+        self.listing.serialize(serializer)
+
+    @classmethod
+    def deserialize(cls, deserializer: Deserializer) -> ChunkResponse:
+        return cls(
+            deserializer.u64(),
+            deserializer.option(LedgerInfoWithSignatures.deserialize, "ledger info"),
+            TransactionListWithProof.deserialize(deserializer),
+        )
+
+
+def decode_message(data: bytes) -> ChunkRequest | ChunkResponse:
+    deserializer = Deserializer(data)
+    kind = deserializer.variant(2, "StateSyncMsg")
+    message: ChunkRequest | ChunkResponse
+    message = ChunkRequest.deserialize(deserializer) if kind == 0 else ChunkResponse.deserialize(deserializer)
+    deserializer.finish()
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    metadata: BlockMetadata
+    transactions: tuple[SignedTransaction, ...]
+    first_version: int
+
+
+def split_blocks(first_version: int, transactions: Sequence[bytes]) -> list[_Block]:
+    """Group a chunk into blocks: each starts with its ``BlockMetadata`` transaction."""
+    blocks: list[_Block] = []
+    metadata: BlockMetadata | None = None
+    users: list[SignedTransaction] = []
+    start = first_version
+    for offset, data in enumerate(transactions):
+        txn = transaction_from_bcs(data)
+        if isinstance(txn, BlockMetadata):
+            if metadata is not None:
+                blocks.append(_Block(metadata, tuple(users), start))
+            metadata, users, start = txn, [], first_version + offset
+        elif isinstance(txn, SignedTransaction) and metadata is not None:
+            users.append(txn)
+        else:
+            raise LedgerError(f"version {first_version + offset} is not part of a block")
+    if metadata is not None:
+        blocks.append(_Block(metadata, tuple(users), start))
+    return blocks
+
+
+class StateSync:
+    """Serves chunks to peers and catches this node's ledger up from them."""
+
+    def __init__(self, ledger: Ledger, network: Network, loop: asyncio.AbstractEventLoop) -> None:
+        self._ledger = ledger
+        self._network = network
+        self._loop = loop
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[tuple[AccountAddress, ChunkResponse]]] = {}
+        network.register(Protocol.STATE_SYNC, self._on_message)
+
+    # --- serving (event loop) ------------------------------------------------------------
+
+    def _on_message(self, peer: AccountAddress, payload: bytes) -> None:
+        try:
+            message = decode_message(payload)
+        except BcsError as exc:
+            log.warning("undecodable state-sync message from %s: %s", peer, exc)
+            return
+        if isinstance(message, ChunkRequest):
+            response = self.serve(message)
+            if response is not None:
+                self._network.send(peer, Protocol.STATE_SYNC, response.to_bcs())
+        else:
+            future = self._waiting.pop(message.request_id, None)
+            if future is not None and not future.done():
+                future.set_result((peer, message))
+
+    def serve(self, request: ChunkRequest) -> ChunkResponse | None:
+        """A chunk from ``start_version`` towards the target, cut at a block boundary."""
+        with self._ledger.lock:
+            latest = self._ledger.db.get_latest_ledger_info()
+            if latest is None:
+                return None
+            ledger_info = latest if request.target_version == LATEST else None
+            target = latest.ledger_info.version if request.target_version == LATEST else request.target_version
+            if target > latest.ledger_info.version:
+                return None
+            limit = max(1, min(request.limit, CHUNK_LIMIT))
+            end = min(target + 1, request.start_version + limit)
+            if end < target + 1:
+                end = self._block_boundary(request.start_version, end, target)
+            listing = self._ledger.db.get_transaction_list_with_proof(
+                request.start_version, end - request.start_version, target
+            )
+        return ChunkResponse(request.request_id, ledger_info, listing)
+
+    def _block_boundary(self, start: int, end: int, target: int) -> int:
+        """The last block start in ``(start, end]``; or past ``end`` to finish a long block."""
+        for version in range(end, start, -1):
+            if isinstance(transaction_from_bcs(self._ledger.db.get_transaction(version)), BlockMetadata):
+                return version
+        version = end
+        while version <= target and not isinstance(
+            transaction_from_bcs(self._ledger.db.get_transaction(version)), BlockMetadata
+        ):
+            version += 1
+        return version
+
+    # --- catching up (blocking; called off the event loop) ----------------------------------
+
+    def sync_to(self, target: LedgerInfoWithSignatures, peers: Sequence[AccountAddress]) -> list[CommittedBlock]:
+        """Catch up to ``target`` (already trusted), asking ``peers`` in turn."""
+        committed: list[CommittedBlock] = []
+        failures = 0
+        while self._ledger.db.next_version <= target.ledger_info.version:
+            candidates = [p for p in peers if p in self._network.connected_peers()]
+            if not candidates:
+                raise StateSyncError("no connected peer to sync from")
+            peer = candidates[failures % len(candidates)]
+            try:
+                _, response = self._request(peer, target.ledger_info.version)
+                committed += self.apply(response.listing, target)
+            except (StateSyncError, VerificationError, LedgerError, BcsError, TimeoutError) as exc:
+                failures += 1
+                log.warning("state sync from %s failed: %s", peer, exc)
+                if failures >= 3 * len(candidates):
+                    raise StateSyncError(f"no peer could catch us up to version {target.ledger_info.version}") from exc
+        return committed
+
+    def fetch_latest(self, peer: AccountAddress) -> ChunkResponse:
+        """Ask a peer for what follows our ledger up to its latest ledger info (full nodes)."""
+        return self._request(peer, LATEST)[1]
+
+    def _request(self, peer: AccountAddress, target_version: int) -> tuple[AccountAddress, ChunkResponse]:
+        request = ChunkRequest(next(self._ids), self._ledger.db.next_version, target_version, CHUNK_LIMIT)
+        waiter = asyncio.run_coroutine_threadsafe(self._ask(peer, request), self._loop)
+        return waiter.result(REQUEST_TIMEOUT_SECS + 1)
+
+    async def _ask(self, peer: AccountAddress, request: ChunkRequest) -> tuple[AccountAddress, ChunkResponse]:
+        future: asyncio.Future[tuple[AccountAddress, ChunkResponse]] = self._loop.create_future()
+        self._waiting[request.request_id] = future
+        self._network.send(peer, Protocol.STATE_SYNC, request.to_bcs())
+        try:
+            return await asyncio.wait_for(future, REQUEST_TIMEOUT_SECS)
+        finally:
+            self._waiting.pop(request.request_id, None)
+
+    def apply(self, listing: TransactionListWithProof, target: LedgerInfoWithSignatures) -> list[CommittedBlock]:
+        """Verify a chunk against ``target`` and commit it block by block.
+
+        Each block is committed only after its re-computed transaction infos equal the
+        proven ones, so a lying peer can make us write nothing but the truth.
+        """
+        start = self._ledger.db.next_version
+        verify_transaction_list(target.ledger_info, start, listing)
+        proven = listing.proof.transaction_infos
+        blocks = split_blocks(start, listing.transactions)
+        if not blocks:
+            raise LedgerError("the chunk holds no block")
+        committed = []
+        for index, block in enumerate(blocks):
+            speculative = self._ledger.execute(block.metadata, block.transactions, None)
+            infos = tuple(speculative.prepared.transaction_infos)
+            offset = block.first_version - start
+            if speculative.prepared.first_version != block.first_version or infos != tuple(
+                proven[offset : offset + len(infos)]
+            ):
+                raise LedgerError(f"re-executing the block at version {block.first_version} gave other results")
+            last = index == len(blocks) - 1
+            reaches_target = speculative.version == target.ledger_info.version
+            committed.append(self._ledger.commit(speculative, target if last and reaches_target else None))
+        return committed
+
+
+def verify_latest(response: ChunkResponse, epoch_state: EpochState) -> LedgerInfoWithSignatures:
+    """The ledger info a peer calls its latest, checked against the epoch's validators."""
+    if response.ledger_info is None:
+        raise VerificationError("the peer sent no ledger info")
+    verify_ledger_info_in_epoch(response.ledger_info, epoch_state)
+    return response.ledger_info
