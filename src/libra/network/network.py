@@ -16,14 +16,20 @@ Rules:
   if both have the same origin the newer wins (the peer restarted); otherwise the one
   dialed by the **greater peer id** wins (Diem's simultaneous-dial rule). Both ends apply
   the same rule, so they keep the same connection.
-* **Reconnect.** Every peer with an address is dialed while it is not connected. Failed
+* **Who dials.** Every peer with an address is dialed while it is not connected, but after
+  a disconnection (and at start) the smaller id first waits ``handshake_timeout`` (×1–1.5)
+  for the greater id to dial it, so that simultaneous dials, and the loss of frames on the
+  connection that loses the tie-break, stay rare.
+* **Reconnect.** Failed
   attempts back off exponentially from ``backoff_initial`` to ``backoff_max`` with jitter
   (a random delay in ``[d/2, d]``); a connection that lived at least ``backoff_max`` resets
   the backoff, a shorter one does not (so a peer that accepts and drops is not hammered).
 * **Epoch changes.** :meth:`Network.update_peers` replaces the allowed set: peers that left
   are disconnected and forgotten, peers whose key changed are reconnected, new ones dialed.
 * **Sending** never blocks: frames wait in a bounded per-peer queue (kept while the peer
-  is disconnected) and are written by the connection's write loop.
+  is disconnected) and are written by the connection's write loop. Delivery is best
+  effort, as Diem's direct-send: frames already handed to a connection that then breaks
+  (or loses a simultaneous-dial tie-break) can be lost; upper layers retry or sync.
 * **Receiving.** Payloads are opaque bytes for a :class:`~libra.network.wire.Protocol`;
   the handler registered for it is called as ``handler(peer_id, payload)`` (a plain function
   or a coroutine function) in the order the peer sent them. Handlers must be quick: a slow
@@ -111,6 +117,7 @@ class _Peer:
     connection: Connection | None = None
     dialer: asyncio.Task[None] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    yielded: bool = False
 
 
 class Network:
@@ -194,10 +201,19 @@ class Network:
 
     # --- the allowed set -----------------------------------------------------------------
 
-    def add_peer(self, peer_id: AccountAddress, address: str | None, public_key: bytes) -> None:
-        """Allow one peer (replacing its entry); dial it if it has an address."""
+    def add_peer(
+        self, peer_id: AccountAddress, endpoint: str | ValidatorEndpoint | None, public_key: bytes
+    ) -> None:
+        """Allow one peer (replacing its entry); dial it at ``endpoint`` ("host:port") if given.
+
+        A :class:`ValidatorEndpoint` must carry the same key as ``public_key``.
+        """
+        if isinstance(endpoint, ValidatorEndpoint):
+            if endpoint.network_public_key != public_key:
+                raise ValueError("endpoint's network key differs from public_key")
+            endpoint = endpoint.address
         infos = {pid: p.info for pid, p in self._peers.items()}
-        infos[peer_id] = PeerInfo(peer_id, bytes(public_key), address)
+        infos[peer_id] = PeerInfo(peer_id, bytes(public_key), endpoint)
         self.update_peers(infos.values())
 
     def remove_peer(self, peer_id: AccountAddress) -> None:
@@ -344,6 +360,10 @@ class Network:
                 await peer.wake.wait()
                 lived = asyncio.get_running_loop().time() - connection.opened_at
                 attempt = 0 if lived >= self.config.backoff_max else attempt + 1
+            elif attempt == 0 and self.peer_id < peer.info.peer_id and not peer.yielded:
+                peer.yielded = True  # let the greater id dial first, once per disconnection
+                await asyncio.sleep(self.config.handshake_timeout * random.uniform(1.0, 1.5))
+                continue
             elif not await self._dial(peer):
                 attempt += 1
             else:
@@ -441,6 +461,7 @@ class Network:
         if peer is None or peer.connection is not connection:
             return
         peer.connection = None
+        peer.yielded = False
         peer.wake.set()
         self._update_gauge()
         log.info("network %s lost %s (%s)", short(self.peer_id), short(connection.peer_id), reason)

@@ -44,7 +44,10 @@ class Protocol(enum.IntEnum):
     @property
     def label(self) -> str:
         """Lower-case name used in metrics and logs."""
-        return self.name.lower()
+        return _LABELS[self]
+
+
+_LABELS = {protocol: protocol.name.lower() for protocol in Protocol}
 
 
 class MessageKind(enum.IntEnum):
