@@ -58,9 +58,11 @@ class Node:
 
                 self.network.register(protocol, record_async)
             else:
-                self.network.register(
-                    protocol, lambda peer, payload, p=protocol: self.inbox.append((p, peer, payload))
-                )
+
+                def record(peer: AccountAddress, payload: bytes, p: Protocol = protocol) -> None:
+                    self.inbox.append((p, peer, payload))
+
+                self.network.register(protocol, record)
 
 
 class Cluster:
