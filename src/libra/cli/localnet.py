@@ -44,8 +44,8 @@ def _announce(info: dict[str, object]) -> None:
               default=Path(".libra/localnet"), show_default=True, help="Folder for keys, genesis and stores.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
               help="JSON-RPC and faucet port of the public node.")
-@click.option("--validators", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--full-nodes", type=click.IntRange(0, 16), default=0, show_default=True)
+@click.option("--validators", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--full-nodes", type=click.IntRange(0, 16), default=1, show_default=True)
 @click.option("--chain-id", type=click.IntRange(1, 255), default=2, show_default=True,
               help="2 (testnet) is what the Diem SDK's async helpers assume.")
 @click.option("--network-port", type=click.IntRange(1, 65535), default=6180, show_default=True,

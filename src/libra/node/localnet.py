@@ -59,8 +59,8 @@ class LocalnetError(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class LocalnetSpec:
     data_dir: Path
-    validators: int = 1
-    full_nodes: int = 0
+    validators: int = 4
+    full_nodes: int = 1
     chain_id: int = 2
     api_port: int = 8080
     network_base_port: int = 6180

@@ -42,11 +42,13 @@ from libra.consensus.actions import (
 )
 from libra.consensus.block_tree import ExecutedBlock
 from libra.consensus.interfaces import StateComputeResult
+from libra.consensus.leader_election import CommittedBlockRecord, LeaderReputation
 from libra.consensus.pacemaker import ConsensusConfig
 from libra.consensus.round_manager import RoundManager
 from libra.consensus.safety_rules import SafetyRules
 from libra.consensus.safety_storage import FileSafetyStorage
 from libra.crypto.hashing import user_transaction_hash
+from libra.framework.events import NewBlockEvent, decode_event_data
 from libra.network.network import Network, PeerInfo
 from libra.network.wire import Protocol
 from libra.node.consensus_store import RocksConsensusStore
@@ -66,6 +68,7 @@ from libra.types.ledger import EpochState, LedgerInfoWithSignatures
 from libra.types.move import ZERO_ADDRESS, AccountAddress
 from libra.types.network_address import ValidatorEndpoint
 from libra.types.transaction import BlockMetadata, SignedTransaction
+from libra.types.write_set import ContractEvent
 
 log = logging.getLogger("libra.consensus")
 
@@ -280,9 +283,14 @@ class ConsensusDriver:
         self._update_peers(epoch_state)
         safety = SafetyRules(self.author, self._key, FileSafetyStorage(self._data_dir / "safety_data.bcs"))  # type: ignore[arg-type]
         self.computer.mark_root(root.ledger_info.commit_info.id)
+        validators = [address for address, _ in epoch_state.verifier.validators]
+        election = LeaderReputation(
+            epoch_state.epoch, validators, history=reputation_history(self.ledger, epoch_state.epoch)
+        )
         return RoundManager.recover(
             author=self.author,
             ledger_root=root,
+            leader_election=election,
             store=self.store,
             safety_rules=safety,
             state_computer=self.computer,
@@ -379,6 +387,30 @@ class ConsensusDriver:
     def _update_peers(self, epoch_state: EpochState) -> None:
         peers = [*validator_peers(self.ledger, self.author), *self._extra_peers]
         self.loop.call_soon_threadsafe(self.network.update_peers, peers)
+
+
+REPUTATION_HISTORY = 40
+
+
+def reputation_history(ledger: Ledger, epoch: int) -> list[CommittedBlockRecord]:
+    """The newest committed blocks of ``epoch`` as leader reputation sees them, oldest first.
+
+    Read from the ledger's ``NewBlockEvent`` stream (round, proposer, the voters of the
+    QC the block carried), so a restarted validator agrees with the others on leaders.
+    """
+    chain = ledger.chain_view()
+    with ledger.lock:
+        start = max(0, chain.block_height - REPUTATION_HISTORY)
+        stored = ledger.db.get_events(chain.new_block_events_key.value, start, REPUTATION_HISTORY)
+        epoch_of = {e.version: ledger.db.get_epoch_of_version(e.version) for e in stored}
+    records = []
+    for event in stored:
+        contract_event = ContractEvent.from_bcs(event.event_bytes)
+        data = decode_event_data(contract_event.type_tag, contract_event.event_data)
+        if isinstance(data, NewBlockEvent) and epoch_of[event.version] == epoch:
+            proposer = None if data.proposer == ZERO_ADDRESS else data.proposer
+            records.append(CommittedBlockRecord(data.round, proposer, data.previous_block_votes))
+    return records
 
 
 def current_epoch_state(ledger: Ledger) -> EpochState:
