@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from libra.bcs import BcsError
-from libra.types.transaction import SignedTransaction
+from libra.mempool.admission import decode_submission
 
 U64_MAX = 2**64 - 1
 ADDRESS_LENGTH = 16
@@ -95,7 +95,7 @@ def parse_signed_transaction(value: Any) -> bytes:
     """Hex of a BCS ``SignedTransaction`` that decodes strictly; returns the raw bytes."""
     try:
         data = parse_hex(value)
-        SignedTransaction.from_bcs(data)
+        decode_submission(data)  # remembered: admission of these bytes does not decode again
     except (ValueError, BcsError):
         raise ValueError("expected hex-encoded SignedTransaction") from None
     return data

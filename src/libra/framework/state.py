@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from libra.bcs import Deserializer, Serializer
+from libra.bcs import Deserializer, encode_uleb128
 from libra.framework.codec import EventHandle, MoveStruct
 from libra.framework.events import EventData
 from libra.framework.resources import ResourceKind
@@ -59,18 +59,75 @@ class InMemoryStateView:
         return InMemoryStateView(self.blobs)
 
 
+_ULEB_SMALL = tuple(bytes((n,)) for n in range(0x80))
+
+
+def _uleb(value: int) -> bytes:
+    """ULEB128 of a length (one byte below 128, the usual case)."""
+    return _ULEB_SMALL[value] if value < 0x80 else encode_uleb128(value)
+
+
 def encode_account_blob(resources: Mapping[bytes, bytes]) -> bytes:
-    """BCS ``map<bytes, bytes>``: keys in the order of their encodings."""
-    serializer = Serializer()
-    serializer.map(resources.items(), Serializer.bytes, Serializer.bytes)
-    return serializer.output()
+    """BCS ``map<bytes, bytes>``: keys in the order of their encodings.
+
+    Byte-identical to ``Serializer.map(..., Serializer.bytes, Serializer.bytes)``, built
+    with one join (distinct keys have distinct encodings, so no duplicate check is needed).
+    """
+    encoded = sorted([(_uleb(len(key)) + key, value) for key, value in resources.items()])
+    parts = [_uleb(len(encoded))]
+    for key, value in encoded:
+        parts += (key, _uleb(len(value)), value)
+    return b"".join(parts)
 
 
-def decode_account_blob(blob: bytes) -> dict[bytes, bytes]:
+def _decode_account_blob_strict(blob: bytes) -> dict[bytes, bytes]:
     deserializer = Deserializer(blob)
     entries = deserializer.map(lambda d: d.bytes(), lambda d: d.bytes(), "account state")
     deserializer.finish()
     return dict(entries)
+
+
+def _decode_account_blob_fast(blob: bytes) -> dict[bytes, bytes] | None:
+    """The common shape (fewer than 128 entries, keys under 128 bytes, values under
+    16 KiB), canonical and in key order; None for anything else, which the strict
+    decoder then accepts or refuses with its precise error."""
+    end = len(blob)
+    if not end or blob[0] >= 0x80:
+        return None
+    out: dict[bytes, bytes] = {}
+    previous = b""
+    pos = 1
+    for _ in range(blob[0]):
+        if pos >= end or blob[pos] >= 0x80:
+            return None
+        key_end = pos + 1 + blob[pos]
+        encoded_key = blob[pos:key_end]
+        if key_end >= end or encoded_key <= previous:
+            return None
+        previous = encoded_key
+        first = blob[key_end]
+        if first < 0x80:
+            start = key_end + 1
+            size = first
+        else:
+            if key_end + 1 >= end:
+                return None
+            second = blob[key_end + 1]
+            if second == 0 or second >= 0x80:
+                return None
+            start = key_end + 2
+            size = (first & 0x7F) | (second << 7)
+        pos = start + size
+        if pos > end:
+            return None
+        out[encoded_key[1:]] = blob[start:pos]
+    return out if pos == end else None
+
+
+def decode_account_blob(blob: bytes) -> dict[bytes, bytes]:
+    """``path -> bytes`` of an account blob; strict BCS (``BcsError`` on anything non-canonical)."""
+    fast = _decode_account_blob_fast(blob)
+    return fast if fast is not None else _decode_account_blob_strict(blob)
 
 
 # A pending write: (address, resource path, new value or None for a deletion), keyed by
@@ -86,6 +143,10 @@ class BlockState:
         self._raw: dict[AccountAddress, dict[bytes, bytes]] = {}
         self._decoded: dict[bytes, MoveStruct | None] = {}  # key: address bytes ‖ path
         self._dirty: set[AccountAddress] = set()
+
+    def account_count(self) -> int:
+        """How many accounts were read (or written) so far."""
+        return len(self._raw)
 
     def raw_account(self, address: AccountAddress) -> dict[bytes, bytes]:
         """``path -> bytes`` of an account (empty when it has no state)."""

@@ -211,6 +211,19 @@ def check_prologue(
     return failure.value if failure is not None else None
 
 
+def check_admission(
+    block: BlockState, signed_txn: SignedTransaction, chain_id: int, block_time_usecs: int, size: int
+) -> tuple[str | None, int | None]:
+    """:func:`check_prologue` for mempool admission, given the signed transaction's BCS size:
+    (the failing status name or None, the sender's account sequence number or None if the
+    sender has no account). Reads go through ``block``, which callers may share between
+    checks against the same committed state (nothing is written to it)."""
+    state = TxnState(block)
+    failure, _ = check_prologue_in(state, signed_txn, chain_id, block_time_usecs, size)
+    account = state.get(signed_txn.raw_txn.sender, DIEM_ACCOUNT)
+    return (failure.value if failure is not None else None), (account.sequence_number if account is not None else None)
+
+
 # --- execution -----------------------------------------------------------------------------
 
 

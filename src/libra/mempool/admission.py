@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from libra.bcs import BcsError
 from libra.crypto.hashing import user_transaction_hash
 from libra.crypto.transaction_signature import verify_transaction_signature
-from libra.framework.state import StateView
-from libra.framework.views import get_account_view
-from libra.framework.vm import check_prologue
+from libra.framework.state import BlockState, StateView
+from libra.framework.vm import check_admission
 from libra.mempool.pool import AddStatus, Mempool
-from libra.types.transaction import SignedTransaction
+from libra.types.transaction import Ed25519Authenticator, SignedTransaction
 
 SEQUENCE_NUMBER_TOO_NEW = "SEQUENCE_NUMBER_TOO_NEW"
 
@@ -42,9 +41,52 @@ class Admission:
         return self.status in (AddStatus.ACCEPTED, AddStatus.ALREADY_PRESENT)
 
 
+# Submissions decoded by the API's param check, kept for the admission that follows so the
+# bytes are decoded once (bounded: cleared when full; a miss only means decoding again).
+_DECODED: dict[bytes, SignedTransaction] = {}
+_DECODED_CAP = 4096
+# BCS of an Ed25519 authenticator: variant, 32-byte key and 64-byte signature, each length-prefixed
+_ED25519_AUTHENTICATOR_SIZE = 1 + 1 + 32 + 1 + 64
+
+
 def decode_submission(data: bytes) -> SignedTransaction:
-    """Strictly decode submitted bytes; raises ``BcsError`` naming offset and type."""
-    return SignedTransaction.from_bcs(data)
+    """Strictly decode submitted bytes; raises ``BcsError`` naming offset and type.
+
+    The result is remembered for :func:`admit` of the same bytes (the API checks the
+    param before it submits).
+    """
+    txn = _DECODED.get(data)
+    if txn is None:
+        txn = SignedTransaction.from_bcs(data)
+        if len(_DECODED) >= _DECODED_CAP:
+            _DECODED.clear()
+        _DECODED[data] = txn
+    return txn
+
+
+# Decoded accounts shared by the admissions of one committed state, per pool: a pool's node
+# commits a new block timestamp with every block that changes accounts (blocks at the
+# same timestamp only touch the root's block counters, which admission does not read).
+_SHARED_ACCOUNTS_CAP = 20_000
+
+
+def _shared_state(pool: Mempool, state_view: StateView, ledger_time_usecs: int) -> BlockState:
+    shared = pool.admission_state
+    if shared is not None:
+        time_usecs, block = shared
+        if time_usecs == ledger_time_usecs and isinstance(block, BlockState) and block.account_count() < _SHARED_ACCOUNTS_CAP:
+            return block
+    block = BlockState(state_view)
+    pool.admission_state = (ledger_time_usecs, block)
+    return block
+
+
+def raw_transaction_bytes(txn: SignedTransaction, data: bytes) -> bytes:
+    """BCS of ``txn.raw_txn``: a slice of the signed bytes ``data`` for an Ed25519 sender
+    (``raw ‖ authenticator``), otherwise encoded again."""
+    if isinstance(txn.authenticator, Ed25519Authenticator):
+        return data[: len(data) - _ED25519_AUTHENTICATOR_SIZE]
+    return txn.raw_txn.to_bcs()
 
 
 def admit(
@@ -56,19 +98,21 @@ def admit(
     ledger_time_usecs: int,
     now: float,
 ) -> Admission:
-    try:
-        txn = decode_submission(data)
-    except BcsError:
-        return Admission(None, "DESERIALIZATION_ERROR", None, None)
+    txn = _DECODED.pop(data, None)
+    if txn is None:
+        try:
+            txn = SignedTransaction.from_bcs(data)
+        except BcsError:
+            return Admission(None, "DESERIALIZATION_ERROR", None, None)
     txn_hash = user_transaction_hash(data)
     if pool.contains_hash(txn_hash):
         return Admission(AddStatus.ALREADY_PRESENT, None, txn, txn_hash)
-    if not verify_transaction_signature(txn, txn.raw_txn.to_bcs()):
+    if not verify_transaction_signature(txn, raw_transaction_bytes(txn, data)):
         return Admission(None, "INVALID_SIGNATURE", txn, txn_hash)
-    failure = check_prologue(state_view, txn, chain_id, ledger_time_usecs)
+    block = _shared_state(pool, state_view, ledger_time_usecs)
+    failure, account_sequence_number = check_admission(block, txn, chain_id, ledger_time_usecs, len(data))
     if failure is not None and failure != SEQUENCE_NUMBER_TOO_NEW:
         return Admission(None, failure, txn, txn_hash)
-    account = get_account_view(state_view, txn.raw_txn.sender)
-    assert account is not None  # the prologue checked that the sender exists
-    status = pool.add(txn, data, txn_hash, account.sequence_number, now)
+    assert account_sequence_number is not None  # the prologue checked that the sender exists
+    status = pool.add(txn, data, txn_hash, account_sequence_number, now)
     return Admission(status, None, txn, txn_hash)

@@ -32,6 +32,32 @@ from dataclasses import dataclass, field
 from libra.types.move import AccountAddress
 from libra.types.transaction import SignedTransaction
 
+# Encodings of pooled transactions, for the block path (which receives the decoded objects):
+# id(txn) -> (txn, signed transaction bytes, transaction hash). An entry lives while its
+# transaction is in some pool; the identity check in ``encoding_of`` makes a reused id harmless.
+_ENCODINGS: dict[int, tuple[SignedTransaction, bytes, bytes]] = {}
+_ENCODINGS_CAP = 1_000_000  # safety net for pools dropped without draining (tests)
+
+
+def encoding_of(txn: SignedTransaction) -> tuple[bytes, bytes] | None:
+    """(BCS bytes, hash) of a transaction admitted to a pool and still there; None otherwise."""
+    entry = _ENCODINGS.get(id(txn))
+    if entry is None or entry[0] is not txn:
+        return None
+    return entry[1], entry[2]
+
+
+def _remember(pooled: PooledTransaction) -> None:
+    if len(_ENCODINGS) >= _ENCODINGS_CAP:
+        _ENCODINGS.clear()
+    _ENCODINGS[id(pooled.txn)] = (pooled.txn, pooled.txn_bytes, pooled.txn_hash)
+
+
+def _forget(pooled: PooledTransaction) -> None:
+    entry = _ENCODINGS.get(id(pooled.txn))
+    if entry is not None and entry[0] is pooled.txn:
+        del _ENCODINGS[id(pooled.txn)]
+
 
 class AddStatus(enum.Enum):
     ACCEPTED = "accepted"
@@ -89,6 +115,8 @@ class Mempool:
         self._accounts: dict[AccountAddress, _AccountQueue] = {}
         self._by_hash: dict[bytes, PooledTransaction] = {}
         self._arrivals = itertools.count()
+        # admission's decoded view of the committed state it last checked against (opaque here)
+        self.admission_state: tuple[int, object] | None = None
 
     def __len__(self) -> int:
         return len(self._by_hash)
@@ -127,6 +155,7 @@ class Mempool:
         queue.by_seq[seq] = pooled
         self._accounts[sender] = queue
         self._by_hash[txn_hash] = pooled
+        _remember(pooled)
         return AddStatus.ACCEPTED
 
     def _replace(
@@ -143,14 +172,19 @@ class Mempool:
         if txn.raw_txn.gas_unit_price <= existing.gas_unit_price:
             return AddStatus.INVALID_UPDATE
         del self._by_hash[existing.txn_hash]
+        _forget(existing)
         pooled = PooledTransaction(txn, txn_bytes, txn_hash, next(self._arrivals), now)
         queue.by_seq[txn.raw_txn.sequence_number] = pooled
         self._by_hash[txn_hash] = pooled
+        _remember(pooled)
         return AddStatus.ACCEPTED
 
     def _advance(self, queue: _AccountQueue, committed_seq: int) -> None:
-        for seq in [s for s in queue.by_seq if s < committed_seq]:
-            self._by_hash.pop(queue.by_seq.pop(seq).txn_hash, None)
+        if queue.by_seq and min(queue.by_seq) < committed_seq:
+            for seq in [s for s in queue.by_seq if s < committed_seq]:
+                pooled = queue.by_seq.pop(seq)
+                self._by_hash.pop(pooled.txn_hash, None)
+                _forget(pooled)
         queue.committed_seq = committed_seq
 
     def commit(self, committed: Iterable[tuple[AccountAddress, int]]) -> None:
@@ -168,6 +202,7 @@ class Mempool:
         pooled = self._by_hash.pop(txn_hash, None)
         if pooled is None:
             return
+        _forget(pooled)
         sender = pooled.txn.raw_txn.sender
         queue = self._accounts[sender]
         queue.by_seq.pop(pooled.txn.raw_txn.sequence_number, None)
