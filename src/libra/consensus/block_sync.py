@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from libra.consensus.actions import Action, EpochChange, FetchBlocks, SyncedTo
 from libra.consensus.block_tree import BlockTree, ExecutedBlock
 from libra.consensus.errors import VerificationError
+from libra.consensus.leader_election import commit_record
 from libra.consensus.verification import compute_block_id
 from libra.types.consensus import (
     BLOCK_GENESIS,
@@ -41,6 +42,7 @@ from libra.types.move import AccountAddress
 
 if TYPE_CHECKING:
     from libra.consensus.round_manager import RoundManager
+
 
 Retry = Callable[[int], list[Action]]
 
@@ -199,6 +201,7 @@ class BlockSync:
         manager.tree = BlockTree(root, certified.quorum_cert, commit_cert, highest_tc)
         manager.store.prune_tree([old.root.id, *(block.id for block in old.blocks())])
         manager.store.save_tree([committed], [certified.quorum_cert])
+        manager.leader_election.on_commit(commit_record(committed))
         ledger_info = commit_cert.signed_ledger_info
         actions: list[Action] = [SyncedTo(ledger_info)]
         if commit_cert.commit_info.next_epoch_state is not None:

@@ -16,8 +16,12 @@
      first 8 bytes of ``sha3("LeaderReputation" salt, epoch ‖ round)``; with fewer than
      ``window // 2`` committed blocks (start of an epoch) it falls back to round robin.
 
-  A validator that restarted or fast-forwarded has a shorter history and may disagree
-  for a while; that costs a few timed-out rounds, never safety.
+  5. if nothing committed for ``stall_rounds`` rounds, rotate (round robin): validators
+     whose histories differ (a restart without the ledger's history, a fast-forward
+     that skipped blocks) could otherwise disagree on leaders forever. Twins found
+     that stalemate; the rotation ends it, and fresh commits make histories agree.
+
+  The driver should seed ``history`` from the ledger's committed blocks on restart.
 
 * :class:`ScriptedLeaders` – a per-round table with a fallback (Diem ``RoundProposer``),
   used by the Twins generator to choose leaders.
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from libra.crypto.hashing import hash_with_salt
+from libra.types.consensus import Block
 from libra.types.move import AccountAddress
 
 
@@ -41,6 +46,13 @@ class CommittedBlockRecord:
     round: int
     proposer: AccountAddress | None
     voters: tuple[AccountAddress, ...]
+
+
+def commit_record(block: Block) -> CommittedBlockRecord:
+    """What reputation learns from a committed block: its round, its proposer and the
+    signers of the QC it carries (all part of the block, so every node agrees)."""
+    voters = tuple(author for author, _ in block.quorum_cert.signed_ledger_info.signatures)
+    return CommittedBlockRecord(block.round, block.author, voters)
 
 
 class LeaderElection(Protocol):
@@ -77,18 +89,23 @@ class LeaderReputation:
         window: int = 10,
         exclude_rounds: int = 4,
         history: Sequence[CommittedBlockRecord] = (),
+        stall_rounds: int = 10,
     ) -> None:
         self.epoch = epoch
         self.fallback = RoundRobin(validators)
         self.window = window
         self.exclude_rounds = exclude_rounds
+        self.stall_rounds = stall_rounds
         self._history: deque[CommittedBlockRecord] = deque(maxlen=4 * window)
-        self._memo: dict[int, AccountAddress] = {}
+        self._cache: dict[tuple[int, int, int], AccountAddress] = {}
         for record in history:
             self.on_commit(record)
 
     def on_commit(self, record: CommittedBlockRecord) -> None:
+        if self._history and record.round <= self._history[-1].round:
+            return
         self._history.append(record)
+        self._cache.clear()
 
     def _window(self, round_: int) -> list[CommittedBlockRecord]:
         """The newest ``window`` committed blocks with ``round <= round_ - exclude_rounds``."""
@@ -106,33 +123,35 @@ class LeaderReputation:
         return sorted(a for a in active if a in self.fallback.validators)
 
     def failed_proposers(self, round_: int) -> set[AccountAddress]:
-        """Leaders of the rounds inside the window that left no committed block (rule 3)."""
+        """Leaders of the rounds inside the window that left no committed block (rule 3);
+        their leaders are judged by activity alone, so the rule does not recurse."""
         window = self._window(round_)
         if not window:
             return set()
         committed = {record.round for record in window}
         skipped = range(window[0].round + 1, window[-1].round)
-        return {self.get_leader(r) for r in skipped if r not in committed}
+        return {self._choose(r, self.active_validators(r)) for r in skipped if r not in committed}
 
     def get_leader(self, round_: int) -> AccountAddress:
-        known = self._memo.get(round_)
-        if known is not None:
-            return known
-        active = self.active_validators(round_)
-        if not active:
+        last = self._history[-1].round if self._history else 0
+        if round_ - last > self.stall_rounds:
+            return self.fallback.get_leader(round_)  # rule 5: no recent commit, rotate
+        key = (round_, len(self._history), last)
+        leader = self._cache.get(key)
+        if leader is None:
+            active = self.active_validators(round_)
+            failed = self.failed_proposers(round_)
+            leader = self._choose(round_, [a for a in active if a not in failed] or active)
+            self._cache[key] = leader
+        return leader
+
+    def _choose(self, round_: int, candidates: list[AccountAddress]) -> AccountAddress:
+        if not candidates:
             return self.fallback.get_leader(round_)
-        failed = self.failed_proposers(round_)
-        candidates = [a for a in active if a not in failed] or active
         seed = hash_with_salt(
             "LeaderReputation", self.epoch.to_bytes(8, "little") + round_.to_bytes(8, "little")
         )
-        leader = candidates[int.from_bytes(seed[:8], "little") % len(candidates)]
-        if self._history and self._history[-1].round >= round_ - self.exclude_rounds:
-            # the window can no longer change: every block up to its end is committed
-            if len(self._memo) >= 16 * self.window:
-                self._memo.pop(next(iter(self._memo)))
-            self._memo[round_] = leader
-        return leader
+        return candidates[int.from_bytes(seed[:8], "little") % len(candidates)]
 
 
 class ScriptedLeaders:

@@ -43,7 +43,7 @@ from libra.consensus.block_sync import BlockSync
 from libra.consensus.block_tree import BlockTree, ExecutedBlock
 from libra.consensus.errors import SafetyError, VerificationError
 from libra.consensus.interfaces import ConsensusStore, PayloadSource, StateComputer
-from libra.consensus.leader_election import CommittedBlockRecord, LeaderElection, RoundRobin
+from libra.consensus.leader_election import LeaderElection, RoundRobin, commit_record
 from libra.consensus.pacemaker import ConsensusConfig, RoundState, compute_timeout_ms
 from libra.consensus.recovery import build_tree, execute_block
 from libra.consensus.safety_rules import SafetyRules
@@ -473,8 +473,7 @@ class RoundManager:
         self.state_computer.commit(path, ledger_info)
         self.store.prune_tree(pruned)
         for block in path:
-            voters = tuple(author for author, _ in block.block.quorum_cert.signed_ledger_info.signatures)
-            self.leader_election.on_commit(CommittedBlockRecord(block.round, block.block.author, voters))
+            self.leader_election.on_commit(commit_record(block.block))
         actions: list[Action] = [Commit(tuple(path), ledger_info)]
         if path[-1].info.next_epoch_state is not None:
             self.ended = ledger_info

@@ -44,7 +44,13 @@ from libra.consensus.actions import (
     SyncedTo,
 )
 from libra.consensus.interfaces import ConsensusStore
-from libra.consensus.leader_election import LeaderElection, LeaderReputation, RoundRobin, ScriptedLeaders
+from libra.consensus.leader_election import (
+    LeaderElection,
+    LeaderReputation,
+    RoundRobin,
+    ScriptedLeaders,
+    commit_record,
+)
 from libra.consensus.memory import (
     RECONFIGURE,
     CountingPayloadSource,
@@ -282,8 +288,11 @@ class Simulation:
         epoch = info.next_epoch_state.epoch if info.next_epoch_state is not None else info.epoch
         validators = [a for a, _ in self.verifier_for(epoch).validators]
         election: LeaderElection = RoundRobin(validators)
-        if self.scenario.reputation:
-            election = LeaderReputation(epoch, validators, window=8, exclude_rounds=4)
+        if self.scenario.reputation:  # seeded from the ledger, as a driver would on restart
+            history = [
+                commit_record(b.block) for b in self.computers[slot].committed if b.info.epoch == epoch
+            ]
+            election = LeaderReputation(epoch, validators, window=8, exclude_rounds=4, history=history)
         if epoch == 1:
             table = {r + 1: self.authors[i] for r, i in enumerate(self.scenario.leaders)}
             election = ScriptedLeaders(table, election)
