@@ -19,21 +19,24 @@ Steps:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from libra.bcs import Serializer
 from libra.crypto.transaction_signature import verify_transaction_signature
 from libra.framework.errors import KeptStatus, StatusCode, vm_status_json
 from libra.framework.events import NewEpochEvent
 from libra.framework.state import BlockState, StateView
 from libra.framework.vm import TransactionOutcome, execute_block_metadata, execute_user_transaction
-from libra.types.move import AccountAddress
+from libra.types.move import AccountAddress, TypeTag, serialize_type_tag
 from libra.types.transaction import (
     BlockMetadata,
     Ed25519Authenticator,
     MultiEd25519Authenticator,
+    RawTransaction,
+    ScriptFunction,
     SignedTransaction,
 )
 from libra.types.write_set import ContractEvent, WriteSet
@@ -78,6 +81,9 @@ class BlockOutput:
     transaction_outputs: tuple[TransactionOutput, ...]
     changed_blobs: dict[AccountAddress, bytes | None]
     reconfiguration: bool
+    # resources of every account the block read, before it ran (path -> bytes); callers that
+    # derive per-version blobs start from these instead of reading and decoding them again
+    initial_accounts: Mapping[AccountAddress, Mapping[bytes, bytes]] = field(default_factory=dict)
 
 
 def _to_output(outcome: TransactionOutcome) -> TransactionOutput:
@@ -143,29 +149,35 @@ def execute_block(
 ) -> BlockOutput:
     """Execute a block on ``state_view``; see the module docstring. ``verify=False`` skips
     signature checks (only for transactions already verified, e.g. at mempool admission)."""
-    raw_bytes = [txn.raw_txn.to_bcs() for txn in transactions]
-    valid: Iterable[bool] = (
-        _iter_signature_checks(transactions, raw_bytes, verifier) if verify else [True] * len(transactions)
-    )
-    block = BlockState(state_view)
+    valid: Iterable[bool]
+    if verify:
+        raw_bytes = [txn.raw_txn.to_bcs() for txn in transactions]
+        valid = _iter_signature_checks(transactions, raw_bytes, verifier)
+        raw_sizes = [len(raw) for raw in raw_bytes]
+    else:  # nothing to sign-check: the sizes alone, without encoding every transaction again
+        valid = [True] * len(transactions)
+        raw_sizes = [raw_transaction_size(txn.raw_txn) for txn in transactions]
+    block = BlockState(state_view, keep_initial=True)
     metadata_output = None
     reconfigured = False
     if block_metadata is not None:
         metadata_output = _to_output(execute_block_metadata(block, block_metadata))
         reconfigured = _is_reconfiguration(metadata_output.events)
     outputs = []
-    for txn, raw, ok in zip(transactions, raw_bytes, valid, strict=True):
+    for txn, raw_size, ok in zip(transactions, raw_sizes, valid, strict=True):
         if reconfigured:
             outputs.append(TransactionOutput(WriteSet(()), (), 0, Discarded(RETRY)))
             continue
         if not ok:
             outputs.append(TransactionOutput(WriteSet(()), (), 0, Discarded(StatusCode.INVALID_SIGNATURE.value)))
             continue
-        size = len(raw) + _authenticator_size(txn)
+        size = raw_size + _authenticator_size(txn)
         output = _to_output(execute_user_transaction(block, txn, chain_id, size))
         outputs.append(output)
         reconfigured = _is_reconfiguration(output.events)
-    return BlockOutput(metadata_output, tuple(outputs), block.changed_blobs(), reconfigured)
+    return BlockOutput(
+        metadata_output, tuple(outputs), block.changed_blobs(), reconfigured, block.initial_accounts()
+    )
 
 
 def _authenticator_size(txn: SignedTransaction) -> int:
@@ -173,6 +185,47 @@ def _authenticator_size(txn: SignedTransaction) -> int:
     if isinstance(auth, Ed25519Authenticator | MultiEd25519Authenticator):
         return 1 + _bytes_size(auth.public_key) + _bytes_size(auth.signature)
     return len(txn.to_bcs()) - len(txn.raw_txn.to_bcs())
+
+
+def raw_transaction_size(raw: RawTransaction) -> int:
+    """``len(raw.to_bcs())``, computed without encoding for script-function payloads."""
+    payload = raw.payload
+    if type(payload) is not ScriptFunction:
+        return len(raw.to_bcs())
+    return (
+        16 + 8  # sender, sequence number
+        + 1 + 16 + _str_size(payload.module.name) + _str_size(payload.function)  # variant, module, function
+        + _uleb_size(len(payload.ty_args)) + sum(_type_tag_size(tag) for tag in payload.ty_args)
+        + _uleb_size(len(payload.args)) + sum(_bytes_size(arg) for arg in payload.args)
+        + 8 + 8 + _str_size(raw.gas_currency_code) + 8 + 1  # max gas, price, currency, expiration, chain id
+    )
+
+
+_TYPE_TAG_SIZES: dict[TypeTag, int] = {}
+
+
+def _type_tag_size(tag: TypeTag) -> int:
+    size = _TYPE_TAG_SIZES.get(tag)
+    if size is None:
+        serializer = Serializer()
+        serialize_type_tag(serializer, tag)
+        size = len(serializer.output())
+        if len(_TYPE_TAG_SIZES) < 1024:
+            _TYPE_TAG_SIZES[tag] = size
+    return size
+
+
+def _str_size(text: str) -> int:
+    length = len(text) if text.isascii() else len(text.encode("utf-8"))
+    return _uleb_size(length) + length
+
+
+def _uleb_size(value: int) -> int:
+    prefix = 1
+    while value >= 0x80:
+        value >>= 7
+        prefix += 1
+    return prefix
 
 
 def _bytes_size(data: bytes) -> int:

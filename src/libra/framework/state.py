@@ -138,9 +138,11 @@ _Write = tuple[AccountAddress, bytes, MoveStruct | None]
 class BlockState:
     """Decoded state of the accounts a block touches, with committed transactions merged in."""
 
-    def __init__(self, view: StateView) -> None:
+    def __init__(self, view: StateView, *, keep_initial: bool = False) -> None:
         self._view = view
         self._raw: dict[AccountAddress, dict[bytes, bytes]] = {}
+        # with keep_initial: each account's resources as first read, before the block changed them
+        self._initial: dict[AccountAddress, dict[bytes, bytes]] | None = {} if keep_initial else None
         self._decoded: dict[bytes, MoveStruct | None] = {}  # key: address bytes ‖ path
         self._dirty: set[AccountAddress] = set()
 
@@ -155,7 +157,13 @@ class BlockState:
             blob = self._view.get_account_blob(address)
             raw = decode_account_blob(blob) if blob is not None else {}
             self._raw[address] = raw
+            if self._initial is not None:
+                self._initial[address] = dict(raw)
         return raw
+
+    def initial_accounts(self) -> dict[AccountAddress, dict[bytes, bytes]]:
+        """Resources of every account read, as they were before this block (``keep_initial`` only)."""
+        return dict(self._initial) if self._initial is not None else {}
 
     def read(self, address: AccountAddress, kind: ResourceKind[R]) -> R | None:
         key = address.value + kind.path

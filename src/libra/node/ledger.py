@@ -14,18 +14,21 @@ touched accounts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from libra.bcs import Serializer, encode_uleb128
 from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_hash
 from libra.execution.executor import BlockOutput, Discarded, TransactionOutput, execute_block
 from libra.framework.errors import (
+    Executed,
     vm_status_json,
 )
 from libra.framework.kept_status import kept_vm_status
-from libra.framework.state import StateView, decode_account_blob, encode_account_blob
+from libra.framework.state import StateView, decode_account_blob
 from libra.framework.views import ChainView, get_chain_view
+from libra.mempool.pool import encoding_of
 from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
 from libra.types.ledger import (
     BlockInfo,
@@ -35,9 +38,9 @@ from libra.types.ledger import (
     ValidatorConsensusInfo,
     ValidatorVerifier,
 )
-from libra.types.move import AccountAddress
+from libra.types.move import AccountAddress, TypeTag, serialize_type_tag
 from libra.types.transaction import BlockMetadata, GenesisTransaction, SignedTransaction, transaction_to_bcs
-from libra.types.write_set import WriteSet
+from libra.types.write_set import ContractEvent, WriteSet
 
 LedgerInfoSigner = Callable[[LedgerInfo], LedgerInfoWithSignatures]
 
@@ -109,34 +112,109 @@ class DbStateView:
 def _status_name(output: TransactionOutput) -> str:
     if isinstance(output.status, Discarded):
         return output.status.status_code
+    if isinstance(output.status, Executed):
+        return "executed"
     return str(vm_status_json(output.status)["type"])
 
 
 class _BlobTracker:
-    """Working copy of the accounts a block touches, to produce per-version blobs."""
+    """Working copy of the accounts a block touches, to produce per-version blobs.
 
-    def __init__(self, view: StateView) -> None:
+    ``initial`` holds resources of accounts as the block found them (execution read them
+    already); other accounts are read from ``view``. Each account keeps its encoded keys
+    in order, so a version's blob is one join unless the write set adds or drops a resource.
+    """
+
+    def __init__(self, view: StateView, initial: Mapping[AccountAddress, Mapping[bytes, bytes]] | None = None) -> None:
         self._view = view
+        self._initial = initial or {}
         self._accounts: dict[bytes, dict[bytes, bytes]] = {}
+        self._order: dict[bytes, list[tuple[bytes, bytes]]] = {}  # address -> sorted (encoded key, key)
+
+    def _resources(self, address: AccountAddress) -> dict[bytes, bytes]:
+        resources = self._accounts.get(address.value)
+        if resources is None:
+            known = self._initial.get(address)
+            if known is not None:
+                resources = dict(known)
+            else:
+                blob = self._view.get_account_blob(address)
+                resources = decode_account_blob(blob) if blob is not None else {}
+            self._accounts[address.value] = resources
+        return resources
+
+    def _encode(self, address: bytes) -> bytes | None:
+        resources = self._accounts[address]
+        if not resources:
+            return None
+        order = self._order.get(address)
+        if order is None or len(order) != len(resources):
+            order = self._order[address] = sorted((_uleb(len(key)) + key, key) for key in resources)
+        parts = [_uleb(len(order))]
+        for encoded_key, key in order:
+            value = resources[key]
+            parts += (encoded_key, _uleb(len(value)), value)
+        return b"".join(parts)
 
     def apply(self, write_set: WriteSet) -> dict[bytes, bytes | None]:
         touched: set[bytes] = set()
         for access_path, op in write_set.entries:
+            resources = self._resources(access_path.address)
             address = access_path.address.value
-            resources = self._accounts.get(address)
-            if resources is None:
-                blob = self._view.get_account_blob(access_path.address)
-                resources = decode_account_blob(blob) if blob is not None else {}
-                self._accounts[address] = resources
             if op.value is None:
-                resources.pop(access_path.path, None)
+                if resources.pop(access_path.path, None) is not None:
+                    self._order.pop(address, None)
             else:
+                if access_path.path not in resources:
+                    self._order.pop(address, None)
                 resources[access_path.path] = op.value
             touched.add(address)
-        return {
-            address: encode_account_blob(self._accounts[address]) if self._accounts[address] else None
-            for address in sorted(touched)
-        }
+        return {address: self._encode(address) for address in sorted(touched)}
+
+
+_ULEB_SMALL = tuple(bytes((n,)) for n in range(0x80))
+
+
+def _uleb(value: int) -> bytes:
+    return _ULEB_SMALL[value] if value < 0x80 else encode_uleb128(value)
+
+
+_TYPE_TAG_BYTES: dict[object, bytes] = {}
+
+
+def _type_tag_bytes(tag: TypeTag) -> bytes:
+    encoded = _TYPE_TAG_BYTES.get(tag)
+    if encoded is None:
+        serializer = Serializer()
+        serialize_type_tag(serializer, tag)
+        encoded = serializer.output()
+        if len(_TYPE_TAG_BYTES) < 4096:
+            _TYPE_TAG_BYTES[tag] = encoded
+    return encoded
+
+
+def _event_bytes(event: ContractEvent) -> bytes:
+    """``event.to_bcs()`` in one join (the type tag's encoding is remembered)."""
+    key, data = event.key.value, event.event_data
+    if not 0 <= event.sequence_number < 1 << 64:
+        return event.to_bcs()
+    return b"".join(
+        (b"\x00", _uleb(len(key)), key, event.sequence_number.to_bytes(8, "little"),
+         _type_tag_bytes(event.type_tag), _uleb(len(data)), data)
+    )
+
+
+def _write_set_bytes(write_set: WriteSet) -> bytes:
+    """``write_set.to_bcs()`` in one join."""
+    parts = [_uleb(len(write_set.entries))]
+    for access_path, op in write_set.entries:
+        path = access_path.path
+        parts += (access_path.address.value, _uleb(len(path)), path)
+        if op.value is None:
+            parts.append(b"\x00")
+        else:
+            parts += (b"\x01", _uleb(len(op.value)), op.value)
+    return b"".join(parts)
 
 
 def _to_commit(
@@ -150,12 +228,12 @@ def _to_commit(
     return TransactionToCommit(
         transaction_bytes=transaction_bytes,
         account_blobs=blobs,
-        events=tuple(EventToCommit(e.key.value, e.sequence_number, e.to_bcs()) for e in output.events),
+        events=tuple(EventToCommit(e.key.value, e.sequence_number, _event_bytes(e)) for e in output.events),
         gas_used=output.gas_used,
         status=kept_vm_status(output.status),
         sender=sender.value if sender is not None else None,
         sequence_number=sequence_number,
-        write_set_bytes=output.write_set.to_bcs(),
+        write_set_bytes=_write_set_bytes(output.write_set),
     )
 
 
@@ -326,7 +404,7 @@ class Ledger:
         output: BlockOutput,
         first_version: int,
     ) -> tuple[list[TransactionToCommit], list[CommittedTransaction]]:
-        tracker = _BlobTracker(view)
+        tracker = _BlobTracker(view, output.initial_accounts)
         assert output.metadata_output is not None
         entries = [
             _to_commit(
@@ -335,8 +413,12 @@ class Ledger:
         ]
         results = []
         for txn, txn_output in zip(transactions, output.transaction_outputs, strict=True):
-            signed_bytes = txn.to_bcs()
-            txn_hash = user_transaction_hash(signed_bytes)
+            known = encoding_of(txn)  # the bytes and hash admission saw, if the txn came from our pool
+            if known is not None:
+                signed_bytes, txn_hash = known
+            else:
+                signed_bytes = txn.to_bcs()
+                txn_hash = user_transaction_hash(signed_bytes)
             if txn_output.is_discarded:
                 results.append(CommittedTransaction(txn, txn_hash, None, _status_name(txn_output)))
                 continue
