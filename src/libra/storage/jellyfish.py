@@ -61,6 +61,8 @@ Slot = tuple[bytes, bool] | None  # (hash, is a lone leaf) of a binary subtree i
 _INTERNAL, _LEAF, _NULL = 0, 1, 2
 _U64 = struct.Struct(">Q")
 _HEADER = struct.Struct(">BHH")
+_U16 = struct.Struct(">H")
+_CHILD = struct.Struct(">Q32s")
 # Whole internal node with n children: header, then (version, hash) per child.
 _INTERNAL_LAYOUT = [struct.Struct(">BHH" + "Q32s" * count) for count in range(17)]
 _sha3 = hashlib.sha3_256
@@ -75,17 +77,16 @@ class InternalNode(dict[int, Child]):
     it is in a reader, an overlay or a cache.
     """
 
-    __slots__ = ("_heap",)
-
-    def __init__(self, *args: Mapping[int, Child]) -> None:
-        super().__init__(*args)
-        self._heap: list[Slot] | None = None
+    __slots__ = ("_heap", "_raw")  # unset until known (no __init__: copying stays a C call)
+    _heap: list[Slot]
+    _raw: bytes  # the stored encoding
 
     def heap(self) -> list[Slot]:
-        heap = self._heap
-        if heap is None:
+        try:
+            return self._heap
+        except AttributeError:
             heap = self._heap = _full_heap(self)
-        return heap
+            return heap
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -141,6 +142,7 @@ def decode_node(data: bytes) -> Node:
         raise StorageError("corrupt state tree node (length)")
     fields = _INTERNAL_LAYOUT[count].unpack(data)
     children = InternalNode()
+    children._raw = data
     position = 3
     for index in range(16):
         if existence >> index & 1:
@@ -181,6 +183,16 @@ def _updated_heap(heap: list[Slot], changed: Iterable[int], children: Children) 
         child = children.get(index)
         heap[16 + index] = None if child is None else (child[1], child[2])
         dirty.add((16 + index) >> 1)
+    if len(dirty) == 1:  # the common case: one path of 4 slots
+        (slot,) = dirty
+        while slot:
+            left, right = heap[2 * slot], heap[2 * slot + 1]
+            if left is not None and right is not None:
+                heap[slot] = _sha3(SPARSE_MERKLE_INTERNAL + left[0] + right[0]).digest(), False
+            else:
+                heap[slot] = _combine(left, right)
+            slot >>= 1
+        return heap
     while dirty:
         above = set()
         for slot in dirty:
@@ -189,6 +201,29 @@ def _updated_heap(heap: list[Slot], changed: Iterable[int], children: Children) 
         above.discard(0)
         dirty = above
     return heap
+
+
+def _spliced(base: InternalNode, placed: Children, changed: Iterable[int]) -> bytes | None:
+    """``placed``'s encoding from ``base``'s when only children present in both changed (else None)."""
+    try:
+        raw = base._raw
+    except AttributeError:
+        return None
+    _, existence, leaves = _HEADER.unpack_from(raw)
+    buffer = None
+    for index in changed:
+        child = placed.get(index)
+        bit = 1 << index
+        if child is None or not existence & bit or len(child[1]) != 32:
+            return None
+        if buffer is None:
+            buffer = bytearray(raw)
+        _CHILD.pack_into(buffer, 5 + 40 * (existence & (bit - 1)).bit_count(), child[0], child[1])
+        leaves = leaves | bit if child[2] else leaves & ~bit
+    if buffer is None:
+        return None
+    _U16.pack_into(buffer, 3, leaves)
+    return bytes(buffer)
 
 
 def _heap_of(children: Children) -> list[Slot]:
@@ -567,8 +602,28 @@ class TreeUpdater:
         else:
             heap = _full_heap(placed)
         placed._heap = heap
-        key = node_key(self.version, path_key, depth)
-        self._put(key, encode_internal(placed), placed)
+        raw = placed._raw = encode_internal(placed)
+        self._put(node_key(self.version, path_key, depth), raw, placed)
+        return _heap_hash(heap)
+
+    def _write_updated(
+        self, base: InternalNode, base_key: bytes, depth: int, changes: dict[int, Child | _Pending | None]
+    ) -> bytes:
+        """Write ``base`` (stored at ``base_key``) with ``changes`` applied; at least two children remain."""
+        placed = InternalNode(base)
+        for index, child in changes.items():
+            if child is None:
+                placed.pop(index, None)
+            elif isinstance(child, _Pending):
+                placed[index] = self._place(child, child.key, depth + 1)
+            else:
+                placed[index] = child
+        heap = placed._heap = _updated_heap(base.heap(), changes, placed)
+        raw = _spliced(base, placed, changes)
+        if raw is None:
+            raw = encode_internal(placed)
+        placed._raw = raw
+        self._put(schema.NODE + _U64.pack(self.version) + base_key[9:], raw, placed)
         return _heap_hash(heap)
 
     def _build(self, items: list[tuple[bytes, _Pending]], depth: int) -> _Result:
@@ -601,26 +656,32 @@ class TreeUpdater:
             return self._update_leaf(key, version, node, depth, updates)
         if not updates:
             return None  # unreachable: callers only descend with updates
-        children: dict[int, Child | _Pending] = dict(node)
-        changed = []
+        changes: dict[int, Child | _Pending | None] = {}
+        size = len(node)
         for index, group in _group(updates, depth):
-            changed.append(index)
             existing = node.get(index)
             if existing is None:
                 result = self._build([(k, p) for k, p in group if p is not None], depth + 1)
+                if result is not None:
+                    size += 1
             else:
                 child_key = node_key(existing[0], group[0][0], depth + 1)
                 child = self.reader.read(child_key)
                 if not existing[2]:
                     self._mark_stale(child_key)
                 result = self._update(child_key, existing[0], child, depth + 1, group)
-            if result is None:
+                if result is None:
+                    size -= 1
+            changes[index] = (self.version, result, False) if isinstance(result, bytes) else result
+        if size >= 2 and isinstance(node, InternalNode):
+            return self._write_updated(node, key, depth, changes)
+        children: dict[int, Child | _Pending] = dict(node)
+        for index, change in changes.items():
+            if change is None:
                 children.pop(index, None)
-            elif isinstance(result, _Pending):
-                children[index] = result
             else:
-                children[index] = (self.version, result, False)
-        return self._collapse_or_write(children, key, depth, updates[0][0], node, changed)
+                children[index] = change
+        return self._collapse_or_write(children, key, depth, updates[0][0], node, changes)
 
     def _update_leaf(
         self, key: bytes, version: int, leaf: Leaf, depth: int, updates: list[tuple[bytes, _Pending | None]]
