@@ -19,6 +19,7 @@ time so that TC's and DD's sequence numbers never collide.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ from libra.node.ledger import CommittedTransaction
 from libra.node.runtime import NodeRuntime, wall_clock_usecs
 from libra.types.move import TESTNET_DD_ADDRESS, TREASURY_COMPLIANCE_ADDRESS, AccountAddress
 from libra.types.transaction import ScriptFunction
+
+log = logging.getLogger("libra.faucet")
 
 FAUCET_EXPIRATION_SECS = 60
 COMMIT_TIMEOUT_SECS = 30
@@ -140,9 +143,9 @@ class Faucet:
                 if not admission.accepted:
                     for watcher in watchers:
                         watcher.cancel()
-                    raise web.HTTPInternalServerError(
-                        text=f"faucet transaction refused: {admission.vm_status or admission.status}"
-                    )
+                    reason = f"faucet transaction refused: {admission.vm_status or admission.status}"
+                    log.warning("%s (sender %s, sequence number %d)", reason, sender, submission.transaction.sequence_number)
+                    raise web.HTTPInternalServerError(text=reason)
                 submissions.append(submission)
             done, pending = await asyncio.wait(watchers, timeout=COMMIT_TIMEOUT_SECS)
             for watcher in pending:
@@ -151,7 +154,9 @@ class Faucet:
                 raise TimeoutError
             for watcher in watchers:
                 if watcher.result().status != "executed":
-                    raise web.HTTPInternalServerError(text=f"faucet transaction failed: {watcher.result().status}")
+                    reason = f"faucet transaction failed: {watcher.result().status}"
+                    log.warning(reason)
+                    raise web.HTTPInternalServerError(text=reason)
             if not request.return_txns:
                 return str(next_seq.get(TESTNET_DD_ADDRESS, self._dd_sequence_number()))
             serializer = Serializer()

@@ -39,12 +39,14 @@ from pathlib import Path
 from libra.crypto.ed25519 import Ed25519PrivateKey, load_private_key, save_private_key
 from libra.node.config import (
     ApiSection,
+    ConfigError,
     ConsensusSection,
     FaucetSection,
     GenesisSection,
     NetworkSection,
     NodeConfig,
     NodeSection,
+    load_config,
     render_config,
 )
 from libra.node.genesis import ValidatorIdentity, write_genesis
@@ -84,8 +86,21 @@ class RunningNode:
     log_file: object = field(repr=False)
 
 
+def _recorded_network_port(config_path: Path) -> int | None:
+    """The network port an existing node was created with (genesis publishes it on chain)."""
+    try:
+        listen = load_config(config_path).network.listen
+    except ConfigError:
+        return None
+    return int(listen.rpartition(":")[2]) if listen else None
+
+
 def plan_nodes(spec: LocalnetSpec) -> list[NodePlan]:
-    """Names, folders and ports; the API-serving node (full node if any) gets ``api_port``."""
+    """Names, folders and ports; the API-serving node (full node if any) gets ``api_port``.
+
+    Network ports are part of genesis (validators find each other on chain), so a
+    network that already exists keeps the ports it was created with.
+    """
     names = [(f"validator-{i}", "validator") for i in range(spec.validators)]
     names += [(f"full-node-{i}", "full_node") for i in range(spec.full_nodes)]
     public = names[-1][0] if spec.full_nodes else names[0][0]
@@ -98,9 +113,10 @@ def plan_nodes(spec: LocalnetSpec) -> list[NodePlan]:
             api_port = other_port
             other_port += 1
         folder = spec.data_dir / name
-        plans.append(
-            NodePlan(name, role, folder, folder / "node.toml", api_port, spec.network_base_port + index)
-        )
+        network_port = spec.network_base_port + index
+        if (spec.data_dir / "genesis.bcs").exists():
+            network_port = _recorded_network_port(folder / "node.toml") or network_port
+        plans.append(NodePlan(name, role, folder, folder / "node.toml", api_port, network_port))
     return plans
 
 
@@ -121,6 +137,13 @@ def prepare(spec: LocalnetSpec) -> list[NodePlan]:
     if spec.validators < 1:
         raise LocalnetError("a network needs at least one validator")
     plans = plan_nodes(spec)
+    if (spec.data_dir / "genesis.bcs").exists():
+        existing = sorted(p.name for p in spec.data_dir.glob("validator-*") if (p / "consensus.key").exists())
+        if len(existing) != spec.validators:
+            raise LocalnetError(
+                f"{spec.data_dir} holds a network of {len(existing)} validator(s); start it with "
+                f"--validators {len(existing)}, or use another --data folder"
+            )
     (spec.data_dir / "keys").mkdir(parents=True, exist_ok=True, mode=0o700)
     account_keys = {name: _load_or_create_key(spec.data_dir / "keys" / f"{name}.key") for name in KEY_NAMES}
     identities = []
