@@ -194,7 +194,7 @@ def run(txns: int, accounts: int, block_size: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--txns", type=int, default=10_000)
+    parser.add_argument("--txns", type=int, default=5000)
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--block", type=int, default=500)
     args = parser.parse_args(argv)

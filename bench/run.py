@@ -13,6 +13,8 @@ import time
 SECTIONS = (
     "bench.execution_bench",
     "bench.storage_bench",
+    "bench.node_path_bench",
+    "bench.loadgen_bench",
 )
 
 

@@ -32,28 +32,46 @@ from libra.client import loadgen
 LOCALNET_READY_SECS = 90.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _free_ports(count: int, avoid: range = range(0)) -> int:
+    """The first of ``count`` consecutive free ports on 127.0.0.1 (outside ``avoid``)."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        wanted = range(base, base + count)
+        if wanted.stop > 65535 or (set(wanted) & set(avoid)):
+            continue
+        try:
+            for port in wanted:
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise click.ClickException(f"no {count} consecutive free ports found")
 
 
 class OwnLocalnet:
     """``libra localnet`` as a subprocess in a temporary folder, stopped with SIGINT."""
 
-    def __init__(self, keep: Path | None = None) -> None:
+    def __init__(self, keep: Path | None = None, validators: int = 1, full_nodes: int = 0) -> None:
+        self.validators = validators
+        self.full_nodes = full_nodes
         self._tmp = None if keep is not None else tempfile.TemporaryDirectory(prefix="libra-bench-")
         self.folder = keep if keep is not None else Path(self._tmp.name)  # type: ignore[union-attr]
         self.process: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}
 
     def start(self) -> dict[str, Any]:
-        api_port, network_port = _free_port(), _free_port()
+        nodes = self.validators + self.full_nodes
+        api_port = _free_ports(nodes)
+        network_port = _free_ports(nodes, avoid=range(api_port, api_port + nodes))
         data = self.folder / "localnet"
         self._log = open(self.folder / "localnet.out", "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "libra.cli", "localnet", "--data", str(data), "--port", str(api_port),
-             "--network-port", str(network_port)],
+             "--network-port", str(network_port), "--validators", str(self.validators),
+             "--full-nodes", str(self.full_nodes)],
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         state = data / "localnet.json"
@@ -100,7 +118,7 @@ class _Cpu:
         return {label: b[label] - a.get(label, 0.0) for label in b}
 
 
-def _progress_text(state: dict[str, Any], cpu: _Cpu, started: float) -> Text:
+def _progress_text(state: dict[str, Any], cpu: _Cpu) -> Text:
     node_cpu = ""
     for label, pid in cpu.pids.items():
         now = loadgen.proc_cpu_seconds(pid)
@@ -161,18 +179,13 @@ async def _bench(config: loadgen.LoadConfig, pids: dict[str, int], validators: i
         verify_per_core = loadgen.measure_verify_per_core(1.0)
         cpu = _Cpu(pids)
         loadavg_before = os.getloadavg()
-        started = time.perf_counter()
         with Live(Text("starting …"), console=console, refresh_per_second=4, transient=True) as live:
 
             def progress(state: dict[str, Any]) -> None:
-                if state["elapsed_s"] >= config.warmup_s and "window" not in cpu.marks:
-                    cpu.mark("window")
-                if not state["submitting"] and "end" not in cpu.marks:
-                    cpu.mark("end")
-                live.update(_progress_text(state, cpu, started))
+                live.update(_progress_text(state, cpu))
 
             generator.progress = progress
-            cpu.mark("start")
+            generator.on_mark = cpu.mark
             report = await generator.run(session)
         cpu.mark("drained")
         cpu.marks.setdefault("window", cpu.marks["start"])
@@ -241,25 +254,29 @@ def _parse_rate(_ctx: click.Context, _param: click.Parameter, value: str) -> flo
 @click.option("--presign", type=click.IntRange(1), default=None,
               help="Payments to pre-sign (default: rate × duration; max mode: --max-rate-hint × duration).")
 @click.option("--max-rate-hint", type=click.FloatRange(1), default=4000.0, show_default=True)
+@click.option("--validators", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Validators of our own localnet.")
+@click.option("--full-nodes", type=click.IntRange(0, 16), default=0, show_default=True,
+              help="Full nodes of our own localnet (the API is served by a full node if there is one).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the figures here.")
 @click.option("--keep-data", type=click.Path(file_okay=False, path_type=Path),
               help="Run our localnet in this folder and keep it (logs, store) afterwards.")
 def bench(
     url: str | None, localnet_json: Path | None, accounts: int, rate: float | None, duration: float,
     connections: int, window: int, per_account_window: int, warmup: float, drain: float,
-    presign: int | None, max_rate_hint: float, json_path: Path | None, keep_data: Path | None,
+    presign: int | None, max_rate_hint: float, validators: int, full_nodes: int, json_path: Path | None,
+    keep_data: Path | None,
 ) -> None:
     """Drive payments through a node and report committed payments/s, latency and costs."""
     console = Console(stderr=True)
     localnet = None
     pids: dict[str, int] = {}
-    validators = 1
     info: dict[str, Any] | None = None
     try:
         if url is None:
             if keep_data is not None:
                 keep_data.mkdir(parents=True, exist_ok=True)
-            localnet = OwnLocalnet(keep_data)
+            localnet = OwnLocalnet(keep_data, validators, full_nodes)
             console.print("starting a localnet …")
             info = localnet.start()
             url = str(info["json_rpc"])
@@ -268,6 +285,8 @@ def bench(
         if info is not None:
             pids = {str(node["name"]): int(node["pid"]) for node in info["nodes"]}
             validators = sum(1 for node in info["nodes"] if node["role"] == "validator")
+        elif url is not None:
+            validators = 0  # unknown: a node we did not start and no localnet.json
         config = loadgen.LoadConfig(
             url=url, accounts=accounts, rate=rate, duration_s=duration, connections=connections, window=window,
             per_account_window=per_account_window, warmup_s=warmup, drain_s=drain, presign=presign,

@@ -373,10 +373,17 @@ Progress = Callable[[dict[str, Any]], None]
 
 
 class LoadGenerator:
-    def __init__(self, config: LoadConfig, chain_id: int, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        config: LoadConfig,
+        chain_id: int,
+        progress: Progress | None = None,
+        on_mark: Callable[[str], None] | None = None,
+    ) -> None:
         self.config = config
         self.chain_id = chain_id
         self.progress = progress
+        self.on_mark = on_mark  # called with "start", "window" (steady window begins) and "end" (load stops)
         self.report = LoadReport(config)
         self.senders: list[Sender] = []
         self._accounts: list[_Account] = []
@@ -484,10 +491,14 @@ class LoadGenerator:
         end = start + cfg.duration_s
         issued = 0
         last_sent = start
+        window_marked = False
         while True:
             now = time.perf_counter()
             if now >= end or self.report.ran_out:
                 break
+            if not window_marked and now >= self.report.window[0]:
+                window_marked = True
+                self._mark("window")
             if cfg.rate is not None:
                 due = tokens_due(now - start, cfg.rate, issued)
                 if due == 0 or (due < BATCH and now - last_sent < TICK_SECS):
@@ -615,6 +626,10 @@ class LoadGenerator:
             )
             last_committed, last_time = report.committed, now
 
+    def _mark(self, name: str) -> None:
+        if self.on_mark is not None:
+            self.on_mark(name)
+
     async def run(self, session: aiohttp.ClientSession) -> LoadReport:
         cfg = self.config
         report = self.report
@@ -623,6 +638,7 @@ class LoadGenerator:
         report.first_version = self._next_version
         batches: asyncio.Queue[list[tuple[int, Presigned]] | None] = asyncio.Queue(maxsize=cfg.connections * 2)
         stop_observer = asyncio.Event()
+        self._mark("start")
         report.start = time.perf_counter()
         report.window = steady_window(report.start, report.start + cfg.duration_s, cfg.warmup_s)
         self._submitting = True
@@ -632,6 +648,7 @@ class LoadGenerator:
         await self._pacer(batches)
         await asyncio.gather(*connections)
         report.end = time.perf_counter()
+        self._mark("end")
         self._submitting = False
         if report.ran_out:
             report.window = (report.window[0], min(report.window[1], report.end))

@@ -1,0 +1,141 @@
+"""The load generator's pure parts: pacing, percentiles, windows, the result document, signing."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from libra.client import builders, loadgen
+from libra.client.loadgen import (
+    RESULT_FIELDS,
+    PaymentSigner,
+    Sender,
+    payment_plan,
+    percentile,
+    rate_in_window,
+    rejection_reason,
+    result_document,
+    secs_until_next,
+    steady_window,
+    submit_batch_body,
+    tokens_due,
+)
+
+
+def test_tokens_due_follows_the_rate_and_what_was_issued() -> None:
+    assert tokens_due(0.0, 100, 0) == 0
+    assert tokens_due(0.5, 100, 0) == 50
+    assert tokens_due(0.5, 100, 30) == 20
+    assert tokens_due(0.5, 100, 60) == 0  # ahead of the bucket: nothing owed, never negative
+    assert tokens_due(1.0, 8000, 7980) == 20
+    assert tokens_due(-1.0, 100, 0) == 0
+    assert tokens_due(1.0, 0, 0) == 0
+
+
+def test_paced_issuing_matches_the_rate_over_time() -> None:
+    issued = 0
+    for step in range(1, 1001):  # 10 s in 10 ms ticks at 333.3/s
+        issued += min(tokens_due(step * 0.01, 1000 / 3, issued), 20)
+    assert issued == 3333
+
+
+def test_secs_until_next_batch() -> None:
+    assert secs_until_next(0.0, 100, 0, batch=20) == pytest.approx(0.2)
+    assert secs_until_next(1.0, 100, 0, batch=20) == 0.0
+    assert secs_until_next(0.1, 1000, 100, batch=20) == pytest.approx(0.02)
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(100, 0, -1)]  # 100 .. 1, unsorted on purpose
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentile(values, 100) == 100
+    assert percentile(values, 0.1) == 1
+    assert percentile([7.0], 50) == 7.0
+    assert percentile([1.0, 2.0], 50) == 1.0
+    assert percentile([], 50) is None
+    with pytest.raises(ValueError):
+        percentile([1.0], 0)
+
+
+def test_steady_window_and_rate_in_it() -> None:
+    assert steady_window(100.0, 160.0, 5.0) == (105.0, 160.0)
+    assert steady_window(100.0, 104.0, 5.0) == (102.0, 104.0)  # warm-up at most half the run
+    times = [100.5, 101.0, 102.0, 102.5, 103.9, 104.0]
+    assert rate_in_window(times, (102.0, 104.0)) == pytest.approx(1.5)  # 3 events in 2 s, end exclusive
+    assert rate_in_window(times, (104.0, 104.0)) == 0.0
+
+
+def test_result_document_shape() -> None:
+    doc = result_document(
+        tps=1234.567, latencies_ms=[10.0, 20.0, 30.0], submitted=10, committed=9, duration_s=60.123,
+        validators=1, verify_per_core=16543.2, rejected={"-32008 mempool is full": 2, "-32001 x": 1},
+        cpu_s={"validator-0": 50.123, "bench": 3.0}, extra={"lost": 1},
+    )
+    assert list(doc)[: len(RESULT_FIELDS)] == list(RESULT_FIELDS)
+    assert doc["tps"] == 1234.6 and doc["p50_ms"] == 20.0 and doc["p99_ms"] == 30.0
+    assert doc["duration_s"] == 60.12 and doc["verify_per_core"] == 16543
+    assert list(doc["rejected"]) == ["-32001 x", "-32008 mempool is full"]
+    assert doc["cpu_s"] == {"bench": 3.0, "validator-0": 50.12}
+    assert doc["lost"] == 1
+    json.dumps(doc)  # plain JSON
+    empty = result_document(
+        tps=0, latencies_ms=[], submitted=0, committed=0, duration_s=1, validators=1, verify_per_core=1,
+        rejected={}, cpu_s={},
+    )
+    assert empty["p50_ms"] is None and empty["p99_ms"] is None
+
+
+def test_rejection_reason_labels() -> None:
+    assert rejection_reason({"code": -32008, "message": "Server error: mempool is full"}) == (
+        "-32008 Server error: mempool is full"
+    )
+    assert rejection_reason("nonsense") == "malformed error"
+
+
+def test_submit_batch_body_is_a_jsonrpc_batch() -> None:
+    body = json.loads(submit_batch_body(5, ["aa", "bb"]))
+    assert body == [
+        {"jsonrpc": "2.0", "id": 5, "method": "submit", "params": ["aa"]},
+        {"jsonrpc": "2.0", "id": 6, "method": "submit", "params": ["bb"]},
+    ]
+
+
+def test_template_signing_matches_the_builders() -> None:
+    sender, payee = Sender.generate(), Sender.generate()
+    signer = PaymentSigner(2, 1_900_000_000, amount=7)
+    for seq in (0, 1, 255, 2**40):
+        signed, digest = signer.sign(sender, seq, payee.address)
+        reference = builders.sign_transaction(
+            sender.key, sender.address, seq,
+            builders.peer_to_peer_with_metadata("XUS", payee.address, 7),
+            chain_id=2, expiration_timestamp_secs=1_900_000_000,
+        )
+        assert signed == reference.bcs
+        assert digest == reference.hash
+    presigned = signer.presign(sender, 3, payee.address)
+    assert bytes.fromhex(presigned.hex) == signer.sign(sender, 3, payee.address)[0]
+
+
+def test_payment_plan_round_robin_never_pays_itself() -> None:
+    plan = payment_plan(5, 23, seed=3)
+    assert [s for s, _ in plan] == [k % 5 for k in range(23)]
+    assert all(s != p and 0 <= p < 5 for s, p in plan)
+    assert plan == payment_plan(5, 23, seed=3)
+    with pytest.raises(ValueError):
+        payment_plan(1, 3)
+
+
+def test_proc_readers() -> None:
+    cpu = loadgen.proc_cpu_seconds(os.getpid())
+    assert cpu is not None and cpu > 0
+    rss = loadgen.proc_rss_mb(os.getpid())
+    assert rss is not None and rss[1] >= rss[0] > 0
+    assert loadgen.proc_cpu_seconds(2**22 + 12345) is None
+
+
+def test_faucet_url() -> None:
+    assert loadgen.faucet_url_for("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/mint"
+    assert loadgen.faucet_url_for("http://h:1/v1/") == "http://h:1/mint"

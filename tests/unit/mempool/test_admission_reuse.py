@@ -1,0 +1,43 @@
+"""Admission does each piece of work once: decode, raw bytes for the signature, pooled encodings."""
+
+from __future__ import annotations
+
+import os
+
+from libra.client import builders
+from libra.crypto.ed25519 import Ed25519PrivateKey
+from libra.mempool import admission
+from libra.mempool.pool import AddStatus, Mempool, encoding_of
+from libra.types.move import AccountAddress
+
+
+def _signed(seq: int = 0) -> builders.SignedSubmission:
+    return builders.sign_transaction(
+        Ed25519PrivateKey.generate(), AccountAddress(os.urandom(16)), seq,
+        builders.peer_to_peer_with_metadata("XUS", AccountAddress(os.urandom(16)), 1),
+        chain_id=2, expiration_timestamp_secs=2**40,
+    )
+
+
+def test_decoded_once_and_raw_bytes_are_a_slice() -> None:
+    signed = _signed()
+    first = admission.decode_submission(signed.bcs)
+    assert admission.decode_submission(bytes(signed.bcs)) is first  # remembered for admit
+    assert first == signed.transaction
+    assert admission.raw_transaction_bytes(first, signed.bcs) == signed.transaction.raw_txn.to_bcs()
+
+
+def test_pooled_encodings_live_as_long_as_the_transaction_is_pooled() -> None:
+    pool = Mempool()
+    signed = _signed(3)
+    txn = signed.transaction
+    assert encoding_of(txn) is None
+    assert pool.add(txn, signed.bcs, signed.hash, 3, now=0.0) is AddStatus.ACCEPTED
+    assert encoding_of(txn) == (signed.bcs, signed.hash)
+    assert encoding_of(admission.decode_submission(signed.bcs)) is None  # another object: no match by id
+    pool.commit([(txn.raw_txn.sender, 4)])
+    assert encoding_of(txn) is None
+    other = _signed(0)
+    pool.add(other.transaction, other.bcs, other.hash, 0, now=0.0)
+    pool.remove(other.hash)
+    assert encoding_of(other.transaction) is None
