@@ -7,7 +7,10 @@ Phases:
    accounts (about 100-byte blobs), until ``--accounts`` exist; RSS is sampled
    at each quarter to show it stays flat as the state grows;
 2. payments: blocks of ``--block-size`` transactions, each updating two random
-   existing accounts and emitting one event (one synced commit per block);
+   existing accounts and emitting one event (one synced commit per block); the
+   time of ``prepare_block`` and of ``commit_prepared`` is reported apart; with
+   ``--speculative`` each block is prepared on its uncommitted parent (as a
+   validator executes block n+1 before block n commits), then the parent commits;
 3. proofs: random ``get_account_state_with_proof`` at the latest version.
 Addresses are derived from their index, so the benchmark itself keeps no state.
 """
@@ -63,8 +66,10 @@ def load(db: LibraDB, accounts: int, per_txn: int, txns: int, rng: random.Random
             print(f"  loaded {created:>10,} accounts  {created / elapsed:>9,.0f} accounts/s  rss {current_rss_mb():7.1f} MB")
 
 
-def payments(db: LibraDB, accounts: int, blocks: int, size: int, rng: random.Random) -> None:
+def payments(db: LibraDB, accounts: int, blocks: int, size: int, rng: random.Random, speculative: bool = False) -> None:
     start = time.perf_counter()
+    prepare_time = commit_time = 0.0
+    pending = None
     for _ in range(blocks):
         block = []
         for _ in range(size):
@@ -80,12 +85,30 @@ def payments(db: LibraDB, accounts: int, blocks: int, size: int, rng: random.Ran
                     sequence_number=rng.getrandbits(30),
                 )
             )
-        db.commit_block(block, db.next_version)
+        t0 = time.perf_counter()
+        if speculative:
+            prepared = db.prepare_block(block, pending.next_version if pending else db.next_version, pending)
+        else:
+            prepared = db.prepare_block(block, db.next_version)
+        t1 = time.perf_counter()
+        prepare_time += t1 - t0
+        to_commit = pending if speculative else prepared
+        if to_commit is not None:
+            db.commit_prepared(to_commit)
+        commit_time += time.perf_counter() - t1
+        pending = prepared
+    if speculative and pending is not None:
+        t1 = time.perf_counter()
+        db.commit_prepared(pending)
+        commit_time += time.perf_counter() - t1
     elapsed = time.perf_counter() - start
     txns = blocks * size
+    mode = "speculative (prepared on the uncommitted parent)" if speculative else "on the committed tip"
     print(
-        f"payments: {blocks} blocks of {size}: {txns / elapsed:,.0f} txn/s, "
-        f"{2 * txns / elapsed:,.0f} accounts updated/s, {blocks / elapsed:.2f} commits/s"
+        f"payments, {mode}: {blocks} blocks of {size}: {txns / elapsed:,.0f} txn/s, "
+        f"{2 * txns / elapsed:,.0f} accounts updated/s, {blocks / elapsed:.2f} commits/s; "
+        f"prepare {prepare_time / blocks * 1000:,.0f} ms/block, commit {commit_time / blocks * 1000:,.0f} ms/block, "
+        f"prepare+commit {txns / (prepare_time + commit_time):,.0f} txn/s"
     )
 
 
@@ -107,6 +130,7 @@ def main() -> None:
     parser.add_argument("--block-size", type=int, default=500)
     parser.add_argument("--proofs", type=int, default=2000)
     parser.add_argument("--prune-window", type=int, default=10_000)
+    parser.add_argument("--speculative", action="store_true", help="prepare each block on its uncommitted parent")
     parser.add_argument("--dir", type=Path, default=None, help="store directory (default: a temporary one)")
     args = parser.parse_args()
     rng = random.Random(1)
@@ -118,7 +142,7 @@ def main() -> None:
         load(db, args.accounts, args.accounts_per_txn, args.load_txns, rng)
         elapsed = time.perf_counter() - start
         print(f"load: {args.accounts / elapsed:,.0f} accounts/s overall ({elapsed:.1f} s)")
-        payments(db, args.accounts, args.blocks, args.block_size, rng)
+        payments(db, args.accounts, args.blocks, args.block_size, rng, args.speculative)
         proofs(db, args.accounts, args.proofs, rng)
         db.close()
         db = LibraDB.open(directory / "db", prune_window=args.prune_window)
