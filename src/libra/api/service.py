@@ -8,6 +8,7 @@ surfaces as a server error through the dispatcher.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +26,7 @@ from libra.api.errors import (
 from libra.api.metrics import ApiMetrics
 from libra.api.server import METRICS_KEY
 from libra.framework.views import get_account_view, get_chain_view, get_currency_views
+from libra.mempool.admission import preverify
 from libra.mempool.pool import AddStatus
 from libra.node.ledger import CommittedBlock
 from libra.node.runtime import NodeRuntime
@@ -128,6 +130,9 @@ class NodeApiService:
     # --- submission -----------------------------------------------------------------------
 
     async def submit(self, signed_txn: bytes) -> None:
+        pool = getattr(self._runtime, "verify_pool", None)
+        if pool is not None:  # the signature on a worker (GIL released) instead of the event loop
+            await asyncio.get_running_loop().run_in_executor(pool, preverify, signed_txn)
         admission = self._runtime.submit(signed_txn)
         if admission.accepted:
             return None

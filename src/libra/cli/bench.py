@@ -144,6 +144,8 @@ def _table(doc: dict[str, Any]) -> Table:
         ("offered (accepted submissions/s)", f"{doc['offered_tps']:,.1f}"),
         ("target rate", str(rate)),
         ("latency p50 / p99 (ms)", f"{doc['p50_ms']} / {doc['p99_ms']}"),
+        ("submit POST p50 / p99 (ms), all", " / ".join(map(str, doc["submit_rpc_ms"]))),
+        ("submit POST p50 / p99 (ms), with a rejection", " / ".join(map(str, doc["rejected_rpc_ms"]))),
         ("submitted (accepted) / attempts", f"{doc['submitted']:,} / {doc['attempts']:,}"),
         ("committed / lost", f"{doc['committed']:,} / {doc['lost']:,}"),
         ("steady window (s) / run (s)", f"{doc['window_s']:.1f} / {doc['duration_s']:.1f}"),
@@ -219,8 +221,14 @@ async def _bench(config: loadgen.LoadConfig, pids: dict[str, int], validators: i
                 "presigned": report.presigned,
                 "ran_out": report.ran_out,
                 "versions": [report.first_version, report.last_version],
+                "submit_rpc_ms": _p50_p99(report.submit_rpc_ms),
+                "rejected_rpc_ms": _p50_p99(report.rejected_rpc_ms),
             },
         )
+
+
+def _p50_p99(values: list[float]) -> list[float | None]:
+    return [None if (p := loadgen.percentile(values, q)) is None else round(p, 1) for q in (50, 99)]
 
 
 def _parse_rate(_ctx: click.Context, _param: click.Parameter, value: str) -> float | None:

@@ -357,6 +357,8 @@ class LoadReport:
     rejected: Counter[str] = field(default_factory=Counter)
     commit_times: list[float] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)  # of payments submitted in the steady window
+    submit_rpc_ms: list[float] = field(default_factory=list)  # round trip of each submit batch POST
+    rejected_rpc_ms: list[float] = field(default_factory=list)  # round trip of POSTs with a rejection
     start: float = 0.0
     end: float = 0.0
     window: tuple[float, float] = (0.0, 0.0)
@@ -551,6 +553,9 @@ class LoadGenerator:
                 answers = [{"id": i, "error": answers.get("error")} for i in range(len(batch))]
             report.attempts += len(batch)
             now = time.perf_counter()
+            report.submit_rpc_ms.append((now - sent_at) * 1000)
+            if any(isinstance(a, dict) and a.get("error") is not None for a in answers):
+                report.rejected_rpc_ms.append((now - sent_at) * 1000)
             for answer in answers:
                 account_index, item = batch[answer["id"]]
                 error = answer.get("error")

@@ -81,6 +81,27 @@ def _shared_state(pool: Mempool, state_view: StateView, ledger_time_usecs: int) 
     return block
 
 
+# Signature checks done ahead of ``admit`` (``preverify``, e.g. on a thread pool while the
+# event loop serves other requests): exact submitted bytes -> valid. Bounded like _DECODED.
+_VERIFIED: dict[bytes, bool] = {}
+
+
+def preverify(data: bytes) -> None:
+    """Verify the signature of submitted bytes now, for the ``admit`` of the same bytes.
+
+    Meant for a worker thread: libsodium releases the GIL, so signatures are checked in
+    parallel with the event loop and block execution. Undecodable bytes are left to ``admit``.
+    """
+    try:
+        txn = decode_submission(data)
+    except BcsError:
+        return
+    valid = verify_transaction_signature(txn, raw_transaction_bytes(txn, data))
+    if len(_VERIFIED) >= _DECODED_CAP:
+        _VERIFIED.clear()
+    _VERIFIED[data] = valid
+
+
 def raw_transaction_bytes(txn: SignedTransaction, data: bytes) -> bytes:
     """BCS of ``txn.raw_txn``: a slice of the signed bytes ``data`` for an Ed25519 sender
     (``raw ‖ authenticator``), otherwise encoded again."""
@@ -98,6 +119,7 @@ def admit(
     ledger_time_usecs: int,
     now: float,
 ) -> Admission:
+    verified = _VERIFIED.pop(data, None)
     txn = _DECODED.pop(data, None)
     if txn is None:
         try:
@@ -107,7 +129,9 @@ def admit(
     txn_hash = user_transaction_hash(data)
     if pool.contains_hash(txn_hash):
         return Admission(AddStatus.ALREADY_PRESENT, None, txn, txn_hash)
-    if not verify_transaction_signature(txn, raw_transaction_bytes(txn, data)):
+    if verified is None:
+        verified = verify_transaction_signature(txn, raw_transaction_bytes(txn, data))
+    if not verified:
         return Admission(None, "INVALID_SIGNATURE", txn, txn_hash)
     block = _shared_state(pool, state_view, ledger_time_usecs)
     failure, account_sequence_number = check_admission(block, txn, chain_id, ledger_time_usecs, len(data))

@@ -115,6 +115,10 @@ class Mempool:
         self._accounts: dict[AccountAddress, _AccountQueue] = {}
         self._by_hash: dict[bytes, PooledTransaction] = {}
         self._arrivals = itertools.count()
+        # eviction candidates, earliest first: (expiration secs | insertion time, arrival, hash);
+        # entries of transactions already gone are skipped when popped and dropped on compaction
+        self._by_expiration: list[tuple[float, int, bytes]] = []
+        self._by_insertion: list[tuple[float, int, bytes]] = []
         # admission's decoded view of the committed state it last checked against (opaque here)
         self.admission_state: tuple[int, object] | None = None
 
@@ -156,7 +160,18 @@ class Mempool:
         self._accounts[sender] = queue
         self._by_hash[txn_hash] = pooled
         _remember(pooled)
+        self._schedule(pooled)
         return AddStatus.ACCEPTED
+
+    def _schedule(self, pooled: PooledTransaction) -> None:
+        heapq.heappush(self._by_expiration, (pooled.expiration_secs, pooled.arrival, pooled.txn_hash))
+        heapq.heappush(self._by_insertion, (pooled.inserted_at, pooled.arrival, pooled.txn_hash))
+        if len(self._by_expiration) > 2 * len(self._by_hash) + 1024:  # mostly gone: rebuild
+            live = self._by_hash.values()
+            self._by_expiration = [(p.expiration_secs, p.arrival, p.txn_hash) for p in live]
+            self._by_insertion = [(p.inserted_at, p.arrival, p.txn_hash) for p in live]
+            heapq.heapify(self._by_expiration)
+            heapq.heapify(self._by_insertion)
 
     def _replace(
         self,
@@ -177,6 +192,7 @@ class Mempool:
         queue.by_seq[txn.raw_txn.sequence_number] = pooled
         self._by_hash[txn_hash] = pooled
         _remember(pooled)
+        self._schedule(pooled)
         return AddStatus.ACCEPTED
 
     def _advance(self, queue: _AccountQueue, committed_seq: int) -> None:
@@ -210,13 +226,23 @@ class Mempool:
             del self._accounts[sender]
 
     def evict_expired(self, ledger_time_secs: int, now: float) -> int:
-        """Remove transactions expired by ledger time or older than the system TTL."""
+        """Remove transactions expired by ledger time or older than the system TTL.
+
+        Only candidates whose deadline passed are looked at (two heaps), not the whole pool.
+        """
         ttl_deadline = now - self.config.system_ttl_secs
-        doomed = [
-            pooled.txn_hash
-            for pooled in self._by_hash.values()
-            if pooled.expiration_secs <= ledger_time_secs or pooled.inserted_at < ttl_deadline
-        ]
+        doomed: dict[bytes, None] = {}
+        for heap, passed in (
+            (self._by_expiration, lambda key: key <= ledger_time_secs),
+            (self._by_insertion, lambda key: key < ttl_deadline),
+        ):
+            while heap and passed(heap[0][0]):
+                txn_hash = heapq.heappop(heap)[2]
+                pooled = self._by_hash.get(txn_hash)
+                if pooled is not None and (
+                    pooled.expiration_secs <= ledger_time_secs or pooled.inserted_at < ttl_deadline
+                ):
+                    doomed[txn_hash] = None
         for txn_hash in doomed:
             self.remove(txn_hash)
         return len(doomed)

@@ -41,3 +41,14 @@ def test_pooled_encodings_live_as_long_as_the_transaction_is_pooled() -> None:
     pool.add(other.transaction, other.bcs, other.hash, 0, now=0.0)
     pool.remove(other.hash)
     assert encoding_of(other.transaction) is None
+
+
+def test_preverify_records_the_signature_check_for_those_exact_bytes() -> None:
+    signed = _signed()
+    admission.preverify(signed.bcs)
+    assert admission._VERIFIED.pop(signed.bcs) is True
+    tampered = signed.bcs[:-1] + bytes([signed.bcs[-1] ^ 1])
+    admission.preverify(tampered)
+    assert admission._VERIFIED.pop(tampered) is False
+    admission.preverify(b"\x01\x02")  # undecodable: left to admit
+    assert b"\x01\x02" not in admission._VERIFIED
