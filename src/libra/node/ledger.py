@@ -39,7 +39,13 @@ from libra.types.ledger import (
     ValidatorVerifier,
 )
 from libra.types.move import AccountAddress, TypeTag, serialize_type_tag
-from libra.types.transaction import BlockMetadata, GenesisTransaction, SignedTransaction, transaction_to_bcs
+from libra.types.transaction import (
+    BlockMetadata,
+    GenesisTransaction,
+    SignedTransaction,
+    transaction_from_bcs,
+    transaction_to_bcs,
+)
 from libra.types.write_set import ContractEvent, WriteSet
 
 LedgerInfoSigner = Callable[[LedgerInfo], LedgerInfoWithSignatures]
@@ -369,6 +375,32 @@ class Ledger:
             block.results,
             block.next_epoch_state is not None,
         )
+
+    def uncertified_blocks(self) -> dict[bytes, tuple[int, bytes]]:
+        """Blocks committed after the latest ledger info (a crash between the blocks of one
+        commit, or a state-sync chunk short of its target): block id -> (last version, root)."""
+        with self.lock:
+            info = self.db.get_latest_ledger_info()
+            first = (info.ledger_info.version + 1) if info is not None else 0
+            tip = self.db.next_version - 1
+            ends: dict[bytes, int] = {}
+            current: bytes | None = None
+            for version in range(first, tip + 1):
+                txn = transaction_from_bcs(self.db.get_transaction(version))
+                if isinstance(txn, BlockMetadata):
+                    if current is not None:
+                        ends[current] = version - 1
+                    current = txn.id
+            if current is not None:
+                ends[current] = tip
+            return {block: (end, self.db.get_accumulator_root(end)) for block, end in ends.items()}
+
+    def record_ledger_info(self, ledger_info: LedgerInfoWithSignatures) -> None:
+        """Store the ledger info certifying the latest committed version (after a crash
+        left that version without one)."""
+        with self.lock:
+            prepared = self.db.prepare_block([], self.db.next_version)
+            self.db.commit_prepared(prepared, ledger_info)
 
     def block_info(self, block: SpeculativeBlock, epoch: int) -> BlockInfo:
         """What validators sign for an executed block: its accumulator root and last version."""

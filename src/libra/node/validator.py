@@ -21,6 +21,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -98,6 +99,7 @@ class LedgerStateComputer:
         self._ledger = ledger
         self._sync = sync
         self._blocks: dict[bytes, SpeculativeBlock | None] = {}  # None: the committed tip
+        self._uncertified: dict[bytes, tuple[int, bytes]] = {}
         self.committed: list[CommittedBlock] = []
 
     def compute(self, block: Block, block_id: bytes, parent_id: bytes) -> StateComputeResult:
@@ -108,6 +110,10 @@ class LedgerStateComputer:
             snapshot = self._ledger.snapshot()
             self._blocks[block_id] = None
             return StateComputeResult(snapshot.accumulator_root, snapshot.version, None)
+        if block_id in self._uncertified:
+            version, root = self._uncertified[block_id]
+            self._blocks[block_id] = None  # already in the ledger: do not execute it twice
+            return StateComputeResult(root, version, None)
         if parent_id not in self._blocks:
             raise LedgerError(f"parent {parent_id.hex()} of block {block_id.hex()} was never executed here")
         author = block.author
@@ -125,11 +131,16 @@ class LedgerStateComputer:
     def commit(self, blocks: Sequence[ExecutedBlock], ledger_info: LedgerInfoWithSignatures) -> None:
         for index, block in enumerate(blocks):
             executed = self._blocks.get(block.id)
-            if executed is None:
-                continue  # the genesis block of an epoch: nothing to write
             last = index == len(blocks) - 1
+            if executed is None:
+                # genesis of an epoch, or a block already written before a crash: only its
+                # certificate may be missing
+                if last and block.id in self._uncertified:
+                    self._ledger.record_ledger_info(ledger_info)
+                continue
             self.committed.append(self._ledger.commit(executed, ledger_info if last else None))
         self._forget_committed(blocks[-1].id)
+        self._uncertified = {}
 
     def _forget_committed(self, root_id: bytes) -> None:
         """Keep the new root as the committed tip; drop older roots and forks that lost."""
@@ -140,8 +151,10 @@ class LedgerStateComputer:
         self._blocks[root_id] = None
 
     def mark_root(self, block_id: bytes) -> None:
-        """After a restart or state sync, ``block_id`` is the committed tip."""
+        """After a restart or state sync, ``block_id`` is the committed tip (blocks written
+        after its certificate are recognised instead of executed again)."""
         self._blocks[block_id] = None
+        self._uncertified = self._ledger.uncertified_blocks()
 
     def sync_to(self, ledger_info: LedgerInfoWithSignatures) -> None:
         self._sync(ledger_info)
@@ -238,7 +251,7 @@ class ConsensusDriver:
         self._events: queue.Queue[object] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.loop: asyncio.AbstractEventLoop
-        self._fetches: dict[AccountAddress, BlockRetrievalRequest] = {}
+        self._fetches: dict[AccountAddress, deque[BlockRetrievalRequest]] = {}
         self.sync_hook = SyncHook()
         self.computer = LedgerStateComputer(ledger, self._sync)
         self.store = RocksConsensusStore(data_dir / "consensus")
@@ -323,15 +336,18 @@ class ConsensusDriver:
                 log.warning("undecodable consensus message from %s: %s", event.peer, exc)
                 return
             if isinstance(message, BlockRetrievalResponse):
-                request = self._fetches.pop(event.peer, None)
-                if request is not None:
+                # a peer answers its requests in order (one connection, in-order delivery)
+                pending = self._fetches.get(event.peer)
+                if pending:
+                    request = pending.popleft()
                     self._perform(manager.on_block_retrieval_response(event.peer, request, message, now))
                 return
             self._perform(manager.on_message(event.peer, message, now))
         elif isinstance(event, _Timeout):
             self._perform(manager.on_local_timeout(event.round, now))
-        elif isinstance(event, _Retrieved) and self._fetches.get(event.peer) is event.request:
-            del self._fetches[event.peer]
+        elif isinstance(event, _Retrieved) and any(r is event.request for r in self._fetches.get(event.peer, ())):
+            pending = self._fetches[event.peer]
+            self._fetches[event.peer] = deque(r for r in pending if r is not event.request)  # no answer in time
             self._perform(manager.on_block_retrieval_response(event.peer, event.request, event.response, now))
 
     def _perform(self, actions: list[Action]) -> None:
@@ -370,7 +386,7 @@ class ConsensusDriver:
 
     def _fetch(self, action: FetchBlocks) -> None:
         request = BlockRetrievalRequest(action.block_id, action.num_blocks)
-        self._fetches[action.peer] = request
+        self._fetches.setdefault(action.peer, deque()).append(request)
         data = encode_consensus_msg(request)
         self.loop.call_soon_threadsafe(self.network.send, action.peer, Protocol.CONSENSUS, data)
         failure = _Retrieved(action.peer, request, BlockRetrievalResponse(RETRIEVAL_FAILED))

@@ -64,7 +64,7 @@ class PaymentLoad:
                 )
                 self.client.submit(txn)
                 done = self.client.wait_for_transaction(txn, timeout_secs=30)
-                self.committed.append((txn.raw_txn.sequence_number, done.hash))
+                self.committed.append((int(txn.raw_txn.sequence_number), done.hash))
             except Exception:  # a payment may time out while a node is down; count, go on
                 self.errors += 1
             time.sleep(0.05)
@@ -126,11 +126,11 @@ def assert_agreement(info: dict, load: PaymentLoad) -> None:
 
 
 def restart(node: dict) -> subprocess.Popen[bytes]:
-    log = open(Path(node["data_dir"]) / "node.log", "ab")  # noqa: SIM115 - owned by the process
-    return subprocess.Popen(
-        [sys.executable, "-m", "libra.cli", "node", "run", "--config", node["config"]],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    with open(Path(node["data_dir"]) / "node.log", "ab") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            [sys.executable, "-m", "libra.cli", "node", "run", "--config", node["config"]],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
 
 
 @pytest.mark.timeout(900)
