@@ -31,9 +31,10 @@ from libra.mempool.pool import AddStatus
 from libra.node.ledger import CommittedBlock
 from libra.node.runtime import NodeRuntime
 from libra.types.move import AccountAddress
-from libra.types.transaction import transaction_from_bcs
+from libra.types.transaction import SignedTransaction, transaction_from_bcs
 
 JsonValue = Any
+RECENT_TRANSACTIONS = 20_000
 
 
 class NodeApiService:
@@ -43,6 +44,9 @@ class NodeApiService:
         self._db = runtime.ledger.db
         self._metrics: ApiMetrics | None = None
         self._last_commit: tuple[int, float] | None = None
+        # version -> the user transaction committed there, from recent blocks: transaction
+        # views of fresh versions (what pollers read) skip decoding the stored bytes again
+        self._recent: dict[int, SignedTransaction] = {}
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -52,6 +56,13 @@ class NodeApiService:
         self._metrics.node.committed_version.set(self._ledger.snapshot().version)
 
     def _on_commit(self, block: CommittedBlock) -> None:
+        recent = self._recent
+        for result in block.transactions:
+            if result.version is not None:
+                recent[result.version] = result.txn
+        if len(recent) > RECENT_TRANSACTIONS:
+            for version in list(recent)[: len(recent) - RECENT_TRANSACTIONS]:
+                del recent[version]
         assert self._metrics is not None
         node = self._metrics.node
         node.committed_version.set(block.last_version)
@@ -98,7 +109,10 @@ class NodeApiService:
             data = self._db.get_transaction(version)
             info = self._db.get_transaction_info(version)
             events = self._db.get_events_by_version(version) if include_events else []
-        return views.transaction_json(version, transaction_from_bcs(data), data, info, events, include_events)
+        txn = self._recent.get(version)
+        return views.transaction_json(
+            version, txn if txn is not None else transaction_from_bcs(data), data, info, events, include_events
+        )
 
     def get_account_transaction(self, address: bytes, seq: int, include_events: bool) -> JsonValue:
         with self._ledger.lock:
