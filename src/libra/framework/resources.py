@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar, Generic, TypeVar
 
-from libra.bcs import BcsError, encode_uleb128
+from libra.bcs import BcsError, Deserializer, encode_uleb128
 from libra.framework.codec import (
     ADDRESS,
     BOOL,
@@ -94,6 +94,12 @@ class DiemAccount(MoveStruct):
         U64,
     )
 
+    @classmethod
+    def from_bcs(cls, data: bytes) -> DiemAccount:
+        # Hot path (every payment reads two accounts): the usual shape decoded by hand;
+        # anything else goes through the LAYOUT decoder, which accepts it or says why not.
+        return _decode_diem_account(data) or _decode_generic(cls, data)
+
     def to_bcs(self) -> bytes:
         # Hot path (every payment writes two accounts): the LAYOUT encoding, written out.
         withdraw, rotation = self.withdraw_capability, self.key_rotation_capability
@@ -122,8 +128,64 @@ class Balance(MoveStruct):
     coin: int
     LAYOUT: ClassVar = (U64,)
 
+    @classmethod
+    def from_bcs(cls, data: bytes) -> Balance:
+        if len(data) == 8:
+            return cls(int.from_bytes(data, "little"))
+        return _decode_generic(cls, data)
+
     def to_bcs(self) -> bytes:
         return self.coin.to_bytes(8, "little")
+
+
+def _decode_generic(cls: type[R], data: bytes) -> R:
+    deserializer = Deserializer(data)
+    value = cls.deserialize(deserializer)
+    deserializer.finish()
+    return value
+
+
+def _decode_diem_account(data: bytes) -> DiemAccount | None:
+    """A ``DiemAccount`` whose lengths fit one ULEB128 byte, exactly as the LAYOUT decodes it;
+    None for any other input."""
+    end = len(data)
+    if not end or data[0] >= 0x80:
+        return None
+    pos = 1 + data[0]
+    authentication_key = data[1:pos]
+    capabilities: list[AccountAddress | None] = []
+    for _ in range(2):
+        if pos >= end:
+            return None
+        if data[pos] == 0:
+            capabilities.append(None)
+            pos += 1
+        elif data[pos] == 1 and pos + 17 <= end:
+            capabilities.append(AccountAddress(data[pos + 1 : pos + 17]))
+            pos += 17
+        else:
+            return None
+    handles = []
+    for _ in range(2):
+        if pos + 9 > end or data[pos + 8] >= 0x80:
+            return None
+        counter = int.from_bytes(data[pos : pos + 8], "little")
+        start = pos + 9
+        pos = start + data[pos + 8]
+        if pos > end:
+            return None
+        handles.append(EventHandle(counter, data[start:pos]))
+    if pos + 8 != end:
+        return None
+    withdraw, rotation = capabilities
+    return DiemAccount(
+        authentication_key,
+        WithdrawCapability(withdraw) if withdraw is not None else None,
+        KeyRotationCapability(rotation) if rotation is not None else None,
+        handles[0],
+        handles[1],
+        int.from_bytes(data[pos:], "little"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
