@@ -346,7 +346,7 @@ class Ledger:
         entries, results = self._entries(view, metadata, transactions, output, first_version)
         with self.lock:
             prepared = self.db.prepare_block(
-                entries, first_version, **({"parent": live_parent.prepared} if live_parent is not None else {})
+                entries, first_version, parent=live_parent.prepared if live_parent is not None else None
             )
         next_epoch = None
         if output.reconfiguration:
@@ -360,21 +360,30 @@ class Ledger:
             next_epoch_state=next_epoch,
         )
 
-    def commit(self, block: SpeculativeBlock, ledger_info: LedgerInfoWithSignatures | None) -> CommittedBlock:
-        """Make ``block`` durable, with the ledger info that certifies it when it ends a commit
-        (blocks committed together carry one ledger info on the last). The parent must be committed."""
-        if block.parent is not None and not block.parent.committed:
-            raise LedgerError("commit blocks oldest first: the parent is not committed")
+    def commit(self, block: SpeculativeBlock, ledger_info: LedgerInfoWithSignatures | None) -> list[CommittedBlock]:
+        """Make ``block`` and its uncommitted ancestors durable in one synced write, with the
+        ledger info that certifies ``block``; returns them oldest first."""
+        chain = []
+        current: SpeculativeBlock | None = block
+        while current is not None and not current.committed:
+            chain.append(current)
+            current = current.parent
+        chain.reverse()
         with self.lock:
             self.db.commit_prepared(block.prepared, ledger_info)
-        block.committed = True
-        return CommittedBlock(
-            block.prepared.first_version,
-            block.prepared.next_version - 1,
-            block.metadata.timestamp_usecs,
-            block.results,
-            block.next_epoch_state is not None,
-        )
+        results = []
+        for member in chain:
+            member.committed = True
+            results.append(
+                CommittedBlock(
+                    member.prepared.first_version,
+                    member.prepared.next_version - 1,
+                    member.metadata.timestamp_usecs,
+                    member.results,
+                    member.next_epoch_state is not None,
+                )
+            )
+        return results
 
     def uncertified_blocks(self) -> dict[bytes, tuple[int, bytes]]:
         """Blocks committed after the latest ledger info (a crash between the blocks of one
@@ -426,7 +435,8 @@ class Ledger:
         (the path of a network with one validator)."""
         epoch = self.snapshot().epoch
         block = self.execute(metadata, transactions, None, verified=verified)
-        return self.commit(block, sign(LedgerInfo(self.block_info(block, epoch), ZERO_HASH)))
+        (committed,) = self.commit(block, sign(LedgerInfo(self.block_info(block, epoch), ZERO_HASH)))
+        return committed
 
     def _entries(
         self,

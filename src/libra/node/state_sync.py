@@ -248,7 +248,7 @@ class StateSync:
                 raise LedgerError(f"re-executing the block at version {block.first_version} gave other results")
             last = index == len(blocks) - 1
             reaches_target = speculative.version == target.ledger_info.version
-            committed.append(self._ledger.commit(speculative, target if last and reaches_target else None))
+            committed.extend(self._ledger.commit(speculative, target if last and reaches_target else None))
         return committed
 
 

@@ -129,16 +129,13 @@ class LedgerStateComputer:
         return StateComputeResult(executed.executed_state_id, executed.version, executed.next_epoch_state)
 
     def commit(self, blocks: Sequence[ExecutedBlock], ledger_info: LedgerInfoWithSignatures) -> None:
-        for index, block in enumerate(blocks):
-            executed = self._blocks.get(block.id)
-            last = index == len(blocks) - 1
-            if executed is None:
-                # genesis of an epoch, or a block already written before a crash: only its
-                # certificate may be missing
-                if last and block.id in self._uncertified:
-                    self._ledger.record_ledger_info(ledger_info)
-                continue
-            self.committed.append(self._ledger.commit(executed, ledger_info if last else None))
+        last = self._blocks.get(blocks[-1].id)
+        if last is not None:
+            # the last block and its uncommitted ancestors go to disk in one synced write
+            self.committed.extend(self._ledger.commit(last, ledger_info))
+        elif blocks[-1].id in self._uncertified:
+            # written before a crash, without its certificate: store just the certificate
+            self._ledger.record_ledger_info(ledger_info)
         self._forget_committed(blocks[-1].id)
         self._uncertified = {}
 
