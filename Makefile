@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit localnet bench crash twins web clean
+.PHONY: venv test lint unit localnet bench crash twins faults web clean
 
 venv: $(STAMP)
 
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 lint: venv
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src/libra/bcs.py src/libra/types src/libra/crypto src/libra/framework src/libra/storage src/libra/client
+	$(BIN)/mypy src/libra/bcs.py src/libra/types src/libra/crypto src/libra/framework src/libra/storage src/libra/client src/libra/consensus src/libra/network
 	$(BIN)/lint-imports
 
 # The browser test drives Debian's Chromium (Playwright never downloads a browser here).
@@ -43,6 +43,14 @@ web:
 # Long runs, outside make test.
 crash: venv
 	LIBRA_CRASH_ITERATIONS=$${N:-2000} $(BIN)/pytest -q tests/integration/storage/test_crash.py
+
+# Many generated Twins scenarios (make test runs a few hundred): make twins N=100000
+twins: venv
+	$(BIN)/python -m libra.consensus.twins --scenarios $${N:-10000} --seed $${SEED:-1}
+
+# More validator kills than make test's 20: make faults N=100
+faults: venv
+	LIBRA_FAULT_KILLS=$${N:-100} $(BIN)/pytest -q tests/integration/consensus/test_faults.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
