@@ -126,11 +126,11 @@ def run(count: int, accounts: int) -> dict[str, float]:
     return results
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--txns", type=int, default=5000)
     parser.add_argument("--accounts", type=int, default=100)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     for name, rate in run(args.txns, args.accounts).items():
         print(f"{name:28s} {rate:10,.0f} p2p payments/s  ({args.txns} payments, {args.accounts} accounts)")
 

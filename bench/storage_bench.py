@@ -121,9 +121,9 @@ def proofs(db: LibraDB, accounts: int, count: int, rng: random.Random) -> None:
     print(f"proofs: {count / elapsed:,.0f} account proofs/s, mean size {size / count:,.0f} bytes (blob 100)")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--accounts", type=int, default=200_000)
+    parser.add_argument("--accounts", type=int, default=1_000_000, help="10000000 for the large run")
     parser.add_argument("--accounts-per-txn", type=int, default=100)
     parser.add_argument("--load-txns", type=int, default=100)
     parser.add_argument("--blocks", type=int, default=20)
@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--prune-window", type=int, default=10_000)
     parser.add_argument("--speculative", action="store_true", help="prepare each block on its uncommitted parent")
     parser.add_argument("--dir", type=Path, default=None, help="store directory (default: a temporary one)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rng = random.Random(1)
     directory = args.dir or Path(tempfile.mkdtemp(prefix="libra-bench-"))
     db = LibraDB.open(directory / "db", prune_window=args.prune_window)
