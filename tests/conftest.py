@@ -1,4 +1,4 @@
-"""Fixtures that run real node processes on 127.0.0.1."""
+"""Fixtures that run real node processes on 127.0.0.1 (integration and end-to-end tests)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,15 @@ class Localnet:
     def faucet(self) -> str:
         return self.info["faucet"]
 
+    @property
+    def url(self) -> str:
+        return str(self.info["json_rpc"])
+
+    @property
+    def base(self) -> str:
+        """The public node's HTTP root (JSON-RPC at /v1, faucet at /mint, wallet at /wallet)."""
+        return self.url.removesuffix("/v1")
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -111,3 +120,9 @@ def localnet_factory(tmp_path: Path) -> Iterator[Callable[..., Localnet]]:
     yield start
     for net in started:
         net.stop()
+
+
+@pytest.fixture(scope="module")
+def wallet_net(localnet: Localnet) -> Localnet:
+    """The network the wallet tests pay on (the module's localnet)."""
+    return localnet
