@@ -138,6 +138,10 @@ class RocksStore:
         table = rocksdict.BlockBasedOptions()
         table.set_block_cache(rocksdict.Cache(cache_bytes))
         table.set_bloom_filter(10, False)
+        # Index and filter blocks grow with the data; keeping them in the block cache bounds
+        # memory by cache_bytes instead of by the number of accounts.
+        table.set_cache_index_and_filter_blocks(True)
+        table.set_pin_l0_filter_and_index_blocks_in_cache(True)
         options.set_block_based_table_factory(table)
         self._sync = rocksdict.WriteOptions()
         self._sync.sync = True
