@@ -30,7 +30,8 @@ from libra.client import builders
 from libra.crypto.ed25519 import Ed25519PrivateKey
 from libra.framework.views import get_account_view, get_currency_views
 from libra.node.ledger import CommittedTransaction
-from libra.node.runtime import NodeRuntime, wall_clock_usecs
+from libra.node.runtime import NodeRuntime
+from libra.node.validator import wall_clock_usecs
 from libra.types.move import TESTNET_DD_ADDRESS, TREASURY_COMPLIANCE_ADDRESS, AccountAddress
 from libra.types.transaction import ScriptFunction
 

@@ -17,7 +17,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -43,7 +43,7 @@ from libra.node.ledger import (
     block_id,
 )
 from libra.node.state_sync import StateSync, StateSyncError, verify_latest
-from libra.node.validator import ConsensusDriver, current_epoch_state, validator_peers
+from libra.node.validator import ConsensusDriver, current_epoch_state, validator_peers, wall_clock_usecs
 from libra.storage.libradb import LibraDB
 from libra.types.ledger import LedgerInfo, LedgerInfoWithSignatures
 from libra.types.move import AccountAddress
@@ -70,10 +70,6 @@ class NodeIdentity:
     def sign_ledger_info(self, ledger_info: LedgerInfo) -> LedgerInfoWithSignatures:
         signature = self.key.sign(hash_seed("LedgerInfo") + ledger_info.to_bcs())
         return LedgerInfoWithSignatures.create(ledger_info, {self.address: signature.to_bytes()})
-
-
-def wall_clock_usecs() -> int:
-    return time.time_ns() // 1000
 
 
 class NodeRuntime:
@@ -361,9 +357,6 @@ class NodeRuntime:
                 listener(block)
             except Exception:  # a listener's bug must not stop block production
                 log.exception("commit listener failed")
-
-    def committed_addresses(self, block: CommittedBlock) -> Iterable[AccountAddress]:
-        return (result.txn.raw_txn.sender for result in block.transactions if result.version is not None)
 
     # --- lifecycle -----------------------------------------------------------------------
 

@@ -217,6 +217,7 @@ _STOP = object()
 
 
 def wall_clock_usecs() -> int:
+    """Microseconds since the epoch: consensus timestamps and the ledger clock."""
     return time.time_ns() // 1000
 
 
