@@ -254,7 +254,8 @@ def test_transactions_past_the_tip_are_empty_and_bad_requests_are_answered(local
     assert client.get_metadata().chain_id == 2  # still serving
 
 
-def test_metrics_endpoint_reports_ledger_and_api(localnet, client):
+def test_metrics_endpoint_reports_ledger_and_api(localnet, client, faucet):
+    faucet.gen_account()  # at least one committed block beyond genesis
     client.get_metadata()
     text = requests.get(localnet.json_rpc.replace("/v1", "/metrics")).text
     assert "libra_ledger_committed_version" in text
