@@ -1,7 +1,10 @@
 """The node's ledger: the store, block execution, and the commit of executed blocks.
 
-One ``Ledger`` owns one ``LibraDB``. Every store access goes through ``self.lock``
-so that the block-producing thread and the API never interleave inside the store.
+One ``Ledger`` owns one ``LibraDB``. Writers (prepare and commit of blocks) are
+serialised by ``_write_lock``; readers take no lock: the store never shows a reader
+uncommitted nodes and publishes a commit only after it is durable, so the API and
+admission keep answering while a block is prepared and fsync'd. ``lock`` remains for
+callers that group reads; it is a no-op context.
 A block is executed on the latest committed state, turned into one
 ``TransactionToCommit`` per kept transaction (the block-metadata transaction first),
 and committed with its signed ledger info in one synced write batch.
@@ -13,6 +16,7 @@ touched accounts.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -260,7 +264,9 @@ class Ledger:
     def __init__(self, db: LibraDB, chain_id: int, verifier_pool: Executor | None = None) -> None:
         self.db = db
         self.chain_id = chain_id
-        self.lock = threading.RLock()
+        self._write_lock = threading.RLock()
+        # Reads need no lock (see the module docstring); kept so callers can mark read groups.
+        self.lock = contextlib.nullcontext()
         self._pool = verifier_pool
 
     # --- reads ---------------------------------------------------------------------------
@@ -295,7 +301,7 @@ class Ledger:
         another network.
         """
         genesis_bytes = transaction_to_bcs(genesis)
-        with self.lock:
+        with self._write_lock:
             if self.db.latest_version is not None:
                 if self.db.get_transaction(0) != genesis_bytes:
                     raise LedgerError("the store was created from a different genesis; wrong data folder?")
@@ -344,7 +350,7 @@ class Ledger:
         if output.metadata_output is None or output.metadata_output.is_discarded:
             raise LedgerError(f"block {metadata.id.hex()} is invalid: its block prologue failed")
         entries, results = self._entries(view, metadata, transactions, output, first_version)
-        with self.lock:
+        with self._write_lock:
             prepared = self.db.prepare_block(
                 entries, first_version, parent=live_parent.prepared if live_parent is not None else None
             )
@@ -369,7 +375,7 @@ class Ledger:
             chain.append(current)
             current = current.parent
         chain.reverse()
-        with self.lock:
+        with self._write_lock:
             self.db.commit_prepared(block.prepared, ledger_info)
         results = []
         for member in chain:
@@ -407,7 +413,7 @@ class Ledger:
     def record_ledger_info(self, ledger_info: LedgerInfoWithSignatures) -> None:
         """Store the ledger info certifying the latest committed version (after a crash
         left that version without one)."""
-        with self.lock:
+        with self._write_lock:
             prepared = self.db.prepare_block([], self.db.next_version)
             self.db.commit_prepared(prepared, ledger_info)
 

@@ -186,7 +186,13 @@ class MempoolPayloadSource:
         result: Future[tuple[bytes, ...]] = asyncio.run_coroutine_threadsafe(
             self._driver.take_from_mempool(min(max_items, self._max), hashes, wait), self._driver.loop
         )
-        return result.result(timeout=wait + 5)
+        try:
+            return result.result(timeout=wait + 5)
+        except TimeoutError:
+            # a busy event loop must not stop consensus: propose an empty block this round
+            result.cancel()
+            log.warning("mempool did not answer in time; proposing an empty block")
+            return ()
 
 
 @dataclass(frozen=True, slots=True)
