@@ -469,9 +469,16 @@ class LibraDB(ProofReads):
         return self._store.get(schema.version_key(schema.WRITE_SET, version)) or b""
 
     def get_transaction_version(self, address: bytes, sequence_number: int) -> int | None:
-        """Version of the user transaction ``(sender, sequence_number)``, if committed."""
+        """Version of the user transaction ``(sender, sequence_number)``, if committed.
+
+        The index is on disk a moment before the tip moves, so an entry past the tip is not yet committed.
+        """
+        tip = self._next_version
         value = self._store.get(schema.account_sequence_key(address, sequence_number))
-        return None if value is None else schema.read_u64(value)
+        if value is None:
+            return None
+        version = schema.read_u64(value)
+        return version if version < tip else None
 
     def get_events_by_version(self, version: int) -> list[StoredEvent]:
         self._require_version(version)
@@ -483,10 +490,13 @@ class LibraDB(ProofReads):
         """Events of ``event_key`` with sequence numbers from ``start_sequence``, ascending, at most ``limit``."""
         if limit <= 0:
             return []
+        tip = self._next_version  # entries at or past it are written but not yet committed
         index_keys = []
         start = schema.event_by_key_key(event_key, start_sequence)
         end = schema.EVENT_BY_KEY + event_key + b"\xff" * 8 + b"\x00"
         for _, value in self._store.iterate(start, end):
+            if schema.unpack_version_index(value)[0] >= tip:
+                break
             index_keys.append(schema.EVENT + value)
             if len(index_keys) >= limit:
                 break

@@ -141,3 +141,26 @@ def test_wrong_signed_root_refuses_to_open(kv_factory, chain):
     corrupt(store, schema.META_NEXT_VERSION, schema.u64_bytes(4))
     with pytest.raises(StorageError, match="beyond the commit pointer"):
         LibraDB(store)
+
+
+def test_readers_never_see_a_block_whose_batch_is_written_but_not_yet_committed(kv_factory, chain):
+    """Readers run beside the committing writer: in the moment between the batch write and the tip
+    moving, the indexes must not point past the tip (the API once answered 'version N is not committed')."""
+    db = LibraDB(kv_factory())
+    chain.commit(db, 3)
+    block = chain.block(4, events=2)
+    seen: dict[str, object] = {}
+    real_write = db._store.write
+
+    def write_then_read(batch, sync=False):
+        real_write(batch, sync=sync)
+        seen["version"] = db.get_transaction_version(block[0].sender, block[0].sequence_number)
+        seen["events"] = [event for key in chain.event_keys for event in db.get_events(key, 0, 1000)]
+
+    db._store.write = write_then_read
+    prepared = db.prepare_block(block, 3)
+    db.commit_prepared(prepared, chain.ledger_info(6, prepared.root))
+    assert seen["version"] is None
+    assert seen["events"] and all(event.version < 3 for event in seen["events"])
+    assert any(event.version >= 3 for key in chain.event_keys for event in db.get_events(key, 0, 1000))
+    assert db.get_transaction_version(block[0].sender, block[0].sequence_number) == 3
