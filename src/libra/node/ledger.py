@@ -330,9 +330,12 @@ class Ledger:
         transactions: Sequence[SignedTransaction],
         parent: SpeculativeBlock | None = None,
         *,
-        verified: bool = False,
+        verified: bool | Sequence[bool] = False,
     ) -> SpeculativeBlock:
         """Execute a block speculatively on ``parent`` (None: the committed tip); nothing is durable.
+
+        ``verified`` says the signatures were already checked: of all transactions (True) or
+        of each one (a flag per transaction).
 
         Transactions that are discarded (bad signature, failed prologue, after a
         reconfiguration) are reported but take no version. Raises ``LedgerError`` when
@@ -345,7 +348,13 @@ class Ledger:
             first_version = live_parent.prepared.next_version
         view = _ChainView(self, live_parent)
         output = execute_block(
-            view, metadata, transactions, chain_id=self.chain_id, verifier=self._pool, verify=not verified
+            view,
+            metadata,
+            transactions,
+            chain_id=self.chain_id,
+            verifier=self._pool,
+            verify=verified is not True,
+            prechecked=None if isinstance(verified, bool) else verified,
         )
         if output.metadata_output is None or output.metadata_output.is_discarded:
             raise LedgerError(f"block {metadata.id.hex()} is invalid: its block prologue failed")

@@ -29,6 +29,7 @@ from libra.crypto.ed25519 import Ed25519PrivateKey, load_private_key
 from libra.crypto.hashing import hash_seed
 from libra.mempool.admission import Admission, admit
 from libra.mempool.pool import AddStatus, Mempool, PoolConfig
+from libra.mempool.verified import VerifiedTransactions
 from libra.network.config import NetworkConfig
 from libra.network.network import Network, PeerInfo, peer_id_for_key
 from libra.network.wire import Protocol
@@ -84,6 +85,8 @@ class NodeRuntime:
         self.ledger = Ledger(self.db, self.chain_id, self.verify_pool)
         if self.ledger.bootstrap(genesis):
             log.info("committed genesis")
+        # signatures checked at admission; proposals carrying these bytes are not checked again
+        self.verified = VerifiedTransactions()
         self.mempool = Mempool(
             PoolConfig(
                 capacity=config.mempool.capacity,
@@ -120,6 +123,8 @@ class NodeRuntime:
             now=time.monotonic(),
         )
         if admission.accepted:
+            if admission.status is AddStatus.ACCEPTED and admission.txn is not None:
+                self.verified.remember(data, admission.txn)
             self.pending_work.set()
             if share and admission.status is AddStatus.ACCEPTED and self._gossip is not None:
                 self._outgoing.append(data)

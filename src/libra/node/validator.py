@@ -57,6 +57,7 @@ from libra.node.ledger import CommittedBlock, Ledger, LedgerError, SpeculativeBl
 
 if TYPE_CHECKING:
     from libra.node.runtime import NodeRuntime
+from libra.mempool.verified import VerifiedTransactions
 from libra.types.consensus import (
     BLOCK_GENESIS,
     Block,
@@ -81,23 +82,36 @@ class ConsensusStartError(RuntimeError):
     """Consensus cannot start from what is on disk; the message says why."""
 
 
-def decode_payload(payload: Sequence[bytes]) -> list[SignedTransaction]:
-    """The proposal's transactions; undecodable entries are skipped by every node alike."""
+def decode_payload(
+    payload: Sequence[bytes], verified: VerifiedTransactions | None = None
+) -> tuple[list[SignedTransaction], list[bool]]:
+    """The proposal's transactions, each with whether this node already checked its signature.
+
+    Undecodable entries are skipped by every node alike.
+    """
     out = []
+    known = []
     for data in payload:
+        txn = verified.lookup(data) if verified is not None else None
+        if txn is not None:
+            out.append(txn)
+            known.append(True)
+            continue
         try:
             out.append(SignedTransaction.from_bcs(data))
         except BcsError:
             continue
-    return out
+        known.append(False)
+    return out, known
 
 
 class LedgerStateComputer:
     """The core's ``StateComputer`` over the node's ledger (called on the consensus thread)."""
 
-    def __init__(self, ledger: Ledger, sync: SyncHook) -> None:
+    def __init__(self, ledger: Ledger, sync: SyncHook, verified: VerifiedTransactions | None = None) -> None:
         self._ledger = ledger
         self._sync = sync
+        self._verified = verified
         self._blocks: dict[bytes, SpeculativeBlock | None] = {}  # None: the committed tip
         self._uncertified: dict[bytes, tuple[int, bytes]] = {}
         self.committed: list[CommittedBlock] = []
@@ -124,7 +138,8 @@ class LedgerStateComputer:
             tuple(address for address, _ in block.quorum_cert.signed_ledger_info.signatures),
             author if author is not None else ZERO_ADDRESS,
         )
-        executed = self._ledger.execute(metadata, decode_payload(block.payload), self._blocks[parent_id])
+        transactions, prechecked = decode_payload(block.payload, self._verified)
+        executed = self._ledger.execute(metadata, transactions, self._blocks[parent_id], verified=prechecked)
         self._blocks[block_id] = executed
         return StateComputeResult(executed.executed_state_id, executed.version, executed.next_epoch_state)
 
@@ -257,7 +272,7 @@ class ConsensusDriver:
         self.loop: asyncio.AbstractEventLoop
         self._fetches: dict[AccountAddress, deque[BlockRetrievalRequest]] = {}
         self.sync_hook = SyncHook()
-        self.computer = LedgerStateComputer(ledger, self._sync)
+        self.computer = LedgerStateComputer(ledger, self._sync, runtime.verified)
         self.store = RocksConsensusStore(data_dir / "consensus")
         self.manager: RoundManager | None = None
         self.failed: BaseException | None = None
