@@ -265,7 +265,7 @@ class NodeRuntime:
             latest = verify_latest(response, current_epoch_state(self.ledger))
             if not response.listing.transactions:
                 return True
-            for block in state_sync.apply(response.listing, latest):
+            for block in state_sync.apply(response, latest):
                 self._loop.call_soon_threadsafe(self._after_commit, block)
         except (StateSyncError, VerificationError, LedgerError, BcsError, TimeoutError) as exc:
             log.warning("following %s failed: %s", peer, exc)
