@@ -49,6 +49,7 @@ from libra.types.transaction import (
     BlockMetadata,
     GenesisTransaction,
     SignedTransaction,
+    Transaction,
     transaction_from_bcs,
     transaction_to_bcs,
 )
@@ -384,6 +385,7 @@ class Ledger:
         infos: Sequence[TransactionInfo],
         write_sets: Sequence[bytes],
         events: Sequence[Sequence[bytes]],
+        decoded: Sequence[Transaction] | None = None,
     ) -> SpeculativeBlock:
         """Prepare one block on the committed tip from outputs a peer sent, without executing it.
 
@@ -392,7 +394,8 @@ class Ledger:
         every transaction info (transaction hash, state root of those blobs, event root, gas,
         status), and outputs that do not give exactly the proven infos are refused with
         ``LedgerError``: nothing is prepared from them. ``transactions[0]`` must be the
-        block's ``BlockMetadata``, the rest its user transactions.
+        block's ``BlockMetadata``, the rest its user transactions; ``decoded``, if given,
+        are those transactions already decoded from exactly these bytes.
         """
         count = len(transactions)
         if not count or not len(infos) == len(write_sets) == len(events) == count:
@@ -400,7 +403,10 @@ class Ledger:
         if first_version != self.db.next_version:
             raise LedgerError(f"outputs start at version {first_version}, the ledger at {self.db.next_version}")
         try:
-            decoded = [transaction_from_bcs(data) for data in transactions]
+            if decoded is None:
+                decoded = [transaction_from_bcs(data) for data in transactions]
+            elif len(decoded) != count:
+                raise LedgerError("one decoded transaction per transaction, please")
             write_set_values = [WriteSet.from_bcs(data) for data in write_sets]
             event_values = [[ContractEvent.from_bcs(data) for data in listed] for listed in events]
         except BcsError as exc:

@@ -259,6 +259,7 @@ class StateSync:
                 proven[offset:end],
                 response.write_sets[offset:end],
                 listing.events[offset:end],
+                decoded=(block.metadata, *block.transactions),
             )
             last = index == len(blocks) - 1
             reaches_target = speculative.version == target.ledger_info.version
