@@ -196,6 +196,10 @@ class MempoolPayloadSource:
         self._idle_secs = idle_secs
 
     def pull(self, max_items: int, exclude: Sequence[tuple[bytes, ...]]) -> tuple[bytes, ...]:
+        # Blocks this round's certificate just committed are no longer pending (not in
+        # ``exclude``): the mempool must drop their transactions before it is asked, or the
+        # leader proposes them again and they are discarded as stale.
+        self._driver.publish_commits()
         hashes = {user_transaction_hash(data) for payload in exclude for data in payload}
         wait = 0.0 if hashes else self._idle_secs
         result: Future[tuple[bytes, ...]] = asyncio.run_coroutine_threadsafe(
@@ -389,16 +393,17 @@ class ConsensusDriver:
                 data = encode_consensus_msg(action.message)
                 self.loop.call_soon_threadsafe(self._later, delay, _Deferred(action.peer, data))
             elif isinstance(action, Commit | SyncedTo):
-                self._publish_commits()
+                self.publish_commits()
             elif isinstance(action, EpochChange):
-                self._publish_commits()
+                self.publish_commits()
                 log.info("epoch %d ended; starting the next", action.ledger_info.ledger_info.epoch)
                 self.manager = self._new_manager()
                 self._perform(self.manager.start(wall_clock_usecs()))
             elif isinstance(action, SecurityEvent):
                 log.warning("security event %s from %s: %s", action.kind, action.peer, action.detail)
 
-    def _publish_commits(self) -> None:
+    def publish_commits(self) -> None:
+        """Hand blocks committed since the last call to the loop (mempool, waiters, listeners), in order."""
         committed, self.computer.committed = self.computer.committed, []
         for block in committed:
             self.loop.call_soon_threadsafe(self._on_commit, block)
