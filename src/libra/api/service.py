@@ -145,6 +145,10 @@ class NodeApiService:
     # --- submission -----------------------------------------------------------------------
 
     async def submit(self, signed_txn: bytes) -> None:
+        if self._runtime.refuses_for_capacity(signed_txn):  # before any work on the transaction
+            if self._metrics is not None:
+                self._metrics.node.record_rejection(AddStatus.MEMPOOL_FULL.value)
+            raise _pool_error(AddStatus.MEMPOOL_FULL)
         if self._verifier is not None:  # the signature on a worker (GIL released) instead of the event loop
             await self._verifier.verify(signed_txn)
         admission = self._runtime.submit(signed_txn)
