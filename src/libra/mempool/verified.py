@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 from libra.types.transaction import SignedTransaction
 
-DEFAULT_CAPACITY = 200_000
+DEFAULT_CAPACITY = 40_000  # decoded transactions are ~2 KB each: tens of MB at most
 
 
 class VerifiedTransactions:

@@ -85,8 +85,9 @@ class NodeRuntime:
         self.ledger = Ledger(self.db, self.chain_id, self.verify_pool)
         if self.ledger.bootstrap(genesis):
             log.info("committed genesis")
-        # signatures checked at admission; proposals carrying these bytes are not checked again
-        self.verified = VerifiedTransactions()
+        # signatures checked at admission; proposals carrying these bytes are not checked again.
+        # Sized to what the pool can hold twice over: entries outlive their commit until evicted.
+        self.verified = VerifiedTransactions(capacity=2 * config.mempool.capacity)
         self.mempool = Mempool(
             PoolConfig(
                 capacity=config.mempool.capacity,
