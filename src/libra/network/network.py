@@ -525,6 +525,10 @@ class Network:
             raise ValueError(f"a handler for {protocol.label} is already registered")
         self._handlers[protocol] = handler
 
+    def unregister(self, protocol: Protocol) -> None:
+        """Stop routing ``protocol`` (its frames count as ``no_handler`` until registered again)."""
+        self._handlers.pop(protocol, None)
+
     def send(self, peer_id: AccountAddress, protocol: Protocol, payload: bytes) -> bool:
         """Queue ``payload`` for one peer without blocking; False if it was refused.
 
