@@ -359,7 +359,8 @@ class NodeRuntime:
         return False
 
     def _on_mempool_gossip(self, peer: object, payload: bytes) -> None:
-        """Transactions shared by a peer: admitted like submissions, not shared again."""
+        """Transactions shared by a peer: admitted like submissions, not shared again, except
+        those a guest (a follower) forwards, which go on to the validators like submissions."""
 
         try:
             deserializer = Deserializer(payload)
@@ -368,8 +369,9 @@ class NodeRuntime:
         except ValueError:
             log.warning("undecodable mempool gossip from %s", peer)
             return
+        share = self._gossip is not None and peer in self._gossip.guests()
         for data in items[:1000]:
-            self._admit(data, share=False)
+            self._admit(data, share=share)
 
     async def _flush_gossip(self) -> None:
 

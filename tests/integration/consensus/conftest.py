@@ -1,4 +1,4 @@
-"""The consensus tests share ``consensus_helpers.py`` (pytest runs with ``--import-mode=importlib``),
+"""The consensus tests share ``load_helpers.py`` (pytest runs with ``--import-mode=importlib``),
 so this folder goes on ``sys.path``."""
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 import pytest
-from consensus_helpers import PaymentLoad, assert_agreement, restart, rpc, versions, wait_for_progress
+from diem import jsonrpc, stdlib, testnet, utils
+from load_helpers import PaymentLoad, assert_agreement, restart, rpc, versions, wait_for_progress
 
 from libra.client.verifier import verify_epoch_change_proof
 from libra.crypto.auth import compute_address, compute_auth_key
@@ -82,6 +83,13 @@ def test_a_validator_joins_and_another_leaves_under_load(localnet_factory, tmp_p
         info["nodes"].append(node)
         wait_for_progress(info, "validator-4", versions(info)["full-node-0"] - 1, timeout=90)
         epoch_before = epoch_of(full_node_url)
+        # a payment submitted to the follower goes through the full node to the validators
+        client = jsonrpc.Client(full_node_url)
+        payer = testnet.Faucet(client, url=net.faucet).gen_account()
+        payment = payer.create_txn(client, payload=stdlib.encode_peer_to_peer_with_metadata_script_function(
+            utils.currency_code("XUS"), load.receiver.account_address, 1, b"", b""))
+        jsonrpc.Client(node["json_rpc"]).submit(payment)
+        assert client.wait_for_transaction(payment, timeout_secs=60).vm_status.type == "executed"
 
         # 2. governance adds it; it takes part in consensus in the new epoch
         added = libra("validator", "add", "--data", str(data), "--name", "validator-4")

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
-from consensus_helpers import PaymentLoad, assert_agreement, restart, versions, wait_for_progress
+from load_helpers import PaymentLoad, assert_agreement, restart, versions, wait_for_progress
 
 KILL_CYCLES = int(os.environ.get("LIBRA_FAULT_KILLS", "20"))
 
