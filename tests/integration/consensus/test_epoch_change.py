@@ -86,6 +86,7 @@ def test_a_validator_joins_and_another_leaves_under_load(localnet_factory, tmp_p
         # a payment submitted to the follower goes through the full node to the validators
         client = jsonrpc.Client(full_node_url)
         payer = testnet.Faucet(client, url=net.faucet).gen_account()
+        wait_for_progress(info, "validator-4", versions(info)["full-node-0"] - 1)  # it knows the payer
         payment = payer.create_txn(client, payload=stdlib.encode_peer_to_peer_with_metadata_script_function(
             utils.currency_code("XUS"), load.receiver.account_address, 1, b"", b""))
         jsonrpc.Client(node["json_rpc"]).submit(payment)
