@@ -317,6 +317,8 @@ class Network:
             self._pending_handshakes -= 1
             if task is not None:
                 self._tasks.discard(task)
+        if peer_id not in self._peers and not self._add_guest(peer_id, writer):
+            return
         self._register(peer_id, Origin.INBOUND, reader, writer)
 
     async def _authenticate_inbound(self, writer: asyncio.StreamWriter) -> AccountAddress:
@@ -325,26 +327,37 @@ class Network:
         key = self._peer_key(writer)
         peer_id = self._by_key.get(key)
         if peer_id is None and self._guest_protocols:
-            return self._admit_guest(key)
+            return self._guest_id(key)
         if peer_id is None:
             raise HandshakeRefused("unknown_key", f"inbound key {key.hex()} is not in the allowed set")
         return peer_id
 
-    def _admit_guest(self, key: bytes) -> AccountAddress:
-        """Allow an unknown key as a guest (see the module docstring)."""
+    def _guest_id(self, key: bytes) -> AccountAddress:
+        """The peer id of an unknown key that may become a guest (see the module docstring)."""
         peer_id = peer_id_for_key(key)
         if peer_id in self._peers and peer_id not in self._guests:
             raise HandshakeRefused("unknown_key", f"guest key {key.hex()} collides with peer {short(peer_id)}")
-        if peer_id not in self._guests:
-            if len(self._guests) >= self._max_guests:
-                raise HandshakeRefused("too_many_guests", f"{self._max_guests} guests are connected already")
-            self._peers[peer_id] = _Peer(
-                PeerInfo(peer_id, key), OutboundQueue(self.config.outbound_queue_size, self.config.drop_oldest)
-            )
-            self._by_key[key] = peer_id
-            self._guests.add(peer_id)
-            log.info("network %s accepted guest %s", short(self.peer_id), short(peer_id))
+        if peer_id not in self._guests and len(self._guests) >= self._max_guests:
+            raise HandshakeRefused("too_many_guests", f"{self._max_guests} guests are connected already")
         return peer_id
+
+    def _add_guest(self, peer_id: AccountAddress, writer: asyncio.StreamWriter) -> bool:
+        """Allow a guest once its handshake is complete (a half-done handshake holds no slot)."""
+        try:
+            key = self._peer_key(writer)
+            if self._by_key.get(key, peer_id) != peer_id:
+                raise HandshakeRefused("unknown_key", f"guest key {key.hex()} belongs to another peer now")
+            self._guest_id(key)  # checked again: other guests may have arrived meanwhile
+        except HandshakeRefused as exc:
+            self._refused(exc.reason, str(exc), writer)
+            return False
+        self._peers[peer_id] = _Peer(
+            PeerInfo(peer_id, key), OutboundQueue(self.config.outbound_queue_size, self.config.drop_oldest)
+        )
+        self._by_key[key] = peer_id
+        self._guests.add(peer_id)
+        log.info("network %s accepted guest %s", short(self.peer_id), short(peer_id))
+        return True
 
     def _peer_key(self, writer: asyncio.StreamWriter) -> bytes:
         try:

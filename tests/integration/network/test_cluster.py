@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from net_helpers import FAST, Cluster, address, eventually
+from net_helpers import FAST, Cluster, address, eventually, tls_connect
 
 from libra.crypto.ed25519 import Ed25519PrivateKey
 from libra.network import Network, PeerInfo, Protocol, peer_id_for_key
+from libra.network.tls import TlsIdentity
 from libra.types.move import AccountAddress
 
 pytestmark = pytest.mark.timeout(30)
@@ -206,6 +207,11 @@ async def test_a_public_node_takes_guests_for_state_sync_only_and_keeps_them_acr
     guest = Network(address(32), guest_key, FAST)
     second = Network(address(33), Ed25519PrivateKey(bytes([0x33]) * 32), FAST)
     try:
+        # a stranger that completes TLS but never says Hello takes no guest slot
+        _, writer = await tls_connect(port, TlsIdentity.create(Ed25519PrivateKey(bytes([0x34]) * 32)).client)
+        writer.close()
+        assert await eventually(lambda: public.metrics.handshakes_refused["hello"] >= 1, 3.0)
+        assert public.guests() == frozenset() and public.allowed_peers() == frozenset()
         await guest.start("127.0.0.1", 0)
         guest.update_peers([PeerInfo(address(31), public_key.public_key().to_bytes(), f"127.0.0.1:{port}")])
         assert await guest.wait_for_peers([address(31)], 3.0)
