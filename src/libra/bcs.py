@@ -157,6 +157,10 @@ class Deserializer:
     def remaining(self) -> int:
         return len(self._data) - self._pos
 
+    def consumed_since(self, offset: int) -> builtins.bytes:
+        """The input bytes from ``offset`` to the current position (what was decoded since)."""
+        return self._data[offset : self._pos]
+
     def finish(self) -> None:
         """Raise unless every byte was consumed."""
         if self._pos != len(self._data):

@@ -8,7 +8,6 @@ surfaces as a server error through the dispatcher.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -24,9 +23,9 @@ from libra.api.errors import (
     vm_validation_error,
 )
 from libra.api.metrics import ApiMetrics
+from libra.api.preverify import SubmissionVerifier
 from libra.api.server import METRICS_KEY
 from libra.framework.views import get_account_view, get_chain_view, get_currency_views
-from libra.mempool.admission import preverify
 from libra.mempool.pool import AddStatus
 from libra.node.ledger import CommittedBlock
 from libra.node.runtime import NodeRuntime
@@ -47,6 +46,8 @@ class NodeApiService:
         # version -> the user transaction committed there, from recent blocks: transaction
         # views of fresh versions (what pollers read) skip decoding the stored bytes again
         self._recent: dict[int, SignedTransaction] = {}
+        pool = getattr(runtime, "verify_pool", None)
+        self._verifier = SubmissionVerifier(pool) if pool is not None else None
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -144,9 +145,12 @@ class NodeApiService:
     # --- submission -----------------------------------------------------------------------
 
     async def submit(self, signed_txn: bytes) -> None:
-        pool = getattr(self._runtime, "verify_pool", None)
-        if pool is not None:  # the signature on a worker (GIL released) instead of the event loop
-            await asyncio.get_running_loop().run_in_executor(pool, preverify, signed_txn)
+        if self._runtime.refuses_for_capacity(signed_txn):  # before any work on the transaction
+            if self._metrics is not None:
+                self._metrics.node.record_rejection(AddStatus.MEMPOOL_FULL.value)
+            raise _pool_error(AddStatus.MEMPOOL_FULL)
+        if self._verifier is not None:  # the signature on a worker (GIL released) instead of the event loop
+            await self._verifier.verify(signed_txn)
         admission = self._runtime.submit(signed_txn)
         if admission.accepted:
             return None

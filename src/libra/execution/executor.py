@@ -146,14 +146,18 @@ def execute_block(
     chain_id: int,
     verifier: Executor | None = None,
     verify: bool = True,
+    prechecked: Sequence[bool] | None = None,
 ) -> BlockOutput:
     """Execute a block on ``state_view``; see the module docstring. ``verify=False`` skips
-    signature checks (only for transactions already verified, e.g. at mempool admission)."""
+    signature checks (only for transactions already verified, e.g. at mempool admission);
+    ``prechecked[i]`` true skips the check of transaction ``i`` alone."""
     valid: Iterable[bool]
-    if verify:
+    if verify and prechecked is None:
         raw_bytes = [txn.raw_txn.to_bcs() for txn in transactions]
         valid = _iter_signature_checks(transactions, raw_bytes, verifier)
         raw_sizes = [len(raw) for raw in raw_bytes]
+    elif verify:
+        valid, raw_sizes = _check_unverified(transactions, prechecked, verifier)
     else:  # nothing to sign-check: the sizes alone, without encoding every transaction again
         valid = [True] * len(transactions)
         raw_sizes = [raw_transaction_size(txn.raw_txn) for txn in transactions]
@@ -178,6 +182,24 @@ def execute_block(
     return BlockOutput(
         metadata_output, tuple(outputs), block.changed_blobs(), reconfigured, block.initial_accounts()
     )
+
+
+def _check_unverified(
+    transactions: Sequence[SignedTransaction], prechecked: Sequence[bool], verifier: Executor | None
+) -> tuple[list[bool], list[int]]:
+    """Signature validity and raw size of each transaction, checking only those not ``prechecked``."""
+    if len(prechecked) != len(transactions):
+        raise ValueError("prechecked must have one flag per transaction")
+    unchecked = [i for i, done in enumerate(prechecked) if not done]
+    raw_bytes = {i: transactions[i].raw_txn.to_bcs() for i in unchecked}
+    results = verify_signatures([transactions[i] for i in unchecked], [raw_bytes[i] for i in unchecked], verifier)
+    valid = [True] * len(transactions)
+    for i, ok in zip(unchecked, results, strict=True):
+        valid[i] = ok
+    raw_sizes = [
+        len(raw_bytes[i]) if i in raw_bytes else raw_transaction_size(txn.raw_txn) for i, txn in enumerate(transactions)
+    ]
+    return valid, raw_sizes
 
 
 def _authenticator_size(txn: SignedTransaction) -> int:

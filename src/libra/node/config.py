@@ -174,7 +174,9 @@ class FaucetSection(_Section):
 
 
 class MempoolSection(_Section):
-    capacity: int = Field(default=100_000, ge=1)
+    # about 10 s of backlog at the throughput we aim for: past it, submitters hear "mempool full"
+    # at once instead of waiting minutes in a queue
+    capacity: int = Field(default=20_000, ge=1)
     capacity_per_account: int = Field(default=100, ge=1)
     max_parked_per_account: int = Field(default=100, ge=0)
     system_ttl_secs: int = Field(default=600, ge=1)

@@ -22,14 +22,15 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-from libra.bcs import Serializer, encode_uleb128
+from libra.bcs import BcsError, Serializer, encode_uleb128
 from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_hash
 from libra.execution.executor import BlockOutput, Discarded, TransactionOutput, execute_block
 from libra.framework.errors import (
     Executed,
     vm_status_json,
 )
-from libra.framework.kept_status import kept_vm_status
+from libra.framework.events import NewEpochEvent
+from libra.framework.kept_status import kept_status, kept_vm_status
 from libra.framework.state import StateView, decode_account_blob
 from libra.framework.views import ChainView, get_chain_view
 from libra.mempool.pool import encoding_of
@@ -39,6 +40,7 @@ from libra.types.ledger import (
     EpochState,
     LedgerInfo,
     LedgerInfoWithSignatures,
+    TransactionInfo,
     ValidatorConsensusInfo,
     ValidatorVerifier,
 )
@@ -47,6 +49,7 @@ from libra.types.transaction import (
     BlockMetadata,
     GenesisTransaction,
     SignedTransaction,
+    Transaction,
     transaction_from_bcs,
     transaction_to_bcs,
 )
@@ -330,9 +333,12 @@ class Ledger:
         transactions: Sequence[SignedTransaction],
         parent: SpeculativeBlock | None = None,
         *,
-        verified: bool = False,
+        verified: bool | Sequence[bool] = False,
     ) -> SpeculativeBlock:
         """Execute a block speculatively on ``parent`` (None: the committed tip); nothing is durable.
+
+        ``verified`` says the signatures were already checked: of all transactions (True) or
+        of each one (a flag per transaction).
 
         Transactions that are discarded (bad signature, failed prologue, after a
         reconfiguration) are reported but take no version. Raises ``LedgerError`` when
@@ -345,7 +351,13 @@ class Ledger:
             first_version = live_parent.prepared.next_version
         view = _ChainView(self, live_parent)
         output = execute_block(
-            view, metadata, transactions, chain_id=self.chain_id, verifier=self._pool, verify=not verified
+            view,
+            metadata,
+            transactions,
+            chain_id=self.chain_id,
+            verifier=self._pool,
+            verify=verified is not True,
+            prechecked=None if isinstance(verified, bool) else verified,
         )
         if output.metadata_output is None or output.metadata_output.is_discarded:
             raise LedgerError(f"block {metadata.id.hex()} is invalid: its block prologue failed")
@@ -361,6 +373,89 @@ class Ledger:
             metadata=metadata,
             parent=live_parent,
             changed_blobs=output.changed_blobs,
+            prepared=prepared,
+            results=tuple(results),
+            next_epoch_state=next_epoch,
+        )
+
+    def apply_outputs(
+        self,
+        first_version: int,
+        transactions: Sequence[bytes],
+        infos: Sequence[TransactionInfo],
+        write_sets: Sequence[bytes],
+        events: Sequence[Sequence[bytes]],
+        decoded: Sequence[Transaction] | None = None,
+    ) -> SpeculativeBlock:
+        """Prepare one block on the committed tip from outputs a peer sent, without executing it.
+
+        The caller has proven ``infos`` against a signed ledger info (state sync). Each
+        version's account blobs come from applying its write set; the store then recomputes
+        every transaction info (transaction hash, state root of those blobs, event root, gas,
+        status), and outputs that do not give exactly the proven infos are refused with
+        ``LedgerError``: nothing is prepared from them. ``transactions[0]`` must be the
+        block's ``BlockMetadata``, the rest its user transactions; ``decoded``, if given,
+        are those transactions already decoded from exactly these bytes.
+        """
+        count = len(transactions)
+        if not count or not len(infos) == len(write_sets) == len(events) == count:
+            raise LedgerError("a block's outputs need one info, write set and event list per transaction")
+        if first_version != self.db.next_version:
+            raise LedgerError(f"outputs start at version {first_version}, the ledger at {self.db.next_version}")
+        try:
+            if decoded is None:
+                decoded = [transaction_from_bcs(data) for data in transactions]
+            elif len(decoded) != count:
+                raise LedgerError("one decoded transaction per transaction, please")
+            write_set_values = [WriteSet.from_bcs(data) for data in write_sets]
+            event_values = [[ContractEvent.from_bcs(data) for data in listed] for listed in events]
+        except BcsError as exc:
+            raise LedgerError(f"undecodable outputs: {exc}") from None
+        metadata = decoded[0]
+        if not isinstance(metadata, BlockMetadata) or not all(isinstance(t, SignedTransaction) for t in decoded[1:]):
+            raise LedgerError(f"the outputs at version {first_version} are not one block")
+        tracker = _BlobTracker(self.state_view())
+        entries = []
+        results = []
+        final_blobs: dict[bytes, bytes | None] = {}
+        reconfiguration = False
+        for offset, (txn, info) in enumerate(zip(decoded, infos, strict=True)):
+            blobs = tracker.apply(write_set_values[offset])
+            final_blobs.update(blobs)
+            reconfiguration |= any(e.type_tag == NewEpochEvent.TYPE_TAG for e in event_values[offset])
+            user = txn if isinstance(txn, SignedTransaction) else None
+            entries.append(
+                TransactionToCommit(
+                    transaction_bytes=transactions[offset],
+                    account_blobs=blobs,
+                    events=tuple(
+                        EventToCommit(e.key.value, e.sequence_number, data)
+                        for e, data in zip(event_values[offset], events[offset], strict=True)
+                    ),
+                    gas_used=info.gas_used,
+                    status=info.status,
+                    sender=user.raw_txn.sender.value if user is not None else None,
+                    sequence_number=user.raw_txn.sequence_number if user is not None else None,
+                    write_set_bytes=write_sets[offset],
+                )
+            )
+            if user is not None:
+                status = kept_status(info.status)
+                name = "executed" if isinstance(status, Executed) else str(vm_status_json(status)["type"])
+                txn_hash = user_transaction_hash(transactions[offset][1:])
+                results.append(CommittedTransaction(user, txn_hash, first_version + offset, name))
+        with self._write_lock:
+            prepared = self.db.prepare_block(entries, first_version)
+        if prepared.transaction_infos != tuple(infos):
+            raise LedgerError(f"the outputs of the block at version {first_version} do not give the proven results")
+        changed = {AccountAddress(address): blob for address, blob in final_blobs.items()}
+        next_epoch = None
+        if reconfiguration:
+            next_epoch = epoch_state_of(get_chain_view(_ChainView(self, None, changed)))
+        return SpeculativeBlock(
+            metadata=metadata,
+            parent=None,
+            changed_blobs=changed,
             prepared=prepared,
             results=tuple(results),
             next_epoch_state=next_epoch,

@@ -26,9 +26,10 @@ from libra.client.verifier import VerificationError
 from libra.consensus.pacemaker import ConsensusConfig
 from libra.crypto.auth import compute_address, compute_auth_key
 from libra.crypto.ed25519 import Ed25519PrivateKey, load_private_key
-from libra.crypto.hashing import hash_seed
+from libra.crypto.hashing import hash_seed, user_transaction_hash
 from libra.mempool.admission import Admission, admit
 from libra.mempool.pool import AddStatus, Mempool, PoolConfig
+from libra.mempool.verified import VerifiedTransactions
 from libra.network.config import NetworkConfig
 from libra.network.network import Network, PeerInfo, peer_id_for_key
 from libra.network.wire import Protocol
@@ -88,6 +89,9 @@ class NodeRuntime:
         self.ledger = Ledger(self.db, self.chain_id, self.verify_pool)
         if self.ledger.bootstrap(genesis):
             log.info("committed genesis")
+        # signatures checked at admission; proposals carrying these bytes are not checked again.
+        # Sized to what the pool can hold twice over: entries outlive their commit until evicted.
+        self.verified = VerifiedTransactions(capacity=2 * config.mempool.capacity)
         self.mempool = Mempool(
             PoolConfig(
                 capacity=config.mempool.capacity,
@@ -114,7 +118,18 @@ class NodeRuntime:
         """Admit a submitted transaction into the mempool (runs on the event loop)."""
         return self._admit(data, share=True)
 
+    def refuses_for_capacity(self, data: bytes) -> bool:
+        """True when the pool is full and ``data`` is not already in it.
+
+        That answer (mempool full) needs no decoding, signature check or state read, so an
+        overloaded node gives it at once instead of after the work it cannot take on.
+        """
+        pool = self.mempool
+        return len(pool) >= pool.config.capacity and not pool.contains_hash(user_transaction_hash(data))
+
     def _admit(self, data: bytes, *, share: bool) -> Admission:
+        if self.refuses_for_capacity(data):
+            return Admission(AddStatus.MEMPOOL_FULL, None, None, None)
         snapshot = self.ledger.snapshot()
         admission = admit(
             self.mempool,
@@ -125,6 +140,8 @@ class NodeRuntime:
             now=time.monotonic(),
         )
         if admission.accepted:
+            if admission.status is AddStatus.ACCEPTED and admission.txn is not None:
+                self.verified.remember(data, admission.txn)
             self.pending_work.set()
             if share and admission.status is AddStatus.ACCEPTED and self._gossip is not None:
                 self._outgoing.append(data)

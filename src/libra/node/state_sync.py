@@ -5,7 +5,8 @@ Protocol (``Protocol.STATE_SYNC``, BCS)::
     StateSyncMsg = enum {
       0 ChunkRequest  { request_id: u64, start_version: u64, target_version: u64, limit: u64 }
       1 ChunkResponse { request_id: u64, ledger_info: Option<LedgerInfoWithSignatures>,
-                        listing: TransactionListWithProof }
+                        listing: TransactionListWithProof (with events),
+                        write_sets: Vec<bytes> (BCS WriteSet, one per transaction) }
       2 EpochChangeRequest  { request_id: u64, start_epoch: u64 }
       3 EpochChangeResponse { request_id: u64, proof: EpochChangeProof }
     }
@@ -17,10 +18,13 @@ quorum signatures against the validator set of the epoch (a full node following)
 
 A chunk ends at a block boundary (before a ``BlockMetadata``) unless it reaches the
 target. The requester checks the listing's accumulator range proof against the
-trusted ledger info, re-executes the chunk block by block on its own state, checks
-that every re-computed ``TransactionInfo`` equals the proven one, and only then
-commits the blocks in order (the last one with the ledger info). A peer that sends
-anything else is answered by trying the next peer; nothing unverified is written.
+trusted ledger info, then applies the chunk block by block on its own state from the
+transactions' outputs (write sets and events), without executing them: the store
+recomputes every ``TransactionInfo`` (state root from the resulting account blobs,
+event root, gas, status) and a block is committed only when they all equal the proven
+ones (the last block with the ledger info). Outputs are thus as trusted as the signed
+ledger info, and a node spends a fraction of execution's CPU to follow. A peer that
+sends anything else is answered by trying the next peer; nothing unverified is written.
 
 Crossing epochs (a follower: full node, or a validator not in the set): when the
 peer's latest ledger info belongs to a later epoch than the one we trust, we ask for
@@ -90,12 +94,14 @@ class ChunkResponse(BcsType):
     request_id: int
     ledger_info: LedgerInfoWithSignatures | None
     listing: TransactionListWithProof
+    write_sets: tuple[bytes, ...] = ()
 
     def serialize(self, serializer: Serializer) -> None:
         serializer.variant(1)
         serializer.u64(self.request_id)
         serializer.option(self.ledger_info, lambda s, li: li.serialize(s))
         self.listing.serialize(serializer)
+        serializer.sequence(self.write_sets, Serializer.bytes)
 
     @classmethod
     def deserialize(cls, deserializer: Deserializer) -> ChunkResponse:
@@ -103,6 +109,7 @@ class ChunkResponse(BcsType):
             deserializer.u64(),
             deserializer.option(LedgerInfoWithSignatures.deserialize, "ledger info"),
             TransactionListWithProof.deserialize(deserializer),
+            tuple(deserializer.sequence(lambda d: d.bytes("write set"), "write sets")),
         )
 
 
@@ -220,9 +227,10 @@ class StateSync:
             if end < target + 1:
                 end = self._block_boundary(request.start_version, end, target)
             listing = self._ledger.db.get_transaction_list_with_proof(
-                request.start_version, end - request.start_version, target
+                request.start_version, end - request.start_version, target, include_events=True
             )
-        return ChunkResponse(request.request_id, ledger_info, listing)
+            write_sets = tuple(self._ledger.db.get_write_set(v) for v in range(request.start_version, end))
+        return ChunkResponse(request.request_id, ledger_info, listing, write_sets)
 
     def serve_epoch_change(self, request: EpochChangeRequest) -> EpochChangeResponse | None:
         """The ledger infos ending epochs from ``start_epoch`` on (none if we know no later epoch)."""
@@ -267,7 +275,7 @@ class StateSync:
             peer = candidates[failures % len(candidates)]
             try:
                 _, response = self._request(peer, target.ledger_info.version)
-                committed += self.apply(response.listing, target)
+                committed += self.apply(response, target)
             except (StateSyncError, VerificationError, LedgerError, BcsError, TimeoutError) as exc:
                 failures += 1
                 log.warning("state sync from %s failed: %s", peer, str(exc) or type(exc).__name__)
@@ -319,7 +327,7 @@ class StateSync:
         if not response.listing.transactions:
             self._record_if_reached(latest)
             return None
-        return self.apply(response.listing, latest)
+        return self.apply(response, latest)
 
     def _request(self, peer: AccountAddress, target_version: int) -> tuple[AccountAddress, ChunkResponse]:
         request = ChunkRequest(next(self._ids), self._ledger.db.next_version, target_version, CHUNK_LIMIT)
@@ -343,27 +351,34 @@ class StateSync:
         finally:
             self._waiting.pop(request.request_id, None)
 
-    def apply(self, listing: TransactionListWithProof, target: LedgerInfoWithSignatures) -> list[CommittedBlock]:
-        """Verify a chunk against ``target`` and commit it block by block.
+    def apply(self, response: ChunkResponse, target: LedgerInfoWithSignatures) -> list[CommittedBlock]:
+        """Verify a chunk against ``target`` and commit it block by block from its outputs.
 
-        Each block is committed only after its re-computed transaction infos equal the
-        proven ones, so a lying peer can make us write nothing but the truth.
+        Each block is committed only after the transaction infos recomputed from its
+        outputs equal the proven ones, so a lying peer can make us write nothing but the truth.
         """
+        listing = response.listing
         start = self._ledger.db.next_version
         verify_transaction_list(target.ledger_info, start, listing)
         proven = listing.proof.transaction_infos
+        count = len(listing.transactions)
+        if listing.events is None or len(listing.events) != count or len(response.write_sets) != count:
+            raise LedgerError("the chunk lacks the events or write sets of its transactions")
         blocks = split_blocks(start, listing.transactions)
         if not blocks:
             raise LedgerError("the chunk holds no block")
         committed = []
         for index, block in enumerate(blocks):
-            speculative = self._ledger.execute(block.metadata, block.transactions, None)
-            infos = tuple(speculative.prepared.transaction_infos)
             offset = block.first_version - start
-            if speculative.prepared.first_version != block.first_version or infos != tuple(
-                proven[offset : offset + len(infos)]
-            ):
-                raise LedgerError(f"re-executing the block at version {block.first_version} gave other results")
+            end = offset + 1 + len(block.transactions)
+            speculative = self._ledger.apply_outputs(
+                block.first_version,
+                listing.transactions[offset:end],
+                proven[offset:end],
+                response.write_sets[offset:end],
+                listing.events[offset:end],
+                decoded=(block.metadata, *block.transactions),
+            )
             last = index == len(blocks) - 1
             reaches_target = speculative.version == target.ledger_info.version
             committed.extend(self._ledger.commit(speculative, target if last and reaches_target else None))

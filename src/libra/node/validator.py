@@ -57,6 +57,7 @@ from libra.node.ledger import CommittedBlock, Ledger, LedgerError, SpeculativeBl
 
 if TYPE_CHECKING:
     from libra.node.runtime import NodeRuntime
+from libra.mempool.verified import VerifiedTransactions
 from libra.types.consensus import (
     BLOCK_GENESIS,
     Block,
@@ -82,23 +83,36 @@ class ConsensusStartError(RuntimeError):
     """Consensus cannot start from what is on disk; the message says why."""
 
 
-def decode_payload(payload: Sequence[bytes]) -> list[SignedTransaction]:
-    """The proposal's transactions; undecodable entries are skipped by every node alike."""
+def decode_payload(
+    payload: Sequence[bytes], verified: VerifiedTransactions | None = None
+) -> tuple[list[SignedTransaction], list[bool]]:
+    """The proposal's transactions, each with whether this node already checked its signature.
+
+    Undecodable entries are skipped by every node alike.
+    """
     out = []
+    known = []
     for data in payload:
+        txn = verified.lookup(data) if verified is not None else None
+        if txn is not None:
+            out.append(txn)
+            known.append(True)
+            continue
         try:
             out.append(SignedTransaction.from_bcs(data))
         except BcsError:
             continue
-    return out
+        known.append(False)
+    return out, known
 
 
 class LedgerStateComputer:
     """The core's ``StateComputer`` over the node's ledger (called on the consensus thread)."""
 
-    def __init__(self, ledger: Ledger, sync: SyncHook) -> None:
+    def __init__(self, ledger: Ledger, sync: SyncHook, verified: VerifiedTransactions | None = None) -> None:
         self._ledger = ledger
         self._sync = sync
+        self._verified = verified
         self._blocks: dict[bytes, SpeculativeBlock | None] = {}  # None: the committed tip
         self._uncertified: dict[bytes, tuple[int, bytes]] = {}
         self.committed: list[CommittedBlock] = []
@@ -125,7 +139,8 @@ class LedgerStateComputer:
             tuple(address for address, _ in block.quorum_cert.signed_ledger_info.signatures),
             author if author is not None else ZERO_ADDRESS,
         )
-        executed = self._ledger.execute(metadata, decode_payload(block.payload), self._blocks[parent_id])
+        transactions, prechecked = decode_payload(block.payload, self._verified)
+        executed = self._ledger.execute(metadata, transactions, self._blocks[parent_id], verified=prechecked)
         self._blocks[block_id] = executed
         return StateComputeResult(executed.executed_state_id, executed.version, executed.next_epoch_state)
 
@@ -208,6 +223,10 @@ class MempoolPayloadSource:
         self._idle_secs = idle_secs
 
     def pull(self, max_items: int, exclude: Sequence[tuple[bytes, ...]]) -> tuple[bytes, ...]:
+        # Blocks this round's certificate just committed are no longer pending (not in
+        # ``exclude``): the mempool must drop their transactions before it is asked, or the
+        # leader proposes them again and they are discarded as stale.
+        self._driver.publish_commits()
         hashes = {user_transaction_hash(data) for payload in exclude for data in payload}
         wait = 0.0 if hashes else self._idle_secs
         result: Future[tuple[bytes, ...]] = asyncio.run_coroutine_threadsafe(
@@ -284,7 +303,7 @@ class ConsensusDriver:
         self.loop: asyncio.AbstractEventLoop
         self._fetches: dict[AccountAddress, deque[BlockRetrievalRequest]] = {}
         self.sync_hook = SyncHook()
-        self.computer = LedgerStateComputer(ledger, self._sync)
+        self.computer = LedgerStateComputer(ledger, self._sync, runtime.verified)
         self.store = RocksConsensusStore(data_dir / "consensus")
         self.manager: RoundManager | None = None
         self.failed: BaseException | None = None
@@ -408,9 +427,9 @@ class ConsensusDriver:
                 data = encode_consensus_msg(action.message)
                 self.loop.call_soon_threadsafe(self._later, delay, _Deferred(action.peer, data))
             elif isinstance(action, Commit | SyncedTo):
-                self._publish_commits()
+                self.publish_commits()
             elif isinstance(action, EpochChange):
-                self._publish_commits()
+                self.publish_commits()
                 log.info("epoch %d ended; starting the next", action.ledger_info.ledger_info.epoch)
                 next_epoch = action.ledger_info.ledger_info.next_epoch_state
                 if next_epoch is not None and self.author not in dict(next_epoch.verifier.validators):
@@ -426,7 +445,8 @@ class ConsensusDriver:
             elif isinstance(action, SecurityEvent):
                 log.warning("security event %s from %s: %s", action.kind, action.peer, action.detail)
 
-    def _publish_commits(self) -> None:
+    def publish_commits(self) -> None:
+        """Hand blocks committed since the last call to the loop (mempool, waiters, listeners), in order."""
         committed, self.computer.committed = self.computer.committed, []
         for block in committed:
             self.loop.call_soon_threadsafe(self._on_commit, block)

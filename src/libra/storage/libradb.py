@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,6 +155,8 @@ class PreparedBlock:
     nodes: dict[bytes, Node] = field(repr=False)
     base_commit: int = field(repr=False)  # commits made when prepared (checked when parent is None)
     committed_at: int | None = field(default=None, repr=False)  # the store's commit count after committing it
+    # address -> (version of its last change in this block, blob then): feeds the latest-blob cache
+    changed_blobs: dict[bytes, tuple[int, bytes | None]] = field(default_factory=dict, repr=False)
 
     @property
     def committed(self) -> bool:
@@ -163,10 +166,23 @@ class PreparedBlock:
 class LibraDB(ProofReads):
     """The authenticated ledger store over a :class:`KeyValueStore`."""
 
-    def __init__(self, store: KeyValueStore, *, prune_window: int | None = None, node_cache_size: int = 20000) -> None:
+    def __init__(
+        self,
+        store: KeyValueStore,
+        *,
+        prune_window: int | None = None,
+        node_cache_size: int = 20000,
+        blob_cache_size: int = 100_000,
+    ) -> None:
         if prune_window is not None and prune_window < 1:
             raise StorageError("prune window must be at least 1 version")
         self._store = store
+        # Latest blobs of recently read or written accounts: address -> (version from which the
+        # blob is current, blob). Entries change only under ``_blob_lock``, and a commit updates
+        # them before the tip moves, so an entry read at a version >= its own is that version's blob.
+        self._latest_blobs: OrderedDict[bytes, tuple[int, bytes | None]] = OrderedDict()
+        self._blob_cache_size = blob_cache_size
+        self._blob_lock = threading.Lock()
         self._prune_window = prune_window
         self._lock = threading.Lock()  # serialises prepare and commit (the writer side)
         self._commits = 0  # commits since open: identifies the committed tip for staleness checks
@@ -255,6 +271,10 @@ class LibraDB(ProofReads):
             batch = WriteBatch()
             infos, leaves = self._write_transactions(reader, batch, transactions, first_version)
             frozen, root = self._accumulator.append(batch, leaves, accumulator_base)
+            changed: dict[bytes, tuple[int, bytes | None]] = {}
+            for offset, txn in enumerate(transactions):
+                for address, blob in txn.account_blobs.items():
+                    changed[address] = (first_version + offset, blob)
             return PreparedBlock(
                 first_version,
                 first_version + len(transactions),
@@ -266,6 +286,7 @@ class LibraDB(ProofReads):
                 frozen,
                 reader.overlay,
                 self._commits,
+                changed_blobs=changed,
             )
 
     def _committed_state_root(self) -> bytes:
@@ -318,7 +339,11 @@ class LibraDB(ProofReads):
             for key in pruned_keys:
                 self._reader.forget(key)
             self._accumulator.adopt(prepared.frozen, prepared.next_version)
-            self._next_version = prepared.next_version
+            with self._blob_lock:
+                for block in chain:
+                    for address, entry in block.changed_blobs.items():
+                        self._cache_blob(address, entry)
+                self._next_version = prepared.next_version
             if ledger_info is not None:
                 self._latest_li = ledger_info
             self._mark_committed(chain)
@@ -332,6 +357,7 @@ class LibraDB(ProofReads):
             block.parent = None
             block.nodes = {}
             block.batch = WriteBatch()
+            block.changed_blobs = {}
 
     def _write_transactions(
         self, reader: NodeSource, batch: WriteBatch, transactions: Sequence[TransactionToCommit], first_version: int
@@ -515,7 +541,21 @@ class LibraDB(ProofReads):
                 return None
             version = self._next_version - 1
         self._require_state_version(version)
-        return get_blob(self._reader, version, hash_account_key(address))
+        cached = self._latest_blobs.get(address)
+        if cached is not None and cached[0] <= version:
+            return cached[1]
+        blob = get_blob(self._reader, version, hash_account_key(address))
+        with self._blob_lock:
+            if address not in self._latest_blobs and version == self._next_version - 1:
+                self._cache_blob(address, (version, blob))
+        return blob
+
+    def _cache_blob(self, address: bytes, entry: tuple[int, bytes | None]) -> None:
+        """Record ``address``'s latest blob (callers hold ``_blob_lock``); the oldest entries make room."""
+        self._latest_blobs[address] = entry
+        self._latest_blobs.move_to_end(address)
+        if len(self._latest_blobs) > self._blob_cache_size:
+            self._latest_blobs.popitem(last=False)
 
     def get_state_root(self, version: int) -> bytes:
         self._require_state_version(version)

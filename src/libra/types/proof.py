@@ -48,15 +48,21 @@ def _write_raw(serializer: Serializer, data: bytes) -> None:
     serializer.raw(data)
 
 
-def _read_canonical(deserializer: Deserializer, decode: Callable[[Deserializer], BcsType]) -> bytes:
-    """Decode one value strictly and return its canonical bytes."""
-    return decode(deserializer).to_bcs()
+def _read_canonical(deserializer: Deserializer, decode: Callable[[Deserializer], object]) -> bytes:
+    """Decode one value strictly and return its bytes.
+
+    The decoder refuses every non-canonical form of these types (ULEB128, bools, options,
+    enum tags, UTF-8, identifiers), so the bytes it consumed are the canonical encoding.
+    """
+    start = deserializer.offset
+    decode(deserializer)
+    return deserializer.consumed_since(start)
 
 
 def _read_transaction(deserializer: Deserializer) -> bytes:
-    from libra.types.transaction import deserialize_transaction, transaction_to_bcs
+    from libra.types.transaction import deserialize_transaction
 
-    return transaction_to_bcs(deserialize_transaction(deserializer))
+    return _read_canonical(deserializer, deserialize_transaction)
 
 
 def _read_event(deserializer: Deserializer) -> bytes:

@@ -115,3 +115,33 @@ def test_multi_ed25519_sender():
     chain.seq[address] = 0
     assert status_of(chain.run(multi_signed([0, 2])))[0] == "Executed"
     assert chain.balance(address) == 93
+
+
+def _forge(txn: SignedTransaction) -> SignedTransaction:
+    """The same transaction with one signature bit flipped."""
+    auth = txn.authenticator
+    signature = bytes([auth.signature[0] ^ 1]) + auth.signature[1:]
+    return dataclasses.replace(txn, authenticator=dataclasses.replace(auth, signature=signature))
+
+
+def test_prechecked_flags_skip_only_their_own_signature_checks():
+    chain, txns = scenario()
+    txns = txns[:6]
+    txns[3] = _forge(txns[3])
+    metadata = chain.metadata()
+    full = execute_block(chain.view, metadata, txns, chain_id=2)
+    assert status_of(full.transaction_outputs[3])[2] == "INVALID_SIGNATURE"
+    # the honest ones flagged as already checked: the forged one is still caught, same outputs
+    flags = [i != 3 for i in range(len(txns))]
+    with ThreadPoolExecutor(2) as pool:
+        partial = execute_block(chain.view, metadata, txns, chain_id=2, verifier=pool, prechecked=flags)
+    assert digest(partial) == digest(full)
+    # a flag is trusted: claiming the forged one was checked lets it through (callers only flag bytes they checked)
+    trusting = execute_block(chain.view, metadata, txns, chain_id=2, prechecked=[True] * len(txns))
+    assert status_of(trusting.transaction_outputs[3])[2] != "INVALID_SIGNATURE"
+    try:
+        execute_block(chain.view, metadata, txns, chain_id=2, prechecked=[True])
+    except ValueError as exc:
+        assert "one flag per transaction" in str(exc)
+    else:
+        raise AssertionError("a short prechecked list must be refused")
