@@ -126,3 +126,9 @@ def localnet_factory(tmp_path: Path) -> Iterator[Callable[..., Localnet]]:
 def wallet_net(localnet: Localnet) -> Localnet:
     """The network the wallet tests pay on (the module's localnet)."""
     return localnet
+
+
+@pytest.fixture
+def pick_port() -> Callable[[], int]:
+    """``free_port`` for tests that start extra nodes."""
+    return free_port

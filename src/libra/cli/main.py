@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "localnet": ("libra.cli.localnet", "localnet"),
     "node": ("libra.cli.node", "node"),
     "tx": ("libra.cli.tx", "tx"),
+    "validator": ("libra.cli.validator", "validator"),
     "wallet": ("libra.cli.wallet", "wallet"),
 }
 

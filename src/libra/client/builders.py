@@ -156,6 +156,84 @@ def tiered_mint(currency: str, sliding_nonce: int, dealer: AccountAddress, amoun
     )
 
 
+def create_validator_account(
+    sliding_nonce: int, address: AccountAddress, auth_key_prefix: bytes, human_name: bytes
+) -> ScriptFunction:
+    """Diem Root creates a validator owner account (no config yet)."""
+    return script_function(
+        "AccountCreationScripts",
+        "create_validator_account",
+        (),
+        _u64(sliding_nonce),
+        _address(address),
+        _vector_u8(auth_key_prefix),
+        _vector_u8(human_name),
+    )
+
+
+def create_validator_operator_account(
+    sliding_nonce: int, address: AccountAddress, auth_key_prefix: bytes, human_name: bytes
+) -> ScriptFunction:
+    """Diem Root creates a validator operator account."""
+    return script_function(
+        "AccountCreationScripts",
+        "create_validator_operator_account",
+        (),
+        _u64(sliding_nonce),
+        _address(address),
+        _vector_u8(auth_key_prefix),
+        _vector_u8(human_name),
+    )
+
+
+def set_validator_operator(operator_name: bytes, operator: AccountAddress) -> ScriptFunction:
+    """The validator owner names its operator (sent by the owner)."""
+    return script_function(
+        "ValidatorAdministrationScripts", "set_validator_operator", (), _vector_u8(operator_name), _address(operator)
+    )
+
+
+def register_validator_config(
+    validator: AccountAddress, consensus_public_key: bytes, network_addresses: bytes, full_node_addresses: bytes
+) -> ScriptFunction:
+    """The operator sets the validator's config (keys and endpoint); no new epoch."""
+    return script_function(
+        "ValidatorAdministrationScripts",
+        "register_validator_config",
+        (),
+        _address(validator),
+        _vector_u8(consensus_public_key),
+        _vector_u8(network_addresses),
+        _vector_u8(full_node_addresses),
+    )
+
+
+def add_validator_and_reconfigure(sliding_nonce: int, validator_name: bytes, validator: AccountAddress) -> ScriptFunction:
+    """Diem Root adds a configured validator to the set; a new epoch starts."""
+    return script_function(
+        "ValidatorAdministrationScripts",
+        "add_validator_and_reconfigure",
+        (),
+        _u64(sliding_nonce),
+        _vector_u8(validator_name),
+        _address(validator),
+    )
+
+
+def remove_validator_and_reconfigure(
+    sliding_nonce: int, validator_name: bytes, validator: AccountAddress
+) -> ScriptFunction:
+    """Diem Root removes a validator from the set; a new epoch starts."""
+    return script_function(
+        "ValidatorAdministrationScripts",
+        "remove_validator_and_reconfigure",
+        (),
+        _u64(sliding_nonce),
+        _vector_u8(validator_name),
+        _address(validator),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SignedSubmission:
     """A signed transaction with the bytes to submit and the hash to wait for."""

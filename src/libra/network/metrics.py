@@ -7,7 +7,8 @@ Reasons used in ``handshakes_refused``: ``tls`` (handshake failed: garbage, no o
 certificate, timeout), ``unknown_key``, ``wrong_key`` (dialed peer showed another key),
 ``hello`` (no or bad Hello), ``too_many_pending``, ``not_started``, ``error`` (a bug; logged).
 Reasons used in ``dropped``: ``queue_full``, ``unknown_peer``, ``rate_limited``,
-``unknown_protocol``, ``no_handler``, ``handler_error``.
+``unknown_protocol``, ``no_handler``, ``handler_error``, ``guest_protocol`` (a guest sent a
+protocol guests may not use). ``too_many_guests`` is a refusal reason too.
 Reasons used in ``disconnects``: ``eof``, ``oversize_frame``, ``slow_frame``,
 ``protocol_violation``, ``ping_timeout``, ``write_timeout``, ``rate_abuse``, ``replaced``,
 ``duplicate``, ``peer_removed``, ``closing``, ``error``.

@@ -26,6 +26,12 @@ Rules:
   the backoff, a shorter one does not (so a peer that accepts and drops is not hammered).
 * **Epoch changes.** :meth:`Network.update_peers` replaces the allowed set: peers that left
   are disconnected and forgotten, peers whose key changed are reconnected, new ones dialed.
+* **Guests** (a public full node only: ``guest_protocols`` given). An inbound key outside
+  the allowed set is still accepted, named by :func:`peer_id_for_key`, and only frames
+  of ``guest_protocols`` (state sync, mempool) are delivered from it; at most
+  ``max_guests`` at once. Guests are never dialed and survive :meth:`update_peers`
+  unless the set now names their key. A validator never takes guests: consensus stays
+  between pinned keys.
 * **Sending** never blocks: frames wait in a bounded per-peer queue (kept while the peer
   is disconnected) and are written by the connection's write loop. Delivery is best
   effort, as Diem's direct-send: frames already handed to a connection that then breaks
@@ -128,8 +134,14 @@ class Network:
         peer_id: AccountAddress,
         network_key: Ed25519PrivateKey,
         config: NetworkConfig | None = None,
+        *,
+        guest_protocols: Iterable[Protocol] = (),
+        max_guests: int = 32,
     ) -> None:
         self.peer_id = peer_id
+        self._guest_protocols = frozenset(guest_protocols)
+        self._max_guests = max_guests
+        self._guests: set[AccountAddress] = set()
         self.public_key = network_key.public_key().to_bytes()
         self.config = config or NetworkConfig()
         self.metrics = NetworkMetrics()
@@ -231,6 +243,13 @@ class Network:
         for info in wanted.values():
             if by_key.setdefault(info.public_key, info.peer_id) != info.peer_id:
                 raise ValueError(f"network key shared by two peers: {info.public_key.hex()}")
+        for peer_id in list(self._guests):
+            guest = self._peers.get(peer_id)
+            if peer_id in wanted or guest is None or guest.info.public_key in by_key:
+                self._guests.discard(peer_id)  # now a member of the set (or gone): no longer a guest
+            else:
+                wanted[peer_id] = guest.info
+                by_key[guest.info.public_key] = peer_id
         for peer_id in [pid for pid in self._peers if pid not in wanted]:
             self._forget(self._peers.pop(peer_id), "peer_removed")
         self._by_key = by_key
@@ -298,6 +317,8 @@ class Network:
             self._pending_handshakes -= 1
             if task is not None:
                 self._tasks.discard(task)
+        if peer_id not in self._peers and not self._add_guest(peer_id, writer):
+            return
         self._register(peer_id, Origin.INBOUND, reader, writer)
 
     async def _authenticate_inbound(self, writer: asyncio.StreamWriter) -> AccountAddress:
@@ -305,9 +326,38 @@ class Network:
         await writer.start_tls(self._tls().server, ssl_handshake_timeout=self.config.handshake_timeout)
         key = self._peer_key(writer)
         peer_id = self._by_key.get(key)
+        if peer_id is None and self._guest_protocols:
+            return self._guest_id(key)
         if peer_id is None:
             raise HandshakeRefused("unknown_key", f"inbound key {key.hex()} is not in the allowed set")
         return peer_id
+
+    def _guest_id(self, key: bytes) -> AccountAddress:
+        """The peer id of an unknown key that may become a guest (see the module docstring)."""
+        peer_id = peer_id_for_key(key)
+        if peer_id in self._peers and peer_id not in self._guests:
+            raise HandshakeRefused("unknown_key", f"guest key {key.hex()} collides with peer {short(peer_id)}")
+        if peer_id not in self._guests and len(self._guests) >= self._max_guests:
+            raise HandshakeRefused("too_many_guests", f"{self._max_guests} guests are connected already")
+        return peer_id
+
+    def _add_guest(self, peer_id: AccountAddress, writer: asyncio.StreamWriter) -> bool:
+        """Allow a guest once its handshake is complete (a half-done handshake holds no slot)."""
+        try:
+            key = self._peer_key(writer)
+            if self._by_key.get(key, peer_id) != peer_id:
+                raise HandshakeRefused("unknown_key", f"guest key {key.hex()} belongs to another peer now")
+            self._guest_id(key)  # checked again: other guests may have arrived meanwhile
+        except HandshakeRefused as exc:
+            self._refused(exc.reason, str(exc), writer)
+            return False
+        self._peers[peer_id] = _Peer(
+            PeerInfo(peer_id, key), OutboundQueue(self.config.outbound_queue_size, self.config.drop_oldest)
+        )
+        self._by_key[key] = peer_id
+        self._guests.add(peer_id)
+        log.info("network %s accepted guest %s", short(self.peer_id), short(peer_id))
+        return True
 
     def _peer_key(self, writer: asyncio.StreamWriter) -> bytes:
         try:
@@ -463,6 +513,11 @@ class Network:
         peer.connection = None
         peer.yielded = False
         peer.wake.set()
+        if connection.peer_id in self._guests:  # a guest is forgotten when it leaves
+            self._guests.discard(connection.peer_id)
+            self._by_key.pop(peer.info.public_key, None)
+            del self._peers[connection.peer_id]
+            peer.queue.clear()
         self._update_gauge()
         log.info("network %s lost %s (%s)", short(self.peer_id), short(connection.peer_id), reason)
 
@@ -483,6 +538,10 @@ class Network:
             raise ValueError(f"a handler for {protocol.label} is already registered")
         self._handlers[protocol] = handler
 
+    def unregister(self, protocol: Protocol) -> None:
+        """Stop routing ``protocol`` (its frames count as ``no_handler`` until registered again)."""
+        self._handlers.pop(protocol, None)
+
     def send(self, peer_id: AccountAddress, protocol: Protocol, payload: bytes) -> bool:
         """Queue ``payload`` for one peer without blocking; False if it was refused.
 
@@ -497,7 +556,12 @@ class Network:
     def broadcast(self, protocol: Protocol, payload: bytes) -> int:
         """Queue ``payload`` for every allowed peer; returns how many queues accepted it."""
         data = self._frame(protocol, payload)
-        return sum(self._enqueue(peer, protocol, data) for peer in self._peers.values())
+        guests_too = protocol in self._guest_protocols
+        return sum(
+            self._enqueue(peer, protocol, data)
+            for peer_id, peer in self._peers.items()
+            if guests_too or peer_id not in self._guests
+        )
 
     def _frame(self, protocol: Protocol, payload: bytes) -> bytes:
         body = encode_direct_send(protocol, payload)
@@ -522,6 +586,9 @@ class Network:
         except ValueError:
             self.metrics.dropped["unknown_protocol"] += 1
             return
+        if connection.peer_id in self._guests and protocol not in self._guest_protocols:
+            self.metrics.dropped["guest_protocol"] += 1
+            return
         self.metrics.messages_in[protocol.label] += 1
         self.metrics.bytes_in[protocol.label] += wire_bytes
         handler = self._handlers.get(protocol)
@@ -544,6 +611,10 @@ class Network:
 
     def allowed_peers(self) -> frozenset[AccountAddress]:
         return frozenset(self._peers)
+
+    def guests(self) -> frozenset[AccountAddress]:
+        """Connected guests (peers outside the allowed set; see the module docstring)."""
+        return frozenset(self._guests)
 
     async def wait_for_peers(self, peer_ids: Iterable[AccountAddress], timeout: float) -> bool:
         """Wait until all of ``peer_ids`` are connected; False if ``timeout`` passes first."""

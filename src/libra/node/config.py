@@ -20,6 +20,7 @@ Example (what ``libra localnet`` writes)::
     listen = "127.0.0.1:6180"
     key_file = ".libra/localnet/validator-0/network.key"
     seeds = ["127.0.0.1:6181"]
+    upstream = ["<full node network key hex>@127.0.0.1:6184"]   # followed while not in the set
 
     [api]
     enabled = true
@@ -107,6 +108,12 @@ class NetworkSection(_Section):
     seeds: tuple[str, ...] = ()
     # Network public keys (hex) of full nodes allowed to connect to this validator.
     full_node_keys: tuple[str, ...] = ()
+    # Nodes to state-sync from while this validator is not in the validator set (before
+    # it is added, after it is removed): "NETWORKKEYHEX@HOST:PORT", keys pinned.
+    upstream: tuple[str, ...] = ()
+    # A public full node: accept unknown network keys, for state sync and submitted
+    # transactions only (validators joining or leaving the set follow through it).
+    serve_followers: bool = False
     max_frame_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     @field_validator("full_node_keys", mode="before")
@@ -116,6 +123,19 @@ class NetworkSection(_Section):
             for key in value:
                 if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{64}", key):
                     raise ValueError(f"expected 64 lowercase hex characters, got {key!r}")
+            return tuple(value)
+        return value
+
+    @field_validator("upstream", mode="before")
+    @classmethod
+    def _upstream(cls, value: object) -> object:
+        if isinstance(value, list):
+            for entry in value:
+                key, sep, address = entry.partition("@") if isinstance(entry, str) else ("", "", "")
+                host, colon, port = address.rpartition(":")
+                if not (sep and re.fullmatch(r"[0-9a-f]{64}", key) and colon and host and port.isdigit()
+                        and 1 <= int(port) <= 65535):
+                    raise ValueError(f"expected NETWORKKEYHEX@HOST:PORT (64 lowercase hex digits), got {entry!r}")
             return tuple(value)
         return value
 

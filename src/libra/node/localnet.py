@@ -11,6 +11,7 @@ Layout of the data folder (``.libra/localnet`` unless told otherwise)::
       validator-0/node.toml         one folder per node: config, keys, store, log
       validator-0/consensus.key
       validator-0/network.key
+      validator-0/operator.key      (validators added later: their operator account's key)
       validator-0/db/
       validator-0/node.log
       full-node-0/...
@@ -138,7 +139,10 @@ def prepare(spec: LocalnetSpec) -> list[NodePlan]:
         raise LocalnetError("a network needs at least one validator")
     plans = plan_nodes(spec)
     if (spec.data_dir / "genesis.bcs").exists():
-        existing = sorted(p.name for p in spec.data_dir.glob("validator-*") if (p / "consensus.key").exists())
+        existing = sorted(  # genesis validators (added ones have an operator key and are started by hand)
+            p.name for p in spec.data_dir.glob("validator-*")
+            if (p / "consensus.key").exists() and not (p / "operator.key").exists()
+        )
         if len(existing) != spec.validators:
             raise LocalnetError(
                 f"{spec.data_dir} holds a network of {len(existing)} validator(s); start it with "
@@ -171,21 +175,22 @@ def prepare(spec: LocalnetSpec) -> list[NodePlan]:
             validators=identities,
         )
     seeds = tuple(f"127.0.0.1:{p.network_port}" for p in plans if p.role == "validator")
-    full_node_keys = tuple(
-        load_private_key(p.folder / "network.key").public_key().hex() for p in plans if p.role == "full_node"
-    )
+    full_nodes = [p for p in plans if p.role == "full_node"]
     for plan in plans:
-        config = _node_config(spec, plan, seeds, full_node_keys if plan.role == "validator" else ())
+        config = _node_config(spec, plan, seeds, full_nodes if plan.role == "validator" else [])
         plan.config_path.write_text(render_config(config), encoding="utf-8")
     return plans
 
 
 def _node_config(
-    spec: LocalnetSpec, plan: NodePlan, seeds: tuple[str, ...], full_node_keys: tuple[str, ...]
+    spec: LocalnetSpec, plan: NodePlan, seeds: tuple[str, ...], full_nodes: list[NodePlan], *, faucet: bool | None = None
 ) -> NodeConfig:
+    """A node's config. Validators accept the full nodes' keys and follow them while not
+    in the validator set (``upstream``); full nodes serve such followers."""
     keys = spec.data_dir.resolve() / "keys"
     folder = plan.folder.resolve()
-    serves_faucet = plan == public_node(plan_nodes(spec))
+    serves_faucet = plan == public_node(plan_nodes(spec)) if faucet is None else faucet
+    full_node_keys = [load_private_key(p.folder / "network.key").public_key().hex() for p in full_nodes]
     return NodeConfig(
         node=NodeSection(name=plan.name, role=plan.role, data_dir=folder / "db", chain_id=spec.chain_id),  # type: ignore[arg-type]
         genesis=GenesisSection(file=spec.data_dir.resolve() / "genesis.bcs"),
@@ -194,7 +199,9 @@ def _node_config(
             listen=f"127.0.0.1:{plan.network_port}",
             key_file=folder / "network.key",
             seeds=tuple(s for s in seeds if s != f"127.0.0.1:{plan.network_port}"),
-            full_node_keys=full_node_keys,
+            full_node_keys=tuple(full_node_keys),
+            upstream=tuple(f"{key}@127.0.0.1:{p.network_port}" for key, p in zip(full_node_keys, full_nodes, strict=True)),
+            serve_followers=plan.role == "full_node",
         ),
         api=ApiSection(enabled=True, host="127.0.0.1", port=plan.api_port),
         faucet=FaucetSection(
@@ -203,6 +210,87 @@ def _node_config(
             designated_dealer_key_file=keys / "designated_dealer.key" if serves_faucet else None,
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class JoiningValidator:
+    """A validator prepared to join a running localnet (not in the set until governance adds it)."""
+
+    plan: NodePlan
+    consensus_key: Ed25519PrivateKey
+    network_key: Ed25519PrivateKey
+    operator_key: Ed25519PrivateKey
+
+
+def _existing_plans(data_dir: Path) -> list[NodePlan]:
+    """The nodes a localnet folder holds, read from their configs."""
+    plans = []
+    for config_path in sorted(data_dir.glob("*/node.toml")):
+        try:
+            config = load_config(config_path)
+        except ConfigError as exc:
+            raise LocalnetError(f"cannot read {config_path}: {exc}") from None
+        if config.network.listen is None:
+            continue
+        plans.append(
+            NodePlan(
+                config.node.name,
+                config.node.role,
+                config_path.parent,
+                config_path,
+                config.api.port,
+                int(config.network.listen.rpartition(":")[2]),
+            )
+        )
+    return plans
+
+
+def prepare_validator(
+    data_dir: Path, name: str | None = None, network_port: int | None = None, api_port: int | None = None
+) -> JoiningValidator:
+    """Keys and ``node.toml`` for a new validator of the localnet in ``data_dir``.
+
+    Its consensus key names its owner account, ``operator.key`` its operator account
+    (``libra validator add`` creates both on chain). Until governance adds it to the set
+    it follows the localnet's full node(s) (``network.upstream``). Prepared again with the
+    same name, it keeps its keys.
+    """
+    if not (data_dir / "genesis.bcs").exists():
+        raise LocalnetError(f"{data_dir} holds no localnet (no genesis.bcs); start one with `libra localnet` first")
+    existing = _existing_plans(data_dir)
+    if name is None:
+        taken = {p.name for p in existing}
+        name = next(f"validator-{i}" for i in range(len(existing) + 1) if f"validator-{i}" not in taken)
+    known = next((p for p in existing if p.name == name), None)
+    if known is not None and known.role != "validator":
+        raise LocalnetError(f"{name} is a {known.role} of this localnet; choose another --name")
+    if known is not None and not (known.folder / "operator.key").exists():
+        raise LocalnetError(f"{name} is one of the localnet's genesis validators; choose another --name")
+    full_nodes = [p for p in existing if p.role == "full_node"]
+    if not full_nodes:
+        raise LocalnetError("the localnet has no full node for a new validator to follow until it joins the set")
+    others = [p for p in existing if p.name != name]
+    network_port = network_port or (known.network_port if known else max(p.network_port for p in others) + 1)
+    api_port = api_port or (known.api_port if known else max(p.api_port for p in others) + 1)
+    for port, what in ((network_port, "network"), (api_port, "JSON-RPC")):
+        clash = next((p.name for p in others if port in (p.network_port, p.api_port)), None)
+        if clash is not None:
+            raise LocalnetError(f"{what} port {port} is already used by {clash}")
+    folder = data_dir / name
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    plan = NodePlan(name, "validator", folder, folder / "node.toml", api_port, network_port)
+    joining = JoiningValidator(
+        plan,
+        _load_or_create_key(folder / "consensus.key"),
+        _load_or_create_key(folder / "network.key"),
+        _load_or_create_key(folder / "operator.key"),
+    )
+    chain_id = load_config(full_nodes[0].config_path).node.chain_id
+    spec = LocalnetSpec(data_dir=data_dir, validators=0, full_nodes=0, chain_id=chain_id)
+    seeds = tuple(f"127.0.0.1:{p.network_port}" for p in others if p.role == "validator")
+    config = _node_config(spec, plan, seeds, full_nodes, faucet=False)
+    plan.config_path.write_text(render_config(config), encoding="utf-8")
+    return joining
 
 
 def _check_ports_free(plans: list[NodePlan]) -> None:

@@ -43,7 +43,7 @@ from libra.node.ledger import (
     LedgerSnapshot,
     block_id,
 )
-from libra.node.state_sync import StateSync, StateSyncError, verify_latest
+from libra.node.state_sync import StateSync, StateSyncError
 from libra.node.validator import ConsensusDriver, current_epoch_state, validator_peers, wall_clock_usecs
 from libra.storage.libradb import LibraDB
 from libra.types.ledger import LedgerInfo, LedgerInfoWithSignatures
@@ -53,6 +53,10 @@ from libra.types.transaction import BlockMetadata
 log = logging.getLogger("libra.node")
 
 CommitListener = Callable[[CommittedBlock], None]
+
+
+STALL_SECS = 5.0
+"""A validator that commits nothing for this long asks the nodes it follows whether its epoch ended."""
 
 
 class NodeError(RuntimeError):
@@ -106,6 +110,7 @@ class NodeRuntime:
         self._stopping = False
         self._gossip: Network | None = None
         self._outgoing: list[bytes] = []
+        self._last_commit_at = time.monotonic()
 
     # --- submission ----------------------------------------------------------------------
 
@@ -178,9 +183,14 @@ class NodeRuntime:
         return self.identity
 
     async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
         """Produce or follow blocks until stopped: alone, a validator leads every block;
-        with others it runs DiemBFT with them over the authenticated network."""
+        with others it runs DiemBFT with them over the authenticated network.
+
+        A validator whose key is not in the current set follows (state sync from
+        ``network.upstream``, crossing epochs by verified epoch-change proofs) and joins
+        consensus at the epoch whose set names it; one that an epoch change removes from
+        the set leaves consensus and follows again (it keeps serving its API)."""
+        self._loop = asyncio.get_running_loop()
         if self.identity is None:
             await self._run_full_node()
             return
@@ -188,15 +198,43 @@ class NodeRuntime:
         if addresses == [self.identity.address]:
             await self.run_block_producer()
             return
-        if self.identity.address not in addresses:
-            raise NodeError(f"this node ({self.identity.address}) is not in the validator set")
-        await self._run_consensus(self.identity)
-
-    async def _run_consensus(self, identity: NodeIdentity) -> None:
-
+        identity = self.identity
         network = await self._start_network(identity.address)
+        state_sync = StateSync(self.ledger, network, self._loop)
+        flusher = asyncio.create_task(self._flush_gossip(), name="mempool-gossip")
+        try:
+            while not self._stopping:
+                epoch_state = current_epoch_state(self.ledger)
+                if identity.address in dict(epoch_state.verifier.validators):
+                    log.info("validator %s takes part in consensus in epoch %d", identity.address, epoch_state.epoch)
+                    await self._run_consensus(identity, network, state_sync)
+                else:
+                    if not self._upstream_peers():
+                        raise NodeError(
+                            f"this node ({identity.address}) is not in the validator set of epoch "
+                            f"{epoch_state.epoch}, and network.upstream names no node to follow until it is: "
+                            "add the full node's NETWORKKEYHEX@HOST:PORT"
+                        )
+                    log.info(
+                        "validator %s is not in the set of epoch %d; following %s until it is",
+                        identity.address, epoch_state.epoch, ", ".join(self.config.network.upstream),
+                    )
+                    await self._follow(network, state_sync, member=identity.address)
+        finally:
+            flusher.cancel()
+            await network.close()
+
+    def _upstream_peers(self) -> list[PeerInfo]:
+        peers = []
+        for entry in self.config.network.upstream:
+            key_hex, _, address = entry.partition("@")
+            key = bytes.fromhex(key_hex)
+            peers.append(PeerInfo(peer_id_for_key(key), key, address))
+        return peers
+
+    async def _run_consensus(self, identity: NodeIdentity, network: Network, state_sync: StateSync) -> None:
+        """Run DiemBFT until stopped or until an epoch change leaves this validator out."""
         loop = asyncio.get_running_loop()
-        state_sync = StateSync(self.ledger, network, loop)
         full_nodes = [
             PeerInfo(peer_id_for_key(bytes.fromhex(key)), bytes.fromhex(key))
             for key in self.config.network.full_node_keys
@@ -214,32 +252,72 @@ class NodeRuntime:
             ),
             on_commit=self._after_commit,
             idle_secs=min(self.config.consensus.idle_block_ms, self.config.consensus.round_timeout_ms // 3) / 1000,
-            extra_peers=full_nodes,
+            extra_peers=[*full_nodes, *self._upstream_peers()],
         )
 
+        upstream = [p.peer_id for p in self._upstream_peers()]
+
         def sync_hook(ledger_info: LedgerInfoWithSignatures) -> None:
-            peers = [p.peer_id for p in validator_peers(self.ledger, identity.address)]
+            peers = [p.peer_id for p in validator_peers(self.ledger, identity.address)] + upstream
             for block in state_sync.sync_to(ledger_info, peers):
                 loop.call_soon_threadsafe(self._after_commit, block)
 
         driver.sync_hook = sync_hook  # type: ignore[assignment]
         await driver.start()
-        flusher = asyncio.create_task(self._flush_gossip(), name="mempool-gossip")
+        next_probe = time.monotonic() + STALL_SECS
         try:
             while not self._stopping:
                 await asyncio.sleep(0.2)
                 if driver.failed is not None:
                     raise NodeError(f"consensus failed: {driver.failed!r}")
+                now = time.monotonic()
+                if upstream and now - self._last_commit_at > STALL_SECS and now >= next_probe:
+                    # Nothing committed for a while: maybe the epoch ended without us (the
+                    # others dropped us, or we were down); ask the nodes we follow.
+                    next_probe = now + STALL_SECS
+                    found = await loop.run_in_executor(None, self._probe_epoch_end, state_sync, network, upstream)
+                    if found is not None:
+                        driver.deliver_epoch_change(*found)
+                if driver.left_at_epoch is not None:
+                    log.info(
+                        "validator %s was removed from the validator set in epoch %d; it stops voting "
+                        "and proposing and follows the network",
+                        identity.address, driver.left_at_epoch,
+                    )
+                    await asyncio.sleep(1.0)  # let the epoch-ending proof it broadcast leave the queues
+                    break
         finally:
-            flusher.cancel()
             await asyncio.get_running_loop().run_in_executor(None, driver.stop)
-            await network.close()
+
+    def _probe_epoch_end(
+        self, state_sync: StateSync, network: Network, upstream: list[AccountAddress]
+    ) -> tuple[AccountAddress, LedgerInfoWithSignatures] | None:
+        """A verified ledger info ending our epoch, from the first connected upstream node that has one."""
+        trusted = current_epoch_state(self.ledger)
+        for peer in upstream:
+            if peer not in network.connected_peers():
+                continue
+            try:
+                ending = state_sync.fetch_epoch_ending(peer, trusted)
+            except (StateSyncError, VerificationError, BcsError, TimeoutError) as exc:
+                log.warning("asking %s for the end of epoch %d failed: %s", peer, trusted.epoch, exc)
+                continue
+            if ending is not None:
+                log.info("%s proves that epoch %d ended", peer, trusted.epoch)
+                return peer, ending
+        return None
 
     async def _start_network(self, peer_id: AccountAddress) -> Network:
         net = self.config.network
         if net.listen is None or net.key_file is None:
             raise NodeError("network.listen and network.key_file are required to join other nodes")
-        network = Network(peer_id, load_private_key(net.key_file), NetworkConfig(max_frame_bytes=net.max_frame_bytes))
+        guests = (Protocol.STATE_SYNC, Protocol.MEMPOOL) if net.serve_followers else ()
+        network = Network(
+            peer_id,
+            load_private_key(net.key_file),
+            NetworkConfig(max_frame_bytes=net.max_frame_bytes),
+            guest_protocols=guests,
+        )
         host, _, port = net.listen.rpartition(":")
         await network.start(host, int(port))
         network.register(Protocol.MEMPOOL, self._on_mempool_gossip)
@@ -251,41 +329,55 @@ class NodeRuntime:
         assert self.config.network.key_file is not None
         network_key = load_private_key(self.config.network.key_file)
         network = await self._start_network(peer_id_for_key(network_key.public_key().to_bytes()))
-        loop = asyncio.get_running_loop()
-        state_sync = StateSync(self.ledger, network, loop)
-        network.update_peers(validator_peers(self.ledger, AccountAddress(bytes(16))))
+        state_sync = StateSync(self.ledger, network, asyncio.get_running_loop())
         flusher = asyncio.create_task(self._flush_gossip(), name="mempool-gossip")
         try:
-            while not self._stopping:
-                caught_up = await loop.run_in_executor(self.block_thread, self._follow_once, state_sync, network)
-                if caught_up:
-                    await asyncio.sleep(0.1)
+            await self._follow(network, state_sync, member=None)
         finally:
             flusher.cancel()
             await network.close()
 
+    async def _follow(self, network: Network, state_sync: StateSync, *, member: AccountAddress | None) -> None:
+        """Catch up and keep up by state sync until stopped, or until ``member`` is in the
+        current validator set. The allowed peers follow the epoch: a full node talks to the
+        current validators (and upstream nodes), a validator outside the set to upstream only."""
+        loop = asyncio.get_running_loop()
+        peers_epoch: int | None = None
+        while not self._stopping:
+            epoch_state = current_epoch_state(self.ledger)
+            if member is not None and member in dict(epoch_state.verifier.validators):
+                return
+            if epoch_state.epoch != peers_epoch:
+                peers = self._upstream_peers()
+                if member is None:
+                    peers = [*validator_peers(self.ledger, AccountAddress(bytes(16))), *peers]
+                network.update_peers(peers)
+                peers_epoch = epoch_state.epoch
+                log.info("epoch %d: following %d peer(s)", epoch_state.epoch, len(peers))
+            caught_up = await loop.run_in_executor(self.block_thread, self._follow_once, state_sync, network)
+            if caught_up:
+                await asyncio.sleep(0.1)
+
     def _follow_once(self, state_sync: StateSync, network: Network) -> bool:
-        """One round of catching up from a connected validator; True when nothing was new."""
-        peers = sorted(network.connected_peers(), key=lambda p: p.value)
+        """One round of catching up from a connected peer; True when nothing was new."""
+        peers = sorted(network.connected_peers() - network.guests(), key=lambda p: p.value)
         if not peers:
             return True
         peer = peers[int(time.monotonic()) % len(peers)]
         try:
-            response = state_sync.fetch_latest(peer)
-            if response.ledger_info is None or response.ledger_info.ledger_info.version < self.ledger.db.next_version:
-                return True  # the peer knows nothing newer than we do
-            latest = verify_latest(response, current_epoch_state(self.ledger))
-            if not response.listing.transactions:
-                return True
-            for block in state_sync.apply(response, latest):
-                self._loop.call_soon_threadsafe(self._after_commit, block)
+            committed = state_sync.follow(peer, current_epoch_state(self.ledger))
         except (StateSyncError, VerificationError, LedgerError, BcsError, TimeoutError) as exc:
-            log.warning("following %s failed: %s", peer, exc)
+            log.warning("following %s failed: %s", peer, str(exc) or type(exc).__name__)
             return True
+        if not committed:
+            return True
+        for block in committed:
+            self._loop.call_soon_threadsafe(self._after_commit, block)
         return False
 
     def _on_mempool_gossip(self, peer: object, payload: bytes) -> None:
-        """Transactions shared by a peer: admitted like submissions, not shared again."""
+        """Transactions shared by a peer: admitted like submissions, not shared again, except
+        those a guest (a follower) forwards, which go on to the validators like submissions."""
 
         try:
             deserializer = Deserializer(payload)
@@ -294,8 +386,9 @@ class NodeRuntime:
         except ValueError:
             log.warning("undecodable mempool gossip from %s", peer)
             return
+        share = self._gossip is not None and peer in self._gossip.guests()
         for data in items[:1000]:
-            self._admit(data, share=False)
+            self._admit(data, share=share)
 
     async def _flush_gossip(self) -> None:
 
@@ -357,6 +450,7 @@ class NodeRuntime:
         return now
 
     def _after_commit(self, block: CommittedBlock) -> None:
+        self._last_commit_at = time.monotonic()
         kept: dict[AccountAddress, int] = {}
         for result in block.transactions:
             raw = result.txn.raw_txn

@@ -7,6 +7,8 @@ Protocol (``Protocol.STATE_SYNC``, BCS)::
       1 ChunkResponse { request_id: u64, ledger_info: Option<LedgerInfoWithSignatures>,
                         listing: TransactionListWithProof (with events),
                         write_sets: Vec<bytes> (BCS WriteSet, one per transaction) }
+      2 EpochChangeRequest  { request_id: u64, start_epoch: u64 }
+      3 EpochChangeResponse { request_id: u64, proof: EpochChangeProof }
     }
 
 ``target_version`` is the version of a ledger info the requester already trusts
@@ -23,6 +25,14 @@ event root, gas, status) and a block is committed only when they all equal the p
 ones (the last block with the ledger info). Outputs are thus as trusted as the signed
 ledger info, and a node spends a fraction of execution's CPU to follow. A peer that
 sends anything else is answered by trying the next peer; nothing unverified is written.
+
+Crossing epochs (a follower: full node, or a validator not in the set): when the
+peer's latest ledger info belongs to a later epoch than the one we trust, we ask for
+an epoch-change proof starting at our epoch, verify it from the validator set we
+trust (each ending ledger info signed by a quorum of its epoch, naming the next set),
+and sync to the ledger info that ends *our* epoch; it is stored with the last block of
+the epoch, so the store keeps every epoch-ending ledger info and the next set becomes
+the trusted one. One epoch at a time, until the peer's latest is in our epoch.
 """
 
 from __future__ import annotations
@@ -34,13 +44,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from libra.bcs import BcsError, BcsType, Deserializer, Serializer
-from libra.client.verifier import VerificationError, verify_ledger_info_in_epoch, verify_transaction_list
+from libra.client.verifier import (
+    VerificationError,
+    verify_epoch_change_proof,
+    verify_ledger_info_in_epoch,
+    verify_transaction_list,
+)
 from libra.network.network import Network
 from libra.network.wire import Protocol
 from libra.node.ledger import CommittedBlock, Ledger, LedgerError
+from libra.storage.errors import StorageError
 from libra.types.ledger import EpochState, LedgerInfoWithSignatures
 from libra.types.move import AccountAddress
-from libra.types.proof import TransactionListWithProof
+from libra.types.proof import EpochChangeProof, TransactionListWithProof
 from libra.types.transaction import BlockMetadata, SignedTransaction, transaction_from_bcs
 
 log = logging.getLogger("libra.state_sync")
@@ -97,11 +113,45 @@ class ChunkResponse(BcsType):
         )
 
 
-def decode_message(data: bytes) -> ChunkRequest | ChunkResponse:
+@dataclass(frozen=True, slots=True)
+class EpochChangeRequest(BcsType):
+    request_id: int
+    start_epoch: int
+
+    def serialize(self, serializer: Serializer) -> None:
+        serializer.variant(2)
+        serializer.u64(self.request_id)
+        serializer.u64(self.start_epoch)
+
+    @classmethod
+    def deserialize(cls, deserializer: Deserializer) -> EpochChangeRequest:
+        return cls(deserializer.u64(), deserializer.u64())
+
+
+@dataclass(frozen=True, slots=True)
+class EpochChangeResponse(BcsType):
+    request_id: int
+    proof: EpochChangeProof
+
+    def serialize(self, serializer: Serializer) -> None:
+        serializer.variant(3)
+        serializer.u64(self.request_id)
+        self.proof.serialize(serializer)
+
+    @classmethod
+    def deserialize(cls, deserializer: Deserializer) -> EpochChangeResponse:
+        return cls(deserializer.u64(), EpochChangeProof.deserialize(deserializer))
+
+
+StateSyncMessage = ChunkRequest | ChunkResponse | EpochChangeRequest | EpochChangeResponse
+Response = ChunkResponse | EpochChangeResponse
+_DECODERS = (ChunkRequest, ChunkResponse, EpochChangeRequest, EpochChangeResponse)
+
+
+def decode_message(data: bytes) -> StateSyncMessage:
     deserializer = Deserializer(data)
-    kind = deserializer.variant(2, "StateSyncMsg")
-    message: ChunkRequest | ChunkResponse
-    message = ChunkRequest.deserialize(deserializer) if kind == 0 else ChunkResponse.deserialize(deserializer)
+    kind = deserializer.variant(len(_DECODERS), "StateSyncMsg")
+    message: StateSyncMessage = _DECODERS[kind].deserialize(deserializer)
     deserializer.finish()
     return message
 
@@ -142,7 +192,7 @@ class StateSync:
         self._network = network
         self._loop = loop
         self._ids = itertools.count(1)
-        self._waiting: dict[int, asyncio.Future[tuple[AccountAddress, ChunkResponse]]] = {}
+        self._waiting: dict[int, asyncio.Future[tuple[AccountAddress, Response]]] = {}
         network.register(Protocol.STATE_SYNC, self._on_message)
 
     # --- serving (event loop) ------------------------------------------------------------
@@ -153,8 +203,8 @@ class StateSync:
         except BcsError as exc:
             log.warning("undecodable state-sync message from %s: %s", peer, exc)
             return
-        if isinstance(message, ChunkRequest):
-            response = self.serve(message)
+        if isinstance(message, ChunkRequest | EpochChangeRequest):
+            response = self.serve(message) if isinstance(message, ChunkRequest) else self.serve_epoch_change(message)
             if response is not None:
                 self._network.send(peer, Protocol.STATE_SYNC, response.to_bcs())
         else:
@@ -182,6 +232,23 @@ class StateSync:
             write_sets = tuple(self._ledger.db.get_write_set(v) for v in range(request.start_version, end))
         return ChunkResponse(request.request_id, ledger_info, listing, write_sets)
 
+    def serve_epoch_change(self, request: EpochChangeRequest) -> EpochChangeResponse | None:
+        """The ledger infos ending epochs from ``start_epoch`` on (none if we know no later epoch)."""
+        with self._ledger.lock:
+            latest = self._ledger.db.get_latest_ledger_info()
+            if latest is None:
+                return None
+            info = latest.ledger_info
+            end_epoch = info.epoch + 1 if info.ends_epoch else info.epoch
+            if request.start_epoch >= end_epoch:
+                return EpochChangeResponse(request.request_id, EpochChangeProof(()))  # nothing newer
+            try:
+                proof = self._ledger.db.get_epoch_change_proof(request.start_epoch, end_epoch)
+            except StorageError as exc:
+                log.warning("cannot serve an epoch change proof from epoch %d: %s", request.start_epoch, exc)
+                return None
+        return EpochChangeResponse(request.request_id, proof)
+
     def _block_boundary(self, start: int, end: int, target: int) -> int:
         """The last block start in ``(start, end]``; or past ``end`` to finish a long block."""
         for version in range(end, start, -1):
@@ -200,6 +267,7 @@ class StateSync:
         """Catch up to ``target`` (already trusted), asking ``peers`` in turn."""
         committed: list[CommittedBlock] = []
         failures = 0
+        self._record_if_reached(target)
         while self._ledger.db.next_version <= target.ledger_info.version:
             candidates = [p for p in peers if p in self._network.connected_peers()]
             if not candidates:
@@ -210,22 +278,72 @@ class StateSync:
                 committed += self.apply(response, target)
             except (StateSyncError, VerificationError, LedgerError, BcsError, TimeoutError) as exc:
                 failures += 1
-                log.warning("state sync from %s failed: %s", peer, exc)
+                log.warning("state sync from %s failed: %s", peer, str(exc) or type(exc).__name__)
                 if failures >= 3 * len(candidates):
                     raise StateSyncError(f"no peer could catch us up to version {target.ledger_info.version}") from exc
         return committed
 
+    def _record_if_reached(self, target: LedgerInfoWithSignatures) -> None:
+        """Our blocks already end at ``target``'s version but its ledger info is not stored
+        (written without it): store it now (the store checks the accumulator root)."""
+        latest = self._ledger.snapshot().ledger_info.ledger_info
+        if self._ledger.db.next_version == target.ledger_info.version + 1 and latest.version < target.ledger_info.version:
+            self._ledger.record_ledger_info(target)
+
     def fetch_latest(self, peer: AccountAddress) -> ChunkResponse:
         """Ask a peer for what follows our ledger up to its latest ledger info (full nodes)."""
-        return self._request(peer, LATEST)[1]
+        request = ChunkRequest(next(self._ids), self._ledger.db.next_version, LATEST, CHUNK_LIMIT)
+        response = self._ask_blocking(peer, request)
+        if not isinstance(response, ChunkResponse):
+            raise StateSyncError(f"{peer} answered a chunk request with {type(response).__name__}")
+        return response
+
+    def fetch_epoch_ending(self, peer: AccountAddress, trusted: EpochState) -> LedgerInfoWithSignatures | None:
+        """The ledger info ending the ``trusted`` epoch, from a peer's verified epoch-change
+        proof; None if the peer knows no later epoch."""
+        response = self._ask_blocking(peer, EpochChangeRequest(next(self._ids), trusted.epoch))
+        if not isinstance(response, EpochChangeResponse):
+            raise StateSyncError(f"{peer} answered an epoch change request with {type(response).__name__}")
+        if not response.proof.ledger_info_with_sigs:
+            return None
+        return epoch_ending_target(response.proof, trusted)
+
+    def follow(self, peer: AccountAddress, trusted: EpochState) -> list[CommittedBlock] | None:
+        """One step towards ``peer``'s latest ledger info; None when it has nothing newer.
+
+        ``trusted`` is the validator set of the epoch our ledger is in. A latest ledger
+        info of a later epoch makes us cross into the next epoch first (module docstring).
+        """
+        response = self.fetch_latest(peer)
+        latest = response.ledger_info
+        if latest is None or latest.ledger_info.version < self._ledger.db.next_version:
+            return None
+        if latest.ledger_info.epoch > trusted.epoch:
+            ending = self.fetch_epoch_ending(peer, trusted)
+            if ending is None:
+                raise StateSyncError(f"{peer} reports epoch {latest.ledger_info.epoch} but proves no epoch change")
+            return self.sync_to(ending, [peer])
+        verify_ledger_info_in_epoch(latest, trusted)
+        if not response.listing.transactions:
+            self._record_if_reached(latest)
+            return None
+        return self.apply(response, latest)
 
     def _request(self, peer: AccountAddress, target_version: int) -> tuple[AccountAddress, ChunkResponse]:
         request = ChunkRequest(next(self._ids), self._ledger.db.next_version, target_version, CHUNK_LIMIT)
-        waiter = asyncio.run_coroutine_threadsafe(self._ask(peer, request), self._loop)
-        return waiter.result(REQUEST_TIMEOUT_SECS + 1)
+        response = self._ask_blocking(peer, request)
+        if not isinstance(response, ChunkResponse):
+            raise StateSyncError(f"{peer} answered a chunk request with {type(response).__name__}")
+        return peer, response
 
-    async def _ask(self, peer: AccountAddress, request: ChunkRequest) -> tuple[AccountAddress, ChunkResponse]:
-        future: asyncio.Future[tuple[AccountAddress, ChunkResponse]] = self._loop.create_future()
+    def _ask_blocking(self, peer: AccountAddress, request: ChunkRequest | EpochChangeRequest) -> Response:
+        waiter = asyncio.run_coroutine_threadsafe(self._ask(peer, request), self._loop)
+        return waiter.result(REQUEST_TIMEOUT_SECS + 1)[1]
+
+    async def _ask(
+        self, peer: AccountAddress, request: ChunkRequest | EpochChangeRequest
+    ) -> tuple[AccountAddress, Response]:
+        future: asyncio.Future[tuple[AccountAddress, Response]] = self._loop.create_future()
         self._waiting[request.request_id] = future
         self._network.send(peer, Protocol.STATE_SYNC, request.to_bcs())
         try:
@@ -265,6 +383,20 @@ class StateSync:
             reaches_target = speculative.version == target.ledger_info.version
             committed.extend(self._ledger.commit(speculative, target if last and reaches_target else None))
         return committed
+
+
+def epoch_ending_target(proof: EpochChangeProof, trusted: EpochState) -> LedgerInfoWithSignatures:
+    """The verified ledger info that ends the ``trusted`` epoch.
+
+    The whole proof is checked from ``trusted`` on (each ledger info signed by a quorum
+    of its epoch's set, each naming the next epoch's set), so a forged next-epoch set
+    anywhere in it is refused.
+    """
+    verify_epoch_change_proof(proof, trusted)
+    for ledger_info in proof.ledger_info_with_sigs:
+        if ledger_info.ledger_info.epoch == trusted.epoch:
+            return ledger_info
+    raise VerificationError(f"the epoch change proof does not cover epoch {trusted.epoch}")
 
 
 def verify_latest(response: ChunkResponse, epoch_state: EpochState) -> LedgerInfoWithSignatures:

@@ -63,6 +63,7 @@ from libra.types.consensus import (
     Block,
     BlockRetrievalRequest,
     BlockRetrievalResponse,
+    EpochChangeProof,
     decode_consensus_msg,
     encode_consensus_msg,
 )
@@ -144,13 +145,18 @@ class LedgerStateComputer:
         return StateComputeResult(executed.executed_state_id, executed.version, executed.next_epoch_state)
 
     def commit(self, blocks: Sequence[ExecutedBlock], ledger_info: LedgerInfoWithSignatures) -> None:
-        last = self._blocks.get(blocks[-1].id)
-        if last is not None:
-            # the last block and its uncommitted ancestors go to disk in one synced write
-            self.committed.extend(self._ledger.commit(last, ledger_info))
-        elif blocks[-1].id in self._uncertified:
-            # written before a crash, without its certificate: store just the certificate
-            self._ledger.record_ledger_info(ledger_info)
+        info = ledger_info.ledger_info
+        executed = [block for b in blocks if (block := self._blocks.get(b.id)) is not None]
+        if executed:
+            # the last executed block and its uncommitted ancestors go to disk in one synced
+            # write. Blocks after an epoch-ending block are never executed (they keep its
+            # state and version), so a certificate for one of them commits that block.
+            self.committed.extend(self._ledger.commit(executed[-1], ledger_info))
+        else:
+            latest = self._ledger.snapshot().ledger_info.ledger_info
+            if self._ledger.db.next_version == info.version + 1 and latest.version < info.version:
+                # written before a crash, without its certificate: store just the certificate
+                self._ledger.record_ledger_info(ledger_info)
         self._forget_committed(blocks[-1].id)
         self._uncertified = {}
 
@@ -169,8 +175,29 @@ class LedgerStateComputer:
         self._uncertified = self._ledger.uncertified_blocks()
 
     def sync_to(self, ledger_info: LedgerInfoWithSignatures) -> None:
-        self._sync(ledger_info)
-        self._blocks = {ledger_info.ledger_info.commit_info.id: None}
+        """Catch the ledger up to ``ledger_info``: from a block executed here already when one
+        ends at its version with its accumulator root (e.g. the block ending an epoch, whose
+        certificate came in an epoch-change proof), else by state sync from peers."""
+        info = ledger_info.ledger_info
+        local = next(
+            (
+                block
+                for block in self._blocks.values()
+                if block is not None
+                and not block.committed
+                and block.version == info.version
+                and block.executed_state_id == info.transaction_accumulator_hash
+            ),
+            None,
+        )
+        latest = self._ledger.snapshot().ledger_info.ledger_info
+        if local is not None:
+            self.committed.extend(self._ledger.commit(local, ledger_info))
+        elif self._ledger.db.next_version == info.version + 1 and latest.version < info.version:
+            self._ledger.record_ledger_info(ledger_info)  # the blocks are here, only the certificate is not
+        elif latest.version < info.version:
+            self._sync(ledger_info)
+        self._blocks = {info.commit_info.id: None}
 
 
 class SyncHook:
@@ -280,6 +307,7 @@ class ConsensusDriver:
         self.store = RocksConsensusStore(data_dir / "consensus")
         self.manager: RoundManager | None = None
         self.failed: BaseException | None = None
+        self.left_at_epoch: int | None = None  # set when an epoch change removed us from the set
 
     # --- loop side ------------------------------------------------------------------------
 
@@ -291,6 +319,11 @@ class ConsensusDriver:
 
     def _on_consensus_message(self, peer: AccountAddress, payload: bytes) -> None:
         self._events.put(_Message(peer, payload))
+
+    def deliver_epoch_change(self, peer: AccountAddress, ledger_info: LedgerInfoWithSignatures) -> None:
+        """Hand the core a ledger info ending its epoch, learnt outside consensus (from a node
+        we follow); the core verifies it against the epoch's validators like any proof."""
+        self._events.put(_Message(peer, encode_consensus_msg(EpochChangeProof((ledger_info,)))))
 
     async def take_from_mempool(self, max_items: int, exclude: set[bytes], wait_secs: float) -> tuple[bytes, ...]:
         runtime = self._runtime
@@ -307,6 +340,7 @@ class ConsensusDriver:
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.store.close()
+        self.loop.call_soon_threadsafe(self.network.unregister, Protocol.CONSENSUS)
 
     # --- consensus thread -----------------------------------------------------------------
 
@@ -339,7 +373,7 @@ class ConsensusDriver:
         try:
             self.manager = self._new_manager()
             self._perform(self.manager.start(wall_clock_usecs()))
-            while True:
+            while self.left_at_epoch is None:
                 event = self._events.get()
                 if event is _STOP:
                     return
@@ -397,6 +431,15 @@ class ConsensusDriver:
             elif isinstance(action, EpochChange):
                 self.publish_commits()
                 log.info("epoch %d ended; starting the next", action.ledger_info.ledger_info.epoch)
+                next_epoch = action.ledger_info.ledger_info.next_epoch_state
+                if next_epoch is not None and self.author not in dict(next_epoch.verifier.validators):
+                    # Leaving: first hand the proof that ends the epoch to the peers, so that
+                    # one that has not seen the commit yet needs no answer from us later.
+                    proof = encode_consensus_msg(EpochChangeProof((action.ledger_info,)))
+                    self.loop.call_soon_threadsafe(self.network.broadcast, Protocol.CONSENSUS, proof)
+                    self.left_at_epoch = next_epoch.epoch
+                    log.info("this validator is not in the set of epoch %d; leaving consensus", next_epoch.epoch)
+                    return
                 self.manager = self._new_manager()
                 self._perform(self.manager.start(wall_clock_usecs()))
             elif isinstance(action, SecurityEvent):

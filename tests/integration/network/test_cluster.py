@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from net_helpers import FAST, Cluster, address, eventually
+from net_helpers import FAST, Cluster, address, eventually, tls_connect
 
 from libra.crypto.ed25519 import Ed25519PrivateKey
 from libra.network import Network, PeerInfo, Protocol, peer_id_for_key
+from libra.network.tls import TlsIdentity
+from libra.types.move import AccountAddress
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -192,3 +194,47 @@ async def test_peer_whose_address_is_withdrawn_is_no_longer_dialed(cluster: Clus
     assert await eventually(dialer.done, 3.0)
     await last.network.start("127.0.0.1", last.port)  # it dials in again by itself
     assert await cluster.all_connected(3.0)
+
+
+async def test_a_public_node_takes_guests_for_state_sync_only_and_keeps_them_across_epochs() -> None:
+    public_key = Ed25519PrivateKey(bytes([0x31]) * 32)
+    public = Network(address(31), public_key, FAST, guest_protocols=(Protocol.STATE_SYNC,), max_guests=1)
+    inbox: list[tuple[AccountAddress, bytes]] = []
+    public.register(Protocol.STATE_SYNC, lambda peer, payload: inbox.append((peer, payload)))
+    public.register(Protocol.CONSENSUS, lambda peer, payload: inbox.append((peer, b"consensus " + payload)))
+    port = await public.start("127.0.0.1", 0)
+    guest_key = Ed25519PrivateKey(bytes([0x32]) * 32)
+    guest = Network(address(32), guest_key, FAST)
+    second = Network(address(33), Ed25519PrivateKey(bytes([0x33]) * 32), FAST)
+    try:
+        # a stranger that completes TLS but never says Hello takes no guest slot
+        _, writer = await tls_connect(port, TlsIdentity.create(Ed25519PrivateKey(bytes([0x34]) * 32)).client)
+        writer.close()
+        assert await eventually(lambda: public.metrics.handshakes_refused["hello"] >= 1, 3.0)
+        assert public.guests() == frozenset() and public.allowed_peers() == frozenset()
+        await guest.start("127.0.0.1", 0)
+        guest.update_peers([PeerInfo(address(31), public_key.public_key().to_bytes(), f"127.0.0.1:{port}")])
+        assert await guest.wait_for_peers([address(31)], 3.0)
+        guest_id = peer_id_for_key(guest_key.public_key().to_bytes())
+        assert public.guests() == {guest_id}
+        guest.send(address(31), Protocol.CONSENSUS, b"vote")
+        guest.send(address(31), Protocol.STATE_SYNC, b"chunk request")
+        assert await eventually(lambda: len(inbox) == 1, 3.0)
+        assert inbox == [(guest_id, b"chunk request")]  # the consensus frame was not delivered
+        assert public.metrics.dropped["guest_protocol"] == 1
+        # an epoch change on the public node keeps the guest connected
+        public.update_peers([PeerInfo(address(40), Ed25519PrivateKey(bytes([0x40]) * 32).public_key().to_bytes())])
+        assert public.guests() == {guest_id} and guest_id in public.connected_peers()
+        assert public.send(guest_id, Protocol.STATE_SYNC, b"chunk")
+        # the guest limit holds: a second stranger is refused
+        await second.start("127.0.0.1", 0)
+        second.update_peers([PeerInfo(address(31), public_key.public_key().to_bytes(), f"127.0.0.1:{port}")])
+        assert await eventually(lambda: public.metrics.handshakes_refused["too_many_guests"] >= 1, 3.0)
+        assert second.connected_peers() == frozenset()
+        # a guest that leaves is forgotten
+        await guest.close()
+        assert await eventually(lambda: public.guests() == frozenset(), 3.0)
+        assert guest_id not in public.allowed_peers()
+    finally:
+        await asyncio.gather(public.close(), guest.close(), second.close())
+

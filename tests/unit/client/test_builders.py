@@ -54,6 +54,30 @@ def test_builders_match_sdk_encoders():
             builders.tiered_mint("XUS", 1, ADDRESS, 100, 0),
             stdlib.encode_tiered_mint_script_function(XUS, 1, SDK_ADDRESS, 100, 0),
         ),
+        (
+            builders.create_validator_account(2, ADDRESS, bytes(16), b"v"),
+            stdlib.encode_create_validator_account_script_function(2, SDK_ADDRESS, bytes(16), b"v"),
+        ),
+        (
+            builders.create_validator_operator_account(3, ADDRESS, bytes(16), b"op"),
+            stdlib.encode_create_validator_operator_account_script_function(3, SDK_ADDRESS, bytes(16), b"op"),
+        ),
+        (
+            builders.set_validator_operator(b"op", ADDRESS),
+            stdlib.encode_set_validator_operator_script_function(b"op", SDK_ADDRESS),
+        ),
+        (
+            builders.register_validator_config(ADDRESS, bytes(32), b"net", b"full"),
+            stdlib.encode_register_validator_config_script_function(SDK_ADDRESS, bytes(32), b"net", b"full"),
+        ),
+        (
+            builders.add_validator_and_reconfigure(4, b"v", ADDRESS),
+            stdlib.encode_add_validator_and_reconfigure_script_function(4, b"v", SDK_ADDRESS),
+        ),
+        (
+            builders.remove_validator_and_reconfigure(5, b"v", ADDRESS),
+            stdlib.encode_remove_validator_and_reconfigure_script_function(5, b"v", SDK_ADDRESS),
+        ),
     ]
     for ours, theirs in pairs:
         assert ours.to_bcs() == sdk_bytes(theirs)

@@ -63,3 +63,13 @@ def test_missing_file_is_a_config_error(tmp_path: Path):
 def test_network_addresses_validated():
     with pytest.raises(ConfigError, match="network.listen"):
         parse_config(VALID + '\n[network]\nlisten = "localhost"\n')
+
+
+def test_upstream_entries_need_a_pinned_key_and_an_address():
+    key = "ab" * 32
+    config = parse_config(VALID + f'\n[network]\nupstream = ["{key}@127.0.0.1:6184"]\nserve_followers = true\n')
+    assert config.network.upstream == (f"{key}@127.0.0.1:6184",) and config.network.serve_followers
+    assert parse_config(render_config(config)) == config
+    for bad in ["127.0.0.1:6184", f"{key}@localhost", "AB" * 32 + "@127.0.0.1:1", "abc@127.0.0.1:1"]:
+        with pytest.raises(ConfigError, match="network.upstream.*NETWORKKEYHEX@HOST:PORT"):
+            parse_config(VALID + f'\n[network]\nupstream = ["{bad}"]\n')
