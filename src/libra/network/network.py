@@ -26,6 +26,10 @@ Rules:
   the backoff, a shorter one does not (so a peer that accepts and drops is not hammered).
 * **Epoch changes.** :meth:`Network.update_peers` replaces the allowed set: peers that left
   are disconnected and forgotten, peers whose key changed are reconnected, new ones dialed.
+* **Dial overrides.** ``dial_addresses`` (peer id → "host:port", from the node's config)
+  replaces the address a peer is dialed at, whatever the allowed set says (on-chain
+  addresses a node cannot reach directly: port forwarding, a proxy between validators).
+  Keys are pinned as before: an override never changes who a peer must prove to be.
 * **Sending** never blocks: frames wait in a bounded per-peer queue (kept while the peer
   is disconnected) and are written by the connection's write loop. Delivery is best
   effort, as Diem's direct-send: frames already handed to a connection that then breaks
@@ -46,8 +50,8 @@ import inspect
 import logging
 import random
 import ssl
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from libra.crypto.ed25519 import Ed25519PrivateKey
 from libra.network.config import NetworkConfig
@@ -128,6 +132,7 @@ class Network:
         peer_id: AccountAddress,
         network_key: Ed25519PrivateKey,
         config: NetworkConfig | None = None,
+        dial_addresses: Mapping[AccountAddress, str] | None = None,
     ) -> None:
         self.peer_id = peer_id
         self.public_key = network_key.public_key().to_bytes()
@@ -145,6 +150,9 @@ class Network:
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self.port: int | None = None
+        self._dial_addresses = dict(dial_addresses or {})
+        for address in self._dial_addresses.values():
+            ValidatorEndpoint(address, bytes(NETWORK_KEY_LENGTH))  # validates HOST:PORT
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -224,9 +232,14 @@ class Network:
         """Replace the allowed set (epoch change). Our own id is ignored; keys must be unique.
 
         Peers that left are disconnected and forgotten; a changed key reconnects the peer;
-        a changed address is used from the next dial on.
+        a changed address is used from the next dial on. A peer in ``dial_addresses`` is
+        dialed at that address instead of the one given.
         """
-        wanted = {info.peer_id: info for info in peers if info.peer_id != self.peer_id}
+        wanted = {
+            info.peer_id: replace(info, address=self._dial_addresses.get(info.peer_id, info.address))
+            for info in peers
+            if info.peer_id != self.peer_id
+        }
         by_key: dict[bytes, AccountAddress] = {}
         for info in wanted.values():
             if by_key.setdefault(info.public_key, info.peer_id) != info.peer_id:

@@ -16,7 +16,8 @@ Layout of the data folder (``.libra/localnet`` unless told otherwise)::
       full-node-0/...
 
 The first start creates everything; a later start with the same folder reuses it, so
-the network resumes from disk. Nodes are separate processes (``libra node run
+the network resumes from disk (node configs are written again, from the options given).
+Nodes are separate processes (``libra node run
 --config``); the launcher never restarts one that dies, it says so and keeps the
 others running. SIGINT/SIGTERM stop every node cleanly.
 """
@@ -32,7 +33,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +68,9 @@ class LocalnetSpec:
     api_port: int = 8080
     network_base_port: int = 6180
     ready_timeout_secs: float = 60.0
+    peer_addresses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Node name -> {validator name -> "host:port"}: where that node dials that validator
+    instead of its on-chain address (e.g. a TCP proxy the partition tests cut and heal)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,14 +178,38 @@ def prepare(spec: LocalnetSpec) -> list[NodePlan]:
     full_node_keys = tuple(
         load_private_key(p.folder / "network.key").public_key().hex() for p in plans if p.role == "full_node"
     )
+    dial = _peer_addresses(spec, plans, {i.name: i.account_address.value.hex() for i in identities})
     for plan in plans:
-        config = _node_config(spec, plan, seeds, full_node_keys if plan.role == "validator" else ())
+        config = _node_config(spec, plan, seeds, full_node_keys if plan.role == "validator" else (), dial[plan.name])
         plan.config_path.write_text(render_config(config), encoding="utf-8")
     return plans
 
 
+def _peer_addresses(
+    spec: LocalnetSpec, plans: list[NodePlan], accounts: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """``spec.peer_addresses`` checked, by node name -> {peer account address hex: "host:port"}."""
+    names = {p.name for p in plans}
+    out: dict[str, dict[str, str]] = {name: {} for name in names}
+    for dialer, targets in spec.peer_addresses.items():
+        if dialer not in names:
+            raise LocalnetError(f"peer addresses: no node named {dialer!r} (nodes: {', '.join(sorted(names))})")
+        for target, address in targets.items():
+            if target not in accounts:
+                raise LocalnetError(f"peer addresses of {dialer}: {target!r} is not a validator of this network")
+            host, sep, port = address.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise LocalnetError(f"peer addresses of {dialer}: {target} must be HOST:PORT, got {address!r}")
+            out[dialer][accounts[target]] = address
+    return out
+
+
 def _node_config(
-    spec: LocalnetSpec, plan: NodePlan, seeds: tuple[str, ...], full_node_keys: tuple[str, ...]
+    spec: LocalnetSpec,
+    plan: NodePlan,
+    seeds: tuple[str, ...],
+    full_node_keys: tuple[str, ...],
+    peer_addresses: dict[str, str],
 ) -> NodeConfig:
     keys = spec.data_dir.resolve() / "keys"
     folder = plan.folder.resolve()
@@ -195,6 +223,7 @@ def _node_config(
             key_file=folder / "network.key",
             seeds=tuple(s for s in seeds if s != f"127.0.0.1:{plan.network_port}"),
             full_node_keys=full_node_keys,
+            peer_addresses=peer_addresses,
         ),
         api=ApiSection(enabled=True, host="127.0.0.1", port=plan.api_port),
         faucet=FaucetSection(
@@ -282,6 +311,7 @@ def describe(spec: LocalnetSpec, nodes: list[RunningNode]) -> dict[str, object]:
                 "pid": n.process.pid,
                 "config": str(n.plan.config_path.resolve()),
                 "data_dir": str(n.plan.folder.resolve()),
+                "network": f"127.0.0.1:{n.plan.network_port}",
                 "json_rpc": f"http://127.0.0.1:{n.plan.api_port}/v1",
                 "metrics": f"http://127.0.0.1:{n.plan.api_port}/metrics",
             }

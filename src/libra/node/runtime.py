@@ -222,7 +222,12 @@ class NodeRuntime:
         net = self.config.network
         if net.listen is None or net.key_file is None:
             raise NodeError("network.listen and network.key_file are required to join other nodes")
-        network = Network(peer_id, load_private_key(net.key_file), NetworkConfig(max_frame_bytes=net.max_frame_bytes))
+        network = Network(
+            peer_id,
+            load_private_key(net.key_file),
+            NetworkConfig(max_frame_bytes=net.max_frame_bytes),
+            dial_addresses={AccountAddress.from_hex(p): a for p, a in net.peer_addresses.items()},
+        )
         host, _, port = net.listen.rpartition(":")
         await network.start(host, int(port))
         network.register(Protocol.MEMPOOL, self._on_mempool_gossip)
