@@ -22,8 +22,9 @@ from libra.consensus.round_manager import RoundManager
 from libra.consensus.safety_rules import SafetyRules
 from libra.consensus.safety_storage import InMemorySafetyStorage
 from libra.consensus.twins import Scenario, Simulation
+from libra.consensus.verification import compute_block_id
 from libra.types.consensus import BlockRetrievalRequest, ProposalMsg, TimeoutMsg, VoteMsg
-from libra.types.ledger import ValidatorVerifier
+from libra.types.ledger import LedgerInfoWithSignatures, ValidatorVerifier
 
 NOW = 10_000_000
 
@@ -228,3 +229,26 @@ def test_epoch_change_to_a_new_validator_set(committee: Committee) -> None:
     assert [manager.can_sign for manager in simulation.managers] == [True, True, True, False]
     assert simulation.managers[0].epoch_state.verifier.quorum_voting_power == 3
     assert any(epoch == 2 for epoch, _ in simulation.committed)
+
+
+def test_fast_forward_stores_the_new_root_before_the_ledger_moves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A validator killed right after state sync moved its ledger must still recover."""
+    partitions = tuple((frozenset({0, 1, 2}), frozenset({3})) for _ in range(10))
+    simulation = Simulation(Scenario(4, (), (0, 1, 2) * 3 + (0,), partitions, seed=5))
+    recoverable: list[bool] = []
+    sync_to = HashChainStateComputer.sync_to
+
+    def checked_sync_to(computer: HashChainStateComputer, ledger_info: LedgerInfoWithSignatures) -> None:
+        data = simulation.stores[simulation.computers.index(computer)].load()
+        root = ledger_info.ledger_info.commit_info.id
+        recoverable.append(
+            root in {compute_block_id(block.block_data) for block in data.blocks}
+            and any(qc.certified_block.id == root for qc in data.quorum_certs)
+            and any(qc.commit_info.id == root for qc in data.quorum_certs)
+        )
+        sync_to(computer, ledger_info)
+
+    monkeypatch.setattr(HashChainStateComputer, "sync_to", checked_sync_to)
+    assert simulation.run().ok
+    assert recoverable, "the lagging validator did not fast-forward"
+    assert all(recoverable)
