@@ -172,7 +172,10 @@ class LinkProxy:
             for pair in list(link.pairs):
                 pair.abort()
             link.pairs.clear()
-        await asyncio.sleep(0)
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     async def _on_accept(self, link: _Link, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if link.state == "reset":
@@ -184,6 +187,8 @@ class LinkProxy:
         link.pairs.add(pair)
         try:
             await link.flowing.wait()  # blackholed, or the target not known yet: the dialer waits
+            if pair not in link.pairs:  # reset meanwhile
+                return
             assert link.target is not None
             up_reader, up_writer = await asyncio.open_connection(*link.target)
         except (OSError, asyncio.CancelledError):
