@@ -141,6 +141,7 @@ def prepare(spec: LocalnetSpec) -> list[NodePlan]:
     if spec.validators < 1:
         raise LocalnetError("a network needs at least one validator")
     plans = plan_nodes(spec)
+    _check_peer_addresses(spec, plans)
     if (spec.data_dir / "genesis.bcs").exists():
         existing = sorted(p.name for p in spec.data_dir.glob("validator-*") if (p / "consensus.key").exists())
         if len(existing) != spec.validators:
@@ -185,21 +186,28 @@ def prepare(spec: LocalnetSpec) -> list[NodePlan]:
     return plans
 
 
-def _peer_addresses(
-    spec: LocalnetSpec, plans: list[NodePlan], accounts: dict[str, str]
-) -> dict[str, dict[str, str]]:
-    """``spec.peer_addresses`` checked, by node name -> {peer account address hex: "host:port"}."""
+def _check_peer_addresses(spec: LocalnetSpec, plans: list[NodePlan]) -> None:
+    """Refuse ``spec.peer_addresses`` naming unknown nodes or bad addresses, before anything is written."""
     names = {p.name for p in plans}
-    out: dict[str, dict[str, str]] = {name: {} for name in names}
+    validators = {p.name for p in plans if p.role == "validator"}
     for dialer, targets in spec.peer_addresses.items():
         if dialer not in names:
             raise LocalnetError(f"peer addresses: no node named {dialer!r} (nodes: {', '.join(sorted(names))})")
         for target, address in targets.items():
-            if target not in accounts:
+            if target not in validators:
                 raise LocalnetError(f"peer addresses of {dialer}: {target!r} is not a validator of this network")
             host, sep, port = address.rpartition(":")
             if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise LocalnetError(f"peer addresses of {dialer}: {target} must be HOST:PORT, got {address!r}")
+
+
+def _peer_addresses(
+    spec: LocalnetSpec, plans: list[NodePlan], accounts: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """``spec.peer_addresses`` by node name -> {peer account address hex: "host:port"}."""
+    out: dict[str, dict[str, str]] = {p.name: {} for p in plans}
+    for dialer, targets in spec.peer_addresses.items():
+        for target, address in targets.items():
             out[dialer][accounts[target]] = address
     return out
 

@@ -40,4 +40,5 @@ def test_peer_addresses_reach_the_dialers_config(tmp_path: Path):
 )
 def test_bad_peer_addresses_are_refused(tmp_path: Path, peer_addresses, message):
     with pytest.raises(LocalnetError, match=message):
-        prepare(LocalnetSpec(tmp_path, validators=2, full_nodes=1, peer_addresses=peer_addresses))
+        prepare(LocalnetSpec(tmp_path / "net", validators=2, full_nodes=1, peer_addresses=peer_addresses))
+    assert not (tmp_path / "net").exists()  # refused before anything was written
