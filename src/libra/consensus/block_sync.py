@@ -8,7 +8,8 @@ holds anything newer than ours (only then is it verified):
    *fast-forward*: the fetched blocks must hold the certified block B1 and its
    parent B0 (the committed block); B0, B1 and their QCs are stored, then the ledger
    syncs to the commit cert's ledger info (state sync), and the tree restarts with B0
-   as root (a crash in between recovers from either root).
+   as root (a crash in between recovers from either root). An answer that arrives
+   after the root moved past its commit cert (another fetch, a commit) is ignored.
 2. If its highest QC certifies a block we lack, fetch back from it and insert.
 3. Insert the commit cert and highest QC (committing what they commit), keep a
    higher TC, and enter the round after the highest certificate.
@@ -188,6 +189,8 @@ class BlockSync:
     ) -> list[Action]:
         """Sync the ledger to ``commit_cert`` and restart the tree at the block it commits."""
         manager = self.manager
+        if commit_cert.commit_info.round <= manager.tree.root.round:
+            return []  # a late answer: the root moved past it meanwhile (another fetch, a commit)
         pairs = [i for i in range(len(blocks) - 1) if ids[i] == commit_cert.certified_block.id]
         if not pairs or ids[pairs[0] + 1] != commit_cert.commit_info.id:
             return []
