@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -39,6 +40,20 @@ def _announce(info: dict[str, object]) -> None:
     console.print("\nCtrl-C stops every node; starting again with the same data resumes from disk.")
 
 
+def _read_peer_addresses(path: Path) -> dict[str, dict[str, str]]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--peer-addresses") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(targets, dict) and all(isinstance(a, str) for a in targets.values()) for targets in value.values()
+    ):
+        raise click.BadParameter(
+            f'{path}: expected {{"node name": {{"validator name": "HOST:PORT"}}}}', param_hint="--peer-addresses"
+        )
+    return value
+
+
 @click.command()
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path(".libra/localnet"), show_default=True, help="Folder for keys, genesis and stores.")
@@ -50,11 +65,18 @@ def _announce(info: dict[str, object]) -> None:
               help="2 (testnet) is what the Diem SDK's async helpers assume.")
 @click.option("--network-port", type=click.IntRange(1, 65535), default=6180, show_default=True,
               help="First validator-network port; nodes use consecutive ports.")
-def localnet(data_dir: Path, port: int, validators: int, full_nodes: int, chain_id: int, network_port: int) -> None:
+@click.option("--peer-addresses", "peer_addresses_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help='JSON {"validator-0": {"validator-1": "127.0.0.1:7001", ...}, ...}: where a node dials a '
+                   "validator instead of its on-chain address (e.g. a TCP proxy you can cut).")
+def localnet(
+    data_dir: Path, port: int, validators: int, full_nodes: int, chain_id: int, network_port: int,
+    peer_addresses_file: Path | None,
+) -> None:
     """Start a local network on 127.0.0.1 and keep it running until Ctrl-C."""
     spec = LocalnetSpec(
         data_dir=data_dir, validators=validators, full_nodes=full_nodes, chain_id=chain_id,
         api_port=port, network_base_port=network_port,
+        peer_addresses=_read_peer_addresses(peer_addresses_file) if peer_addresses_file else {},
     )
     try:
         raise SystemExit(run(spec, _announce))

@@ -6,8 +6,10 @@ holds anything newer than ours (only then is it verified):
 1. If its commit cert commits above our root and certifies a block we lack, fetch
    blocks back from that block; if they connect to our tree, insert them, else
    *fast-forward*: the fetched blocks must hold the certified block B1 and its
-   parent B0 (the committed block); the ledger syncs to the commit cert's ledger
-   info (state sync), and the tree restarts with B0 as root.
+   parent B0 (the committed block); B0, B1 and their QCs are stored, then the ledger
+   syncs to the commit cert's ledger info (state sync), and the tree restarts with B0
+   as root (a crash in between recovers from either root). An answer that arrives
+   after the root moved past its commit cert (another fetch, a commit) is ignored.
 2. If its highest QC certifies a block we lack, fetch back from it and insert.
 3. Insert the commit cert and highest QC (committing what they commit), keep a
    higher TC, and enter the round after the highest certificate.
@@ -187,11 +189,16 @@ class BlockSync:
     ) -> list[Action]:
         """Sync the ledger to ``commit_cert`` and restart the tree at the block it commits."""
         manager = self.manager
+        if commit_cert.commit_info.round <= manager.tree.root.round:
+            return []  # a late answer: the root moved past it meanwhile (another fetch, a commit)
         pairs = [i for i in range(len(blocks) - 1) if ids[i] == commit_cert.certified_block.id]
         if not pairs or ids[pairs[0] + 1] != commit_cert.commit_info.id:
             return []
         index = pairs[0]
         certified, committed = blocks[index], blocks[index + 1]
+        # Stored before the ledger moves (Diem's fast_forward_sync): a crash once the ledger
+        # has the new root must find that root and its certificates here on restart.
+        manager.store.save_tree([committed, certified], [certified.quorum_cert, commit_cert])
         manager.state_computer.sync_to(commit_cert.signed_ledger_info)
         old = manager.tree
         root = ExecutedBlock(committed, ids[index + 1], commit_cert.commit_info)
@@ -199,8 +206,8 @@ class BlockSync:
             old.highest_tc if old.highest_tc is not None and old.highest_tc.round > root.round else None
         )
         manager.tree = BlockTree(root, certified.quorum_cert, commit_cert, highest_tc)
-        manager.store.prune_tree([old.root.id, *(block.id for block in old.blocks())])
-        manager.store.save_tree([committed], [certified.quorum_cert])
+        keep = {ids[index], ids[index + 1]}
+        manager.store.prune_tree([b for b in (old.root.id, *(block.id for block in old.blocks())) if b not in keep])
         manager.leader_election.on_commit(commit_record(committed))
         ledger_info = commit_cert.signed_ledger_info
         actions: list[Action] = [SyncedTo(ledger_info)]

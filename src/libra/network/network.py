@@ -32,6 +32,10 @@ Rules:
   ``max_guests`` at once. Guests are never dialed and survive :meth:`update_peers`
   unless the set now names their key. A validator never takes guests: consensus stays
   between pinned keys.
+* **Dial overrides.** ``dial_addresses`` (peer id → "host:port", from the node's config)
+  replaces the address a peer is dialed at, whatever the allowed set says (on-chain
+  addresses a node cannot reach directly: port forwarding, a proxy between validators).
+  Keys are pinned as before: an override never changes who a peer must prove to be.
 * **Sending** never blocks: frames wait in a bounded per-peer queue (kept while the peer
   is disconnected) and are written by the connection's write loop. Delivery is best
   effort, as Diem's direct-send: frames already handed to a connection that then breaks
@@ -52,8 +56,8 @@ import inspect
 import logging
 import random
 import ssl
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from libra.crypto.ed25519 import Ed25519PrivateKey
 from libra.network.config import NetworkConfig
@@ -137,6 +141,7 @@ class Network:
         *,
         guest_protocols: Iterable[Protocol] = (),
         max_guests: int = 32,
+        dial_addresses: Mapping[AccountAddress, str] | None = None,
     ) -> None:
         self.peer_id = peer_id
         self._guest_protocols = frozenset(guest_protocols)
@@ -157,6 +162,9 @@ class Network:
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self.port: int | None = None
+        self._dial_addresses = dict(dial_addresses or {})
+        for address in self._dial_addresses.values():
+            ValidatorEndpoint(address, bytes(NETWORK_KEY_LENGTH))  # validates HOST:PORT
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -236,9 +244,14 @@ class Network:
         """Replace the allowed set (epoch change). Our own id is ignored; keys must be unique.
 
         Peers that left are disconnected and forgotten; a changed key reconnects the peer;
-        a changed address is used from the next dial on.
+        a changed address is used from the next dial on. A peer in ``dial_addresses`` is
+        dialed at that address instead of the one given.
         """
-        wanted = {info.peer_id: info for info in peers if info.peer_id != self.peer_id}
+        wanted = {
+            info.peer_id: replace(info, address=self._dial_addresses.get(info.peer_id, info.address))
+            for info in peers
+            if info.peer_id != self.peer_id
+        }
         by_key: dict[bytes, AccountAddress] = {}
         for info in wanted.values():
             if by_key.setdefault(info.public_key, info.peer_id) != info.peer_id:

@@ -21,6 +21,8 @@ Example (what ``libra localnet`` writes)::
     key_file = ".libra/localnet/validator-0/network.key"
     seeds = ["127.0.0.1:6181"]
     upstream = ["<full node network key hex>@127.0.0.1:6184"]   # followed while not in the set
+    # optional: dial a peer (account address) here instead of at its on-chain address
+    # peer_addresses = { "0123456789abcdef0123456789abcdef" = "127.0.0.1:7001" }
 
     [api]
     enabled = true
@@ -114,6 +116,9 @@ class NetworkSection(_Section):
     # A public full node: accept unknown network keys, for state sync and submitted
     # transactions only (validators joining or leaving the set follow through it).
     serve_followers: bool = False
+    # Peer account address (32 hex) -> "host:port" to dial it at instead of its on-chain address
+    # (port forwarding; a proxy between validators, as the partition tests put there).
+    peer_addresses: dict[str, str] = Field(default_factory=dict)
     max_frame_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     @field_validator("full_node_keys", mode="before")
@@ -137,6 +142,18 @@ class NetworkSection(_Section):
                         and 1 <= int(port) <= 65535):
                     raise ValueError(f"expected NETWORKKEYHEX@HOST:PORT (64 lowercase hex digits), got {entry!r}")
             return tuple(value)
+        return value
+
+    @field_validator("peer_addresses", mode="before")
+    @classmethod
+    def _peer_addresses(cls, value: object) -> object:
+        if isinstance(value, dict):
+            for peer, address in value.items():
+                if not re.fullmatch(r"[0-9a-f]{32}", peer):
+                    raise ValueError(f"expected a peer's account address as 32 lowercase hex characters, got {peer!r}")
+                if not isinstance(address, str):
+                    raise ValueError(f"address of {peer} must be a HOST:PORT string, got {address!r}")
+                _check_host_port(address)
         return value
 
     @field_validator("listen")
@@ -275,7 +292,7 @@ def render_config(config: NodeConfig) -> str:
     for section_name, section in config:
         out.append(f"[{section_name}]")
         for key, value in section:
-            if value is None:
+            if value is None or value == {}:
                 continue
             out.append(f"{key} = {_toml_value(value)}")
         out.append("")
@@ -294,4 +311,6 @@ def _toml_value(value: object) -> str:
         return f'"{escaped}"'
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_value(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"cannot render {value!r} as TOML")

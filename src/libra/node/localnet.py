@@ -17,7 +17,8 @@ Layout of the data folder (``.libra/localnet`` unless told otherwise)::
       full-node-0/...
 
 The first start creates everything; a later start with the same folder reuses it, so
-the network resumes from disk. Nodes are separate processes (``libra node run
+the network resumes from disk (node configs are written again, from the options given).
+Nodes are separate processes (``libra node run
 --config``); the launcher never restarts one that dies, it says so and keeps the
 others running. SIGINT/SIGTERM stop every node cleanly.
 """
@@ -33,7 +34,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,9 @@ class LocalnetSpec:
     api_port: int = 8080
     network_base_port: int = 6180
     ready_timeout_secs: float = 60.0
+    peer_addresses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Node name -> {validator name -> "host:port"}: where that node dials that validator
+    instead of its on-chain address (e.g. a TCP proxy the partition tests cut and heal)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,7 @@ def prepare(spec: LocalnetSpec) -> list[NodePlan]:
     if spec.validators < 1:
         raise LocalnetError("a network needs at least one validator")
     plans = plan_nodes(spec)
+    _check_peer_addresses(spec, plans)
     if (spec.data_dir / "genesis.bcs").exists():
         existing = sorted(  # genesis validators (added ones have an operator key and are started by hand)
             p.name for p in spec.data_dir.glob("validator-*")
@@ -176,14 +181,47 @@ def prepare(spec: LocalnetSpec) -> list[NodePlan]:
         )
     seeds = tuple(f"127.0.0.1:{p.network_port}" for p in plans if p.role == "validator")
     full_nodes = [p for p in plans if p.role == "full_node"]
+    dial = _peer_addresses(spec, plans, {i.name: i.account_address.value.hex() for i in identities})
     for plan in plans:
-        config = _node_config(spec, plan, seeds, full_nodes if plan.role == "validator" else [])
+        config = _node_config(spec, plan, seeds, full_nodes if plan.role == "validator" else [], dial[plan.name])
         plan.config_path.write_text(render_config(config), encoding="utf-8")
     return plans
 
 
+def _check_peer_addresses(spec: LocalnetSpec, plans: list[NodePlan]) -> None:
+    """Refuse ``spec.peer_addresses`` naming unknown nodes or bad addresses, before anything is written."""
+    names = {p.name for p in plans}
+    validators = {p.name for p in plans if p.role == "validator"}
+    for dialer, targets in spec.peer_addresses.items():
+        if dialer not in names:
+            raise LocalnetError(f"peer addresses: no node named {dialer!r} (nodes: {', '.join(sorted(names))})")
+        for target, address in targets.items():
+            if target not in validators:
+                raise LocalnetError(f"peer addresses of {dialer}: {target!r} is not a validator of this network")
+            host, sep, port = address.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise LocalnetError(f"peer addresses of {dialer}: {target} must be HOST:PORT, got {address!r}")
+
+
+def _peer_addresses(
+    spec: LocalnetSpec, plans: list[NodePlan], accounts: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """``spec.peer_addresses`` by node name -> {peer account address hex: "host:port"}."""
+    out: dict[str, dict[str, str]] = {p.name: {} for p in plans}
+    for dialer, targets in spec.peer_addresses.items():
+        for target, address in targets.items():
+            out[dialer][accounts[target]] = address
+    return out
+
+
 def _node_config(
-    spec: LocalnetSpec, plan: NodePlan, seeds: tuple[str, ...], full_nodes: list[NodePlan], *, faucet: bool | None = None
+    spec: LocalnetSpec,
+    plan: NodePlan,
+    seeds: tuple[str, ...],
+    full_nodes: list[NodePlan],
+    peer_addresses: dict[str, str] | None = None,
+    *,
+    faucet: bool | None = None,
 ) -> NodeConfig:
     """A node's config. Validators accept the full nodes' keys and follow them while not
     in the validator set (``upstream``); full nodes serve such followers."""
@@ -202,6 +240,7 @@ def _node_config(
             full_node_keys=tuple(full_node_keys),
             upstream=tuple(f"{key}@127.0.0.1:{p.network_port}" for key, p in zip(full_node_keys, full_nodes, strict=True)),
             serve_followers=plan.role == "full_node",
+            peer_addresses=peer_addresses or {},
         ),
         api=ApiSection(enabled=True, host="127.0.0.1", port=plan.api_port),
         faucet=FaucetSection(
@@ -370,6 +409,7 @@ def describe(spec: LocalnetSpec, nodes: list[RunningNode]) -> dict[str, object]:
                 "pid": n.process.pid,
                 "config": str(n.plan.config_path.resolve()),
                 "data_dir": str(n.plan.folder.resolve()),
+                "network": f"127.0.0.1:{n.plan.network_port}",
                 "json_rpc": f"http://127.0.0.1:{n.plan.api_port}/v1",
                 "metrics": f"http://127.0.0.1:{n.plan.api_port}/metrics",
             }

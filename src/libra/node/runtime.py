@@ -317,6 +317,7 @@ class NodeRuntime:
             load_private_key(net.key_file),
             NetworkConfig(max_frame_bytes=net.max_frame_bytes),
             guest_protocols=guests,
+            dial_addresses={AccountAddress.from_hex(p): a for p, a in net.peer_addresses.items()},
         )
         host, _, port = net.listen.rpartition(":")
         await network.start(host, int(port))

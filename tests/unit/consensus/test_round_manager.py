@@ -10,9 +10,11 @@ from consensus_helpers import Committee, make_node
 from libra.consensus.actions import (
     Broadcast,
     DeferProposal,
+    FetchBlocks,
     SecurityEvent,
     Send,
     SetTimer,
+    SyncedTo,
 )
 from libra.consensus.errors import RecoveryError
 from libra.consensus.leader_election import CommittedBlockRecord, LeaderReputation, RoundRobin
@@ -22,8 +24,17 @@ from libra.consensus.round_manager import RoundManager
 from libra.consensus.safety_rules import SafetyRules
 from libra.consensus.safety_storage import InMemorySafetyStorage
 from libra.consensus.twins import Scenario, Simulation
-from libra.types.consensus import BlockRetrievalRequest, ProposalMsg, TimeoutMsg, VoteMsg
-from libra.types.ledger import ValidatorVerifier
+from libra.consensus.verification import compute_block_id
+from libra.types.consensus import (
+    RETRIEVAL_SUCCEEDED,
+    BlockRetrievalRequest,
+    BlockRetrievalResponse,
+    ProposalMsg,
+    SyncInfo,
+    TimeoutMsg,
+    VoteMsg,
+)
+from libra.types.ledger import LedgerInfoWithSignatures, ValidatorVerifier
 
 NOW = 10_000_000
 
@@ -228,3 +239,53 @@ def test_epoch_change_to_a_new_validator_set(committee: Committee) -> None:
     assert [manager.can_sign for manager in simulation.managers] == [True, True, True, False]
     assert simulation.managers[0].epoch_state.verifier.quorum_voting_power == 3
     assert any(epoch == 2 for epoch, _ in simulation.committed)
+
+
+def test_fast_forward_stores_the_new_root_before_the_ledger_moves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A validator killed right after state sync moved its ledger must still recover."""
+    partitions = tuple((frozenset({0, 1, 2}), frozenset({3})) for _ in range(10))
+    simulation = Simulation(Scenario(4, (), (0, 1, 2) * 3 + (0,), partitions, seed=5))
+    recoverable: list[bool] = []
+    sync_to = HashChainStateComputer.sync_to
+
+    def checked_sync_to(computer: HashChainStateComputer, ledger_info: LedgerInfoWithSignatures) -> None:
+        data = simulation.stores[simulation.computers.index(computer)].load()
+        root = ledger_info.ledger_info.commit_info.id
+        recoverable.append(
+            root in {compute_block_id(block.block_data) for block in data.blocks}
+            and any(qc.certified_block.id == root for qc in data.quorum_certs)
+            and any(qc.commit_info.id == root for qc in data.quorum_certs)
+        )
+        sync_to(computer, ledger_info)
+
+    monkeypatch.setattr(HashChainStateComputer, "sync_to", checked_sync_to)
+    assert simulation.run().ok
+    assert recoverable, "the lagging validator did not fast-forward"
+    assert all(recoverable)
+
+
+def test_a_late_fetch_answer_never_moves_the_root_back(committee: Committee) -> None:
+    """Two peers' SyncInfos start two fetches; the newer one commits first. The older
+    answer then hangs below the new root: it must be ignored, not fast-forwarded to
+    (a restarted validator stopped with 'its block prologue failed')."""
+    node = make_node(committee, 0)
+    node.start(NOW)
+    blocks, qcs = committee.chain([1, 2, 3, 4, 5])
+    peer_a, peer_b = committee.authors[1], committee.authors[2]
+    old = _only(node.on_sync_info(peer_a, SyncInfo(qcs[2]), NOW), FetchBlocks)  # commits round 2
+    new = _only(node.on_sync_info(peer_b, SyncInfo(qcs[4]), NOW), FetchBlocks)  # commits round 4
+    assert len(old) == 1 and len(new) == 1
+    ids = [compute_block_id(block.block_data) for block in blocks]
+    newest_first = tuple(reversed(blocks))
+    node.on_block_retrieval_response(
+        peer_b, BlockRetrievalRequest(new[0].block_id, new[0].num_blocks),
+        BlockRetrievalResponse(RETRIEVAL_SUCCEEDED, newest_first), NOW,
+    )
+    root = node.tree.root.id
+    assert root in ids[2:]  # committed past round 2
+    actions = node.on_block_retrieval_response(
+        peer_a, BlockRetrievalRequest(old[0].block_id, old[0].num_blocks),
+        BlockRetrievalResponse(RETRIEVAL_SUCCEEDED, newest_first[2:]), NOW,
+    )
+    assert node.tree.root.id == root
+    assert not _only(actions, SyncedTo)

@@ -73,3 +73,25 @@ def test_upstream_entries_need_a_pinned_key_and_an_address():
     for bad in ["127.0.0.1:6184", f"{key}@localhost", "AB" * 32 + "@127.0.0.1:1", "abc@127.0.0.1:1"]:
         with pytest.raises(ConfigError, match="network.upstream.*NETWORKKEYHEX@HOST:PORT"):
             parse_config(VALID + f'\n[network]\nupstream = ["{bad}"]\n')
+PEER = "0123456789abcdef0123456789abcdef"
+
+
+def test_peer_addresses_round_trip_through_render():
+    config = parse_config(VALID + f'\n[network]\npeer_addresses = {{ "{PEER}" = "127.0.0.1:7001" }}\n')
+    assert config.network.peer_addresses == {PEER: "127.0.0.1:7001"}
+    assert parse_config(render_config(config)) == config
+    assert "peer_addresses" not in render_config(parse_config(VALID))  # empty: not written
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('{ "0x01" = "127.0.0.1:7001" }', "32 lowercase hex characters, got '0x01'"),
+        (f'{{ "{PEER}" = "127.0.0.1" }}', "expected HOST:PORT, got '127.0.0.1'"),
+        (f'{{ "{PEER}" = 7001 }}', "must be a HOST:PORT string"),
+    ],
+)
+def test_bad_peer_addresses_are_named(table, message):
+    with pytest.raises(ConfigError) as info:
+        parse_config(VALID + f"\n[network]\npeer_addresses = {table}\n")
+    assert "network.peer_addresses" in str(info.value) and message in str(info.value)
