@@ -71,7 +71,7 @@ class AddStatus(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class PoolConfig:
-    capacity: int = 20_000
+    capacity: int = 10_000
     capacity_per_account: int = 100
     max_parked_per_account: int = 100
     system_ttl_secs: float = 600.0
