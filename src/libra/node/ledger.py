@@ -406,7 +406,7 @@ class Ledger:
             if decoded is None:
                 decoded = [transaction_from_bcs(data) for data in transactions]
             elif len(decoded) != count:
-                raise LedgerError("one decoded transaction per transaction, please")
+                raise LedgerError("decoded transactions must match the transaction bytes one to one")
             write_set_values = [WriteSet.from_bcs(data) for data in write_sets]
             event_values = [[ContractEvent.from_bcs(data) for data in listed] for listed in events]
         except BcsError as exc:
