@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 lint: venv
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src/libra/bcs.py src/libra/types src/libra/crypto src/libra/framework src/libra/storage src/libra/client src/libra/consensus src/libra/network
+	$(BIN)/mypy src/libra
 	$(BIN)/lint-imports
 
 # The browser test drives Debian's Chromium (Playwright never downloads a browser here).

@@ -10,6 +10,7 @@ the GIL, so the checks run beside the event loop and block execution.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
@@ -44,7 +45,7 @@ class SubmissionVerifier:
         for start in range(0, len(pending), size):
             chunk = pending[start : start + size]
             job = asyncio.wrap_future(self._pool.submit(_preverify_all, [data for data, _ in chunk]))
-            job.add_done_callback(lambda finished, chunk=chunk: _settle(finished, chunk))
+            job.add_done_callback(functools.partial(_settle, chunk=chunk))
 
 
 def _settle(job: asyncio.Future[None], chunk: list[tuple[bytes, asyncio.Future[None]]]) -> None:

@@ -152,15 +152,15 @@ def execute_block(
     signature checks (only for transactions already verified, e.g. at mempool admission);
     ``prechecked[i]`` true skips the check of transaction ``i`` alone."""
     valid: Iterable[bool]
-    if verify and prechecked is None:
+    if not verify:  # nothing to sign-check: the sizes alone, without encoding every transaction again
+        valid = [True] * len(transactions)
+        raw_sizes = [raw_transaction_size(txn.raw_txn) for txn in transactions]
+    elif prechecked is None:
         raw_bytes = [txn.raw_txn.to_bcs() for txn in transactions]
         valid = _iter_signature_checks(transactions, raw_bytes, verifier)
         raw_sizes = [len(raw) for raw in raw_bytes]
-    elif verify:
+    else:
         valid, raw_sizes = _check_unverified(transactions, prechecked, verifier)
-    else:  # nothing to sign-check: the sizes alone, without encoding every transaction again
-        valid = [True] * len(transactions)
-        raw_sizes = [raw_transaction_size(txn.raw_txn) for txn in transactions]
     block = BlockState(state_view, keep_initial=True)
     metadata_output = None
     reconfigured = False

@@ -232,11 +232,11 @@ class Mempool:
         """
         ttl_deadline = now - self.config.system_ttl_secs
         doomed: dict[bytes, None] = {}
-        for heap, passed in (
-            (self._by_expiration, lambda key: key <= ledger_time_secs),
-            (self._by_insertion, lambda key: key < ttl_deadline),
+        for heap, deadline, inclusive in (
+            (self._by_expiration, float(ledger_time_secs), True),
+            (self._by_insertion, ttl_deadline, False),
         ):
-            while heap and passed(heap[0][0]):
+            while heap and (heap[0][0] <= deadline if inclusive else heap[0][0] < deadline):
                 txn_hash = heapq.heappop(heap)[2]
                 pooled = self._by_hash.get(txn_hash)
                 if pooled is not None and (

@@ -109,7 +109,12 @@ def decode_payload(
 class LedgerStateComputer:
     """The core's ``StateComputer`` over the node's ledger (called on the consensus thread)."""
 
-    def __init__(self, ledger: Ledger, sync: SyncHook, verified: VerifiedTransactions | None = None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        sync: Callable[[LedgerInfoWithSignatures], None],
+        verified: VerifiedTransactions | None = None,
+    ) -> None:
         self._ledger = ledger
         self._sync = sync
         self._verified = verified
