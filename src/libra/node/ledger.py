@@ -27,6 +27,7 @@ from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_has
 from libra.execution.executor import BlockOutput, Discarded, TransactionOutput, execute_block
 from libra.framework.errors import (
     Executed,
+    KeptStatus,
     vm_status_json,
 )
 from libra.framework.events import NewEpochEvent
@@ -125,9 +126,14 @@ class DbStateView:
 def _status_name(output: TransactionOutput) -> str:
     if isinstance(output.status, Discarded):
         return output.status.status_code
-    if isinstance(output.status, Executed):
+    return _kept_status_name(output.status)
+
+
+def _kept_status_name(status: KeptStatus) -> str:
+    """``"executed"``, or the type of Diem's ``VMStatusView`` (``"move_abort"``, …)."""
+    if isinstance(status, Executed):
         return "executed"
-    return str(vm_status_json(output.status)["type"])
+    return str(vm_status_json(status)["type"])
 
 
 class _BlobTracker:
@@ -440,9 +446,8 @@ class Ledger:
                 )
             )
             if user is not None:
-                status = kept_status(info.status)
-                name = "executed" if isinstance(status, Executed) else str(vm_status_json(status)["type"])
                 txn_hash = user_transaction_hash(transactions[offset][1:])
+                name = _kept_status_name(kept_status(info.status))
                 results.append(CommittedTransaction(user, txn_hash, first_version + offset, name))
         with self._write_lock:
             prepared = self.db.prepare_block(entries, first_version)
@@ -511,6 +516,18 @@ class Ledger:
         with self._write_lock:
             prepared = self.db.prepare_block([], self.db.next_version)
             self.db.commit_prepared(prepared, ledger_info)
+
+    def certify_tip(self, ledger_info: LedgerInfoWithSignatures) -> bool:
+        """If our blocks end exactly at ``ledger_info``'s version but the store lacks a ledger
+        info that far (blocks written without their certificate: a crash between the blocks of
+        one commit, a chunk short of its target), store it; True if stored. The store checks
+        that it names our accumulator root."""
+        version = ledger_info.ledger_info.version
+        latest = self.db.get_latest_ledger_info()
+        if self.db.next_version != version + 1 or (latest is not None and latest.ledger_info.version >= version):
+            return False
+        self.record_ledger_info(ledger_info)
+        return True
 
     def block_info(self, block: SpeculativeBlock, epoch: int) -> BlockInfo:
         """What validators sign for an executed block: its accumulator root and last version."""

@@ -267,7 +267,7 @@ class StateSync:
         """Catch up to ``target`` (already trusted), asking ``peers`` in turn."""
         committed: list[CommittedBlock] = []
         failures = 0
-        self._record_if_reached(target)
+        self._ledger.certify_tip(target)
         while self._ledger.db.next_version <= target.ledger_info.version:
             candidates = [p for p in peers if p in self._network.connected_peers()]
             if not candidates:
@@ -283,20 +283,9 @@ class StateSync:
                     raise StateSyncError(f"no peer could catch us up to version {target.ledger_info.version}") from exc
         return committed
 
-    def _record_if_reached(self, target: LedgerInfoWithSignatures) -> None:
-        """Our blocks already end at ``target``'s version but its ledger info is not stored
-        (written without it): store it now (the store checks the accumulator root)."""
-        latest = self._ledger.snapshot().ledger_info.ledger_info
-        if self._ledger.db.next_version == target.ledger_info.version + 1 and latest.version < target.ledger_info.version:
-            self._ledger.record_ledger_info(target)
-
     def fetch_latest(self, peer: AccountAddress) -> ChunkResponse:
         """Ask a peer for what follows our ledger up to its latest ledger info (full nodes)."""
-        request = ChunkRequest(next(self._ids), self._ledger.db.next_version, LATEST, CHUNK_LIMIT)
-        response = self._ask_blocking(peer, request)
-        if not isinstance(response, ChunkResponse):
-            raise StateSyncError(f"{peer} answered a chunk request with {type(response).__name__}")
-        return response
+        return self._request(peer, LATEST)[1]
 
     def fetch_epoch_ending(self, peer: AccountAddress, trusted: EpochState) -> LedgerInfoWithSignatures | None:
         """The ledger info ending the ``trusted`` epoch, from a peer's verified epoch-change
@@ -325,7 +314,7 @@ class StateSync:
             return self.sync_to(ending, [peer])
         verify_ledger_info_in_epoch(latest, trusted)
         if not response.listing.transactions:
-            self._record_if_reached(latest)
+            self._ledger.certify_tip(latest)
             return None
         return self.apply(response, latest)
 

@@ -50,6 +50,7 @@ from libra.consensus.safety_rules import SafetyRules
 from libra.consensus.safety_storage import FileSafetyStorage
 from libra.crypto.hashing import user_transaction_hash
 from libra.framework.events import NewBlockEvent, decode_event_data
+from libra.mempool.verified import VerifiedTransactions
 from libra.network.network import Network, PeerInfo
 from libra.network.wire import Protocol
 from libra.node.consensus_store import RocksConsensusStore
@@ -57,7 +58,6 @@ from libra.node.ledger import CommittedBlock, Ledger, LedgerError, SpeculativeBl
 
 if TYPE_CHECKING:
     from libra.node.runtime import NodeRuntime
-from libra.mempool.verified import VerifiedTransactions
 from libra.types.consensus import (
     BLOCK_GENESIS,
     Block,
@@ -150,7 +150,6 @@ class LedgerStateComputer:
         return StateComputeResult(executed.executed_state_id, executed.version, executed.next_epoch_state)
 
     def commit(self, blocks: Sequence[ExecutedBlock], ledger_info: LedgerInfoWithSignatures) -> None:
-        info = ledger_info.ledger_info
         executed = [block for b in blocks if (block := self._blocks.get(b.id)) is not None]
         if executed:
             # the last executed block and its uncommitted ancestors go to disk in one synced
@@ -158,10 +157,7 @@ class LedgerStateComputer:
             # state and version), so a certificate for one of them commits that block.
             self.committed.extend(self._ledger.commit(executed[-1], ledger_info))
         else:
-            latest = self._ledger.snapshot().ledger_info.ledger_info
-            if self._ledger.db.next_version == info.version + 1 and latest.version < info.version:
-                # written before a crash, without its certificate: store just the certificate
-                self._ledger.record_ledger_info(ledger_info)
+            self._ledger.certify_tip(ledger_info)  # written before a crash, without its certificate
         self._forget_committed(blocks[-1].id)
         self._uncertified = {}
 
@@ -195,13 +191,10 @@ class LedgerStateComputer:
             ),
             None,
         )
-        latest = self._ledger.snapshot().ledger_info.ledger_info
         if local is not None:
             self.committed.extend(self._ledger.commit(local, ledger_info))
-        elif self._ledger.db.next_version == info.version + 1 and latest.version < info.version:
-            self._ledger.record_ledger_info(ledger_info)  # the blocks are here, only the certificate is not
-        elif latest.version < info.version:
-            self._sync(ledger_info)
+        elif not self._ledger.certify_tip(ledger_info) and self._ledger.snapshot().version < info.version:
+            self._sync(ledger_info)  # the blocks are not here (else only the certificate was missing)
         self._blocks = {info.commit_info.id: None}
 
 

@@ -15,7 +15,7 @@ from libra.crypto.ed25519 import Ed25519PrivateKey
 from libra.crypto.hashing import hash_with_salt
 from libra.node.genesis import ValidatorIdentity, write_genesis
 from libra.node.ledger import Ledger, LedgerError
-from libra.node.state_sync import LATEST, ChunkRequest, ChunkResponse, StateSync, decode_message
+from libra.node.state_sync import LATEST, ChunkRequest, ChunkResponse, StateSync, decode_message, split_blocks
 from libra.storage.libradb import LibraDB
 from libra.types.ledger import LedgerInfo, LedgerInfoWithSignatures
 from libra.types.move import TESTNET_DD_ADDRESS, TREASURY_COMPLIANCE_ADDRESS, AccountAddress
@@ -139,3 +139,37 @@ def test_forged_outputs_are_refused_and_nothing_is_written(ledgers) -> None:
     # the honest chunk still applies afterwards
     sync.apply(response, latest)
     assert follower.db.next_version == source.db.next_version
+
+
+
+def test_certify_tip_stores_a_missing_certificate_once_and_only_at_our_tip(ledgers) -> None:
+    source, follower = ledgers
+    start = follower.db.next_version
+    response = _chunk(source, start)
+    latest = response.ledger_info
+    assert latest is not None
+    listing = response.listing
+    blocks = split_blocks(start, listing.transactions)
+    first = blocks[0]
+    end = first.first_version - start + 1 + len(first.transactions)
+    # the first block written without its certificate, as a crash between commits leaves it
+    speculative = follower.apply_outputs(
+        first.first_version, listing.transactions[:end], listing.proof.transaction_infos[:end],
+        response.write_sets[:end], listing.events[:end],
+    )
+    follower.commit(speculative, None)
+    assert not follower.certify_tip(latest)  # not our tip: the source has more blocks
+    for block in blocks[1:]:
+        offset = block.first_version - start
+        stop = offset + 1 + len(block.transactions)
+        follower.commit(
+            follower.apply_outputs(
+                block.first_version, listing.transactions[offset:stop], listing.proof.transaction_infos[offset:stop],
+                response.write_sets[offset:stop], listing.events[offset:stop],
+            ),
+            None,
+        )
+    assert follower.db.get_latest_ledger_info().ledger_info.version < latest.ledger_info.version
+    assert follower.certify_tip(latest)
+    assert follower.db.get_latest_ledger_info() == latest
+    assert not follower.certify_tip(latest)  # stored once
