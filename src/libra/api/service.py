@@ -86,8 +86,7 @@ class NodeApiService:
     def get_metadata(self, version: int | None) -> JsonValue:
         snapshot = self._ledger.snapshot()
         at = snapshot.version if version is None else version
-        with self._ledger.lock:
-            root = self._db.get_accumulator_root(at)
+        root = self._db.get_accumulator_root(at)
         chain = get_chain_view(self._ledger.state_view(at))
         timestamp = snapshot.timestamp_usecs if at == snapshot.version else chain.timestamp_usecs
         return views.metadata_json(chain, at, timestamp, root, latest=version is None or at == snapshot.version)
@@ -106,25 +105,22 @@ class NodeApiService:
         return None if view is None else views.account_view_json(view, at)
 
     def _transaction_at(self, version: int, include_events: bool) -> JsonValue:
-        with self._ledger.lock:
-            data = self._db.get_transaction(version)
-            info = self._db.get_transaction_info(version)
-            events = self._db.get_events_by_version(version) if include_events else []
+        data = self._db.get_transaction(version)
+        info = self._db.get_transaction_info(version)
+        events = self._db.get_events_by_version(version) if include_events else []
         txn = self._recent.get(version)
         return views.transaction_json(
             version, txn if txn is not None else transaction_from_bcs(data), data, info, events, include_events
         )
 
     def get_account_transaction(self, address: bytes, seq: int, include_events: bool) -> JsonValue:
-        with self._ledger.lock:
-            version = self._db.get_transaction_version(address, seq)
+        version = self._db.get_transaction_version(address, seq)
         return None if version is None else self._transaction_at(version, include_events)
 
     def get_account_transactions(self, address: bytes, start_seq: int, limit: int, include_events: bool) -> JsonValue:
         out = []
         for seq in range(start_seq, start_seq + limit):
-            with self._ledger.lock:
-                version = self._db.get_transaction_version(address, seq)
+            version = self._db.get_transaction_version(address, seq)
             if version is None:
                 break
             out.append(self._transaction_at(version, include_events))
@@ -138,8 +134,7 @@ class NodeApiService:
         return [self._transaction_at(v, include_events) for v in range(start_version, end)]
 
     def get_events(self, key: bytes, start_seq: int, limit: int) -> JsonValue:
-        with self._ledger.lock:
-            stored = self._db.get_events(key, start_seq, limit)
+        stored = self._db.get_events(key, start_seq, limit)
         return [views.event_json(e) for e in stored]
 
     # --- submission -----------------------------------------------------------------------
@@ -164,24 +159,21 @@ class NodeApiService:
     # --- proofs ---------------------------------------------------------------------------
 
     def get_state_proof(self, version: int) -> JsonValue:
-        with self._ledger.lock:
-            return views.state_proof_json(self._db.get_state_proof(version))
+        return views.state_proof_json(self._db.get_state_proof(version))
 
     def get_account_state_with_proof(
         self, address: bytes, version: int | None, ledger_version: int | None
     ) -> JsonValue:
-        with self._ledger.lock:
-            proof = self._db.get_account_state_with_proof(address, version, ledger_version)
+        proof = self._db.get_account_state_with_proof(address, version, ledger_version)
         return views.account_state_with_proof_json(proof)
 
     def get_transactions_with_proofs(self, start_version: int, limit: int, include_events: bool) -> JsonValue:
         last = self._ledger.snapshot().version
         if start_version > last:
             return None
-        with self._ledger.lock:
-            proof = self._db.get_transaction_list_with_proof(
-                start_version, min(limit, last - start_version + 1), last, include_events
-            )
+        proof = self._db.get_transaction_list_with_proof(
+            start_version, min(limit, last - start_version + 1), last, include_events
+        )
         return views.transactions_with_proofs_json(proof)
 
     def get_account_transactions_with_proofs(
@@ -189,40 +181,36 @@ class NodeApiService:
     ) -> JsonValue:
         at = self._ledger.snapshot().version if ledger_version is None else ledger_version
         items = []
-        with self._ledger.lock:
-            for seq in range(start_seq, start_seq + limit):
-                version = self._db.get_transaction_version(address, seq)
-                if version is None or version > at:
-                    break
-                data = self._db.get_transaction(version)
-                events = (
-                    [e.event_bytes for e in self._db.get_events_by_version(version)] if include_events else None
-                )
-                proof = self._db.get_transaction_info_with_proof(version, at)
-                items.append(views.transaction_with_proof_bcs(version, data, events, proof))
+        for seq in range(start_seq, start_seq + limit):
+            version = self._db.get_transaction_version(address, seq)
+            if version is None or version > at:
+                break
+            data = self._db.get_transaction(version)
+            events = (
+                [e.event_bytes for e in self._db.get_events_by_version(version)] if include_events else None
+            )
+            proof = self._db.get_transaction_info_with_proof(version, at)
+            items.append(views.transaction_with_proof_bcs(version, data, events, proof))
         return views.account_transactions_with_proofs_json(items)
 
     def get_events_with_proofs(self, key: bytes, start_seq: int, limit: int) -> JsonValue:
-        with self._ledger.lock:
-            stored = self._db.get_events(key, start_seq, limit)
-            proofs = [self._db.get_event_with_proof(key, e.sequence_number) for e in stored]
+        stored = self._db.get_events(key, start_seq, limit)
+        proofs = [self._db.get_event_with_proof(key, e.sequence_number) for e in stored]
         return views.events_with_proofs_json(proofs)
 
     def get_event_by_version_with_proof(self, key: bytes, version: int | None) -> JsonValue:
         at = self._ledger.snapshot().version if version is None else version
-        with self._ledger.lock:
-            events = self._db.get_events(key, 0, 1 << 62)
-            below = [e for e in events if e.version <= at]
-            above = [e for e in events if e.version > at]
-            lower = self._db.get_event_with_proof(key, below[-1].sequence_number, at) if below else None
-            upper = self._db.get_event_with_proof(key, above[0].sequence_number) if above else None
+        events = self._db.get_events(key, 0, 1 << 62)
+        below = [e for e in events if e.version <= at]
+        above = [e for e in events if e.version > at]
+        lower = self._db.get_event_with_proof(key, below[-1].sequence_number, at) if below else None
+        upper = self._db.get_event_with_proof(key, above[0].sequence_number) if above else None
         return views.event_by_version_with_proof_json(lower, upper)
 
     def get_accumulator_consistency_proof(
         self, client_known_version: int | None, ledger_version: int | None
     ) -> JsonValue:
-        with self._ledger.lock:
-            proof = self._db.get_accumulator_consistency_proof(client_known_version, ledger_version)
+        proof = self._db.get_accumulator_consistency_proof(client_known_version, ledger_version)
         return views.accumulator_consistency_proof_json(proof)
 
 

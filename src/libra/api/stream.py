@@ -165,9 +165,8 @@ class EventStream:
     def _read_block(self, first: int, last: int, timestamp_usecs: int) -> _Block:
         ledger = self._runtime.ledger
         block = _Block(first, last, timestamp_usecs)
-        with ledger.lock:
-            for version in range(first, last + 1):
-                block.events.extend(event_json(e) for e in ledger.db.get_events_by_version(version))
+        for version in range(first, last + 1):
+            block.events.extend(event_json(e) for e in ledger.db.get_events_by_version(version))
         return block
 
     def _deliver(self, block: _Block) -> None:
@@ -206,12 +205,11 @@ class EventStream:
             return chunks
         ledger = self._runtime.ledger
         selected: list[bytes] = []
-        with ledger.lock:
-            for version in range(start, upto + 1):
-                for stored in ledger.db.get_events_by_version(version):
-                    view = event_json(stored)
-                    if subscriber.wants(view["key"]):
-                        selected.append(_sse("event", view))
+        for version in range(start, upto + 1):
+            for stored in ledger.db.get_events_by_version(version):
+                view = event_json(stored)
+                if subscriber.wants(view["key"]):
+                    selected.append(_sse("event", view))
         chunks.extend(selected)
         return chunks
 

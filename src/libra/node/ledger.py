@@ -3,8 +3,7 @@
 One ``Ledger`` owns one ``LibraDB``. Writers (prepare and commit of blocks) are
 serialised by ``_write_lock``; readers take no lock: the store never shows a reader
 uncommitted nodes and publishes a commit only after it is durable, so the API and
-admission keep answering while a block is prepared and fsync'd. ``lock`` remains for
-callers that group reads; it is a no-op context.
+admission keep answering while a block is prepared and fsync'd.
 A block is executed on the latest committed state, turned into one
 ``TransactionToCommit`` per kept transaction (the block-metadata transaction first),
 and committed with its signed ledger info in one synced write batch.
@@ -16,7 +15,6 @@ touched accounts.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -119,8 +117,7 @@ class DbStateView:
         self._version = version
 
     def get_account_blob(self, address: AccountAddress) -> bytes | None:
-        with self._ledger.lock:
-            return self._ledger.db.get_account_blob(address.value, self._version)
+        return self._ledger.db.get_account_blob(address.value, self._version)
 
 
 def _status_name(output: TransactionOutput) -> str:
@@ -273,27 +270,24 @@ class Ledger:
     def __init__(self, db: LibraDB, chain_id: int, verifier_pool: Executor | None = None) -> None:
         self.db = db
         self.chain_id = chain_id
-        self._write_lock = threading.RLock()
-        # Reads need no lock (see the module docstring); kept so callers can mark read groups.
-        self.lock = contextlib.nullcontext()
+        self._write_lock = threading.RLock()  # readers take none (module docstring)
         self._pool = verifier_pool
 
     # --- reads ---------------------------------------------------------------------------
 
     def snapshot(self) -> LedgerSnapshot:
-        with self.lock:
-            info = self.db.get_latest_ledger_info()
-            if info is None:
-                raise LedgerError("the store holds no ledger info; bootstrap it with genesis first")
-            ledger_info = info.ledger_info
-            next_epoch = ledger_info.next_epoch_state
-            return LedgerSnapshot(
-                ledger_info.version,
-                ledger_info.timestamp_usecs,
-                next_epoch.epoch if next_epoch is not None else ledger_info.epoch,
-                info.ledger_info.transaction_accumulator_hash,
-                info,
-            )
+        info = self.db.get_latest_ledger_info()
+        if info is None:
+            raise LedgerError("the store holds no ledger info; bootstrap it with genesis first")
+        ledger_info = info.ledger_info
+        next_epoch = ledger_info.next_epoch_state
+        return LedgerSnapshot(
+            ledger_info.version,
+            ledger_info.timestamp_usecs,
+            next_epoch.epoch if next_epoch is not None else ledger_info.epoch,
+            info.ledger_info.transaction_accumulator_hash,
+            info,
+        )
 
     def state_view(self, version: int | None = None) -> DbStateView:
         return DbStateView(self, version)
@@ -494,21 +488,20 @@ class Ledger:
     def uncertified_blocks(self) -> dict[bytes, tuple[int, bytes]]:
         """Blocks committed after the latest ledger info (a crash between the blocks of one
         commit, or a state-sync chunk short of its target): block id -> (last version, root)."""
-        with self.lock:
-            info = self.db.get_latest_ledger_info()
-            first = (info.ledger_info.version + 1) if info is not None else 0
-            tip = self.db.next_version - 1
-            ends: dict[bytes, int] = {}
-            current: bytes | None = None
-            for version in range(first, tip + 1):
-                txn = transaction_from_bcs(self.db.get_transaction(version))
-                if isinstance(txn, BlockMetadata):
-                    if current is not None:
-                        ends[current] = version - 1
-                    current = txn.id
-            if current is not None:
-                ends[current] = tip
-            return {block: (end, self.db.get_accumulator_root(end)) for block, end in ends.items()}
+        info = self.db.get_latest_ledger_info()
+        first = (info.ledger_info.version + 1) if info is not None else 0
+        tip = self.db.next_version - 1
+        ends: dict[bytes, int] = {}
+        current: bytes | None = None
+        for version in range(first, tip + 1):
+            txn = transaction_from_bcs(self.db.get_transaction(version))
+            if isinstance(txn, BlockMetadata):
+                if current is not None:
+                    ends[current] = version - 1
+                current = txn.id
+        if current is not None:
+            ends[current] = tip
+        return {block: (end, self.db.get_accumulator_root(end)) for block, end in ends.items()}
 
     def record_ledger_info(self, ledger_info: LedgerInfoWithSignatures) -> None:
         """Store the ledger info certifying the latest committed version (after a crash

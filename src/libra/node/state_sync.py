@@ -214,39 +214,37 @@ class StateSync:
 
     def serve(self, request: ChunkRequest) -> ChunkResponse | None:
         """A chunk from ``start_version`` towards the target, cut at a block boundary."""
-        with self._ledger.lock:
-            latest = self._ledger.db.get_latest_ledger_info()
-            if latest is None:
-                return None
-            ledger_info = latest if request.target_version == LATEST else None
-            target = latest.ledger_info.version if request.target_version == LATEST else request.target_version
-            if target > latest.ledger_info.version:
-                return None
-            limit = max(1, min(request.limit, CHUNK_LIMIT))
-            end = min(target + 1, request.start_version + limit)
-            if end < target + 1:
-                end = self._block_boundary(request.start_version, end, target)
-            listing = self._ledger.db.get_transaction_list_with_proof(
-                request.start_version, end - request.start_version, target, include_events=True
-            )
-            write_sets = tuple(self._ledger.db.get_write_set(v) for v in range(request.start_version, end))
+        latest = self._ledger.db.get_latest_ledger_info()
+        if latest is None:
+            return None
+        ledger_info = latest if request.target_version == LATEST else None
+        target = latest.ledger_info.version if request.target_version == LATEST else request.target_version
+        if target > latest.ledger_info.version:
+            return None
+        limit = max(1, min(request.limit, CHUNK_LIMIT))
+        end = min(target + 1, request.start_version + limit)
+        if end < target + 1:
+            end = self._block_boundary(request.start_version, end, target)
+        listing = self._ledger.db.get_transaction_list_with_proof(
+            request.start_version, end - request.start_version, target, include_events=True
+        )
+        write_sets = tuple(self._ledger.db.get_write_set(v) for v in range(request.start_version, end))
         return ChunkResponse(request.request_id, ledger_info, listing, write_sets)
 
     def serve_epoch_change(self, request: EpochChangeRequest) -> EpochChangeResponse | None:
         """The ledger infos ending epochs from ``start_epoch`` on (none if we know no later epoch)."""
-        with self._ledger.lock:
-            latest = self._ledger.db.get_latest_ledger_info()
-            if latest is None:
-                return None
-            info = latest.ledger_info
-            end_epoch = info.epoch + 1 if info.ends_epoch else info.epoch
-            if request.start_epoch >= end_epoch:
-                return EpochChangeResponse(request.request_id, EpochChangeProof(()))  # nothing newer
-            try:
-                proof = self._ledger.db.get_epoch_change_proof(request.start_epoch, end_epoch)
-            except StorageError as exc:
-                log.warning("cannot serve an epoch change proof from epoch %d: %s", request.start_epoch, exc)
-                return None
+        latest = self._ledger.db.get_latest_ledger_info()
+        if latest is None:
+            return None
+        info = latest.ledger_info
+        end_epoch = info.epoch + 1 if info.ends_epoch else info.epoch
+        if request.start_epoch >= end_epoch:
+            return EpochChangeResponse(request.request_id, EpochChangeProof(()))  # nothing newer
+        try:
+            proof = self._ledger.db.get_epoch_change_proof(request.start_epoch, end_epoch)
+        except StorageError as exc:
+            log.warning("cannot serve an epoch change proof from epoch %d: %s", request.start_epoch, exc)
+            return None
         return EpochChangeResponse(request.request_id, proof)
 
     def _block_boundary(self, start: int, end: int, target: int) -> int:

@@ -480,10 +480,9 @@ def reputation_history(ledger: Ledger, epoch: int) -> list[CommittedBlockRecord]
     QC the block carried), so a restarted validator agrees with the others on leaders.
     """
     chain = ledger.chain_view()
-    with ledger.lock:
-        start = max(0, chain.block_height - REPUTATION_HISTORY)
-        stored = ledger.db.get_events(chain.new_block_events_key.value, start, REPUTATION_HISTORY)
-        epoch_of = {e.version: ledger.db.get_epoch_of_version(e.version) for e in stored}
+    start = max(0, chain.block_height - REPUTATION_HISTORY)
+    stored = ledger.db.get_events(chain.new_block_events_key.value, start, REPUTATION_HISTORY)
+    epoch_of = {e.version: ledger.db.get_epoch_of_version(e.version) for e in stored}
     records = []
     for event in stored:
         contract_event = ContractEvent.from_bcs(event.event_bytes)
@@ -505,8 +504,7 @@ def _epoch_state_of(ledger: Ledger, root: LedgerInfoWithSignatures) -> EpochStat
     if next_epoch is not None:
         return next_epoch
     epoch = root.ledger_info.epoch
-    with ledger.lock:
-        ending = ledger.db.get_epoch_ending_ledger_info(epoch - 1)
+    ending = ledger.db.get_epoch_ending_ledger_info(epoch - 1)
     state = ending.ledger_info.next_epoch_state
     if state is None:
         raise ConsensusStartError(f"no validator set recorded for epoch {epoch}")
