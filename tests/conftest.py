@@ -27,19 +27,27 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999
 
 
-def free_port() -> int:
-    """A free port below the kernel's ephemeral range: a node restarted on it cannot find it
-    taken by some outgoing connection's local end (which port 0 picks would risk)."""
+def free_port(count: int = 1, avoid: range = range(0)) -> int:
+    """The first of ``count`` consecutive free ports below the kernel's ephemeral range (a node
+    restarted on one cannot find it taken by some outgoing connection's local end, which port
+    0 picks would risk), none of them in ``avoid``."""
     low, _ = _ephemeral_range()
     for _ in range(200):
-        port = _PORTS.randrange(max(1024, low - 12000), low)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below the ephemeral range")
+        base = _PORTS.randrange(max(1024, low - 12000), low - count)
+        wanted = range(base, base + count)
+        if set(wanted) & set(avoid):
+            continue
+        try:
+            for port in wanted:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free ports below the ephemeral range")
+
+
+LOCALNET_PORTS = 16  # a localnet's nodes listen on consecutive ports from --port and --network-port
 
 
 @dataclass
@@ -74,14 +82,15 @@ class Localnet:
 
 
 def start_localnet(data_dir: Path, port: int | None = None, extra: list[str] | None = None) -> Localnet:
-    port = port or free_port()
+    port = port or free_port(LOCALNET_PORTS)
     state = data_dir / "localnet.json"
     state.unlink(missing_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}-launcher.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "libra.cli", "localnet", "--data", str(data_dir), "--port", str(port),
-             "--network-port", str(free_port()), *(extra or [])],
+             "--network-port", str(free_port(LOCALNET_PORTS, avoid=range(port, port + LOCALNET_PORTS))),
+             *(extra or [])],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -122,7 +122,23 @@ def plan_nodes(spec: LocalnetSpec) -> list[NodePlan]:
         if (spec.data_dir / "genesis.bcs").exists():
             network_port = _recorded_network_port(folder / "node.toml") or network_port
         plans.append(NodePlan(name, role, folder, folder / "node.toml", api_port, network_port))
+    _check_ports_distinct(plans)
     return plans
+
+
+def _check_ports_distinct(plans: list[NodePlan]) -> None:
+    """Refuse a plan that gives two listeners one port (``--port`` and ``--network-port``
+    ranges that overlap): the second node would fail to bind after the first started."""
+    owners: dict[int, str] = {}
+    for plan in plans:
+        for port, what in ((plan.api_port, "JSON-RPC"), (plan.network_port, "network")):
+            owner = f"{plan.name}'s {what} port"
+            if port in owners:
+                raise LocalnetError(
+                    f"{owner} {port} is also {owners[port]}: pick --port and --network-port so that "
+                    f"their ranges ({len(plans)} ports each) do not overlap"
+                )
+            owners[port] = owner
 
 
 def public_node(plans: list[NodePlan]) -> NodePlan:

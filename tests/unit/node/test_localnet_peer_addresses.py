@@ -42,3 +42,12 @@ def test_bad_peer_addresses_are_refused(tmp_path: Path, peer_addresses, message)
     with pytest.raises(LocalnetError, match=message):
         prepare(LocalnetSpec(tmp_path / "net", validators=2, full_nodes=1, peer_addresses=peer_addresses))
     assert not (tmp_path / "net").exists()  # refused before anything was written
+
+
+def test_overlapping_api_and_network_port_ranges_are_refused(tmp_path: Path):
+    # JSON-RPC ports 9000..9004, network ports 9003..9007: two listeners would share 9003 and 9004
+    spec = LocalnetSpec(tmp_path / "net", validators=4, full_nodes=1, api_port=9000, network_base_port=9003)
+    with pytest.raises(LocalnetError, match=r"port 9003 is also .*do not overlap"):
+        prepare(spec)
+    assert not (tmp_path / "net").exists()  # refused before anything was written
+    prepare(LocalnetSpec(tmp_path / "ok", validators=4, full_nodes=1, api_port=9000, network_base_port=9005))
