@@ -252,6 +252,7 @@ class NodeRuntime:
             ),
             on_commit=self._after_commit,
             idle_secs=min(self.config.consensus.idle_block_ms, self.config.consensus.round_timeout_ms // 3) / 1000,
+            block_budget_secs=self.config.consensus.block_time_budget_ms / 1000,
             extra_peers=[*full_nodes, *self._upstream_peers()],
         )
 

@@ -53,6 +53,7 @@ from libra.framework.events import NewBlockEvent, decode_event_data
 from libra.mempool.verified import VerifiedTransactions
 from libra.network.network import Network, PeerInfo
 from libra.network.wire import Protocol
+from libra.node.block_pace import BlockPace
 from libra.node.consensus_store import RocksConsensusStore
 from libra.node.ledger import CommittedBlock, Ledger, LedgerError, SpeculativeBlock
 
@@ -76,6 +77,7 @@ from libra.types.write_set import ContractEvent
 log = logging.getLogger("libra.consensus")
 
 FETCH_TIMEOUT_SECS = 2.0
+DEFAULT_BLOCK_BUDGET_SECS = 0.3
 RETRIEVAL_FAILED = 1
 
 
@@ -114,10 +116,12 @@ class LedgerStateComputer:
         ledger: Ledger,
         sync: Callable[[LedgerInfoWithSignatures], None],
         verified: VerifiedTransactions | None = None,
+        pace: BlockPace | None = None,
     ) -> None:
         self._ledger = ledger
         self._sync = sync
         self._verified = verified
+        self.pace = pace if pace is not None else BlockPace(DEFAULT_BLOCK_BUDGET_SECS)
         self._blocks: dict[bytes, SpeculativeBlock | None] = {}  # None: the committed tip
         self._uncertified: dict[bytes, tuple[int, bytes]] = {}
         self.committed: list[CommittedBlock] = []
@@ -145,7 +149,9 @@ class LedgerStateComputer:
             author if author is not None else ZERO_ADDRESS,
         )
         transactions, prechecked = decode_payload(block.payload, self._verified)
+        started = time.perf_counter()
         executed = self._ledger.execute(metadata, transactions, self._blocks[parent_id], verified=prechecked)
+        self.pace.executed(len(transactions), time.perf_counter() - started)
         self._blocks[block_id] = executed
         return StateComputeResult(executed.executed_state_id, executed.version, executed.next_epoch_state)
 
@@ -155,7 +161,10 @@ class LedgerStateComputer:
             # the last executed block and its uncommitted ancestors go to disk in one synced
             # write. Blocks after an epoch-ending block are never executed (they keep its
             # state and version), so a certificate for one of them commits that block.
-            self.committed.extend(self._ledger.commit(executed[-1], ledger_info))
+            started = time.perf_counter()
+            committed = self._ledger.commit(executed[-1], ledger_info)
+            self.pace.committed(sum(len(b.transactions) for b in committed), time.perf_counter() - started)
+            self.committed.extend(committed)
         else:
             self._ledger.certify_tip(ledger_info)  # written before a crash, without its certificate
         self._forget_committed(blocks[-1].id)
@@ -215,10 +224,11 @@ class MempoolPayloadSource:
     pending chain it never waits, so they commit without delay.
     """
 
-    def __init__(self, driver: ConsensusDriver, max_items: int, idle_secs: float) -> None:
+    def __init__(self, driver: ConsensusDriver, max_items: int, idle_secs: float, pace: BlockPace | None = None) -> None:
         self._driver = driver
         self._max = max_items
         self._idle_secs = idle_secs
+        self._pace = pace
 
     def pull(self, max_items: int, exclude: Sequence[tuple[bytes, ...]]) -> tuple[bytes, ...]:
         # Blocks this round's certificate just committed are no longer pending (not in
@@ -227,8 +237,9 @@ class MempoolPayloadSource:
         self._driver.publish_commits()
         hashes = {user_transaction_hash(data) for payload in exclude for data in payload}
         wait = 0.0 if hashes else self._idle_secs
+        limit = min(max_items, self._max, self._pace.block_limit() if self._pace is not None else max_items)
         result: Future[tuple[bytes, ...]] = asyncio.run_coroutine_threadsafe(
-            self._driver.take_from_mempool(min(max_items, self._max), hashes, wait), self._driver.loop
+            self._driver.take_from_mempool(limit, hashes, wait), self._driver.loop
         )
         try:
             return result.result(timeout=wait + 5)
@@ -284,6 +295,7 @@ class ConsensusDriver:
         config: ConsensusConfig,
         on_commit: Callable[[CommittedBlock], None],
         idle_secs: float = 0.3,
+        block_budget_secs: float = DEFAULT_BLOCK_BUDGET_SECS,
         extra_peers: Sequence[PeerInfo] = (),
     ) -> None:
         self._idle_secs = idle_secs
@@ -301,7 +313,8 @@ class ConsensusDriver:
         self.loop: asyncio.AbstractEventLoop
         self._fetches: dict[AccountAddress, deque[BlockRetrievalRequest]] = {}
         self.sync_hook = SyncHook()
-        self.computer = LedgerStateComputer(ledger, self._sync, runtime.verified)
+        pace = BlockPace(block_budget_secs, ceiling=config.max_block_txns)
+        self.computer = LedgerStateComputer(ledger, self._sync, runtime.verified, pace)
         self.store = RocksConsensusStore(data_dir / "consensus")
         self.manager: RoundManager | None = None
         self.failed: BaseException | None = None
@@ -362,7 +375,9 @@ class ConsensusDriver:
             store=self.store,
             safety_rules=safety,
             state_computer=self.computer,
-            payload_source=MempoolPayloadSource(self, self._config.max_block_txns, self._idle_secs),
+            payload_source=MempoolPayloadSource(
+                self, self._config.max_block_txns, self._idle_secs, self.computer.pace
+            ),
             epoch_state=epoch_state,
             config=self._config,
         )

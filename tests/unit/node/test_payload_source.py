@@ -41,3 +41,29 @@ def test_commits_reach_the_loop_before_the_mempool_is_asked():
         assert driver.order == ["commit block 7", "take"]
     finally:
         driver.close()
+
+
+class _SizeRecordingDriver(_Driver):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[int] = []
+
+    async def take_from_mempool(self, max_items: int, exclude: set[bytes], wait_secs: float) -> tuple[bytes, ...]:
+        self.asked.append(max_items)
+        return ()
+
+
+def test_the_leader_asks_the_mempool_for_no_more_than_the_pace_allows():
+    from libra.node.block_pace import BlockPace
+
+    driver = _SizeRecordingDriver()
+    try:
+        pace = BlockPace(0.3, floor=20, ceiling=1000, initial_secs_per_txn=0.001, weight=1.0)
+        source = MempoolPayloadSource(driver, max_items=1000, idle_secs=0.0, pace=pace)  # type: ignore[arg-type]
+        source.pull(1000, [])
+        pace.executed(100, 0.3)  # 3 ms per transaction: 100 fit in 0.3 s
+        source.pull(1000, [])
+        source.pull(50, [])  # the core's own limit still applies
+        assert driver.asked == [300, 100, 50]
+    finally:
+        driver.close()
