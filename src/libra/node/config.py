@@ -15,6 +15,7 @@ Example (what ``libra localnet`` writes)::
     key_file = ".libra/localnet/validator-0/consensus.key"
     max_block_transactions = 1000
     round_timeout_ms = 1000
+    block_time_budget_ms = 300    # a leader proposes what it executes and commits in this time
 
     [network]
     listen = "127.0.0.1:6180"
