@@ -13,8 +13,9 @@ stored as 16-ary nodes, one nibble of the key per level:
 * a subtree with one leaf is stored as that leaf, as high as it can go, and a
   deleted key makes a lone sibling leaf move up, so stored hashes always equal the
   semantic sparse Merkle root;
-* a node replaced at version ``v`` is indexed as stale since ``v``
-  (``S | v | node key``) so the pruner can delete it once ``v`` leaves the window.
+* a node replaced at version ``v`` is indexed as stale since ``v`` (one entry
+  ``S | v`` per version listing the node keys, see :mod:`libra.storage.schema`)
+  so the pruner can delete it once ``v`` leaves the window.
 
 Node values::
 
@@ -506,7 +507,10 @@ class TreeUpdater:
     def apply(self, version: int, base_version: int | None, changes: Mapping[bytes, bytes | None]) -> bytes:
         """Write version ``version``'s tree (``changes``: state key -> blob or None) and return its root."""
         try:
-            return self._apply(version, base_version, changes)
+            root = self._apply(version, base_version, changes)
+            if self._replaced:  # one stale-index entry per version: fewer, larger puts than one per node
+                self.batch.put(schema.stale_key(version), b"".join(self._replaced))
+            return root
         finally:
             overlay = self.reader.overlay
             for key in self._replaced:
@@ -559,7 +563,7 @@ class TreeUpdater:
         self.reader.overlay[key] = node
 
     def _mark_stale(self, key: bytes) -> None:
-        self.batch.put(schema.stale_key(self.version, key), b"")
+        """``key``'s node is not part of this version's tree (indexed as stale by :meth:`apply`)."""
         self._replaced.append(key)
 
     def _place(self, leaf: _Pending, path_key: bytes, depth: int) -> Child:

@@ -435,11 +435,11 @@ class LibraDB(ProofReads):
         start = schema.STALE + schema.u64_bytes(self._pruned)
         end = schema.STALE + schema.u64_bytes(keep_from + 1)
         deleted = []
-        for key, _ in self._store.iterate(start, end):
-            node_key = key[9:]
-            batch.delete(node_key)
+        for key, value in self._store.iterate(start, end):
+            for node_key in schema.stale_node_keys(key, value):
+                batch.delete(node_key)
+                deleted.append(node_key)
             batch.delete(key)
-            deleted.append(node_key)
         batch.put(schema.META_PRUNED, schema.u64_bytes(keep_from))
         self._pruned = keep_from
         return deleted
