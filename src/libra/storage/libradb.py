@@ -53,6 +53,7 @@ that loses the race against a commit pruning it gets a :class:`StorageError`
 from __future__ import annotations
 
 import hashlib
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -82,7 +83,13 @@ from libra.storage.jellyfish import (
 )
 from libra.storage.kv import KeyValueStore, MemoryStore, RocksStore, WriteBatch, iterate_prefix
 from libra.storage.proofs import ProofReads
-from libra.types.ledger import EXECUTED, KeptVMStatus, LedgerInfoWithSignatures, TransactionInfo
+from libra.types.ledger import (
+    EXECUTED,
+    KEPT_EXECUTED,
+    KeptVMStatus,
+    LedgerInfoWithSignatures,
+    TransactionInfo,
+)
 
 EVENT_KEY_LENGTH = 24
 ADDRESS_LENGTH = 16
@@ -379,12 +386,13 @@ class LibraDB(ProofReads):
             event_root = self._write_events(batch, version, txn.events)
             info = TransactionInfo(hash_transaction(txn.transaction_bytes), state_root, event_root, txn.gas_used, txn.status)
             infos.append(info)
-            info_bytes = info.to_bcs()
+            info_bytes = encode_transaction_info(info)
             leaves.append(_sha3(_TRANSACTION_INFO_SEED + info_bytes).digest())
-            batch.put(schema.version_key(schema.TRANSACTION, version), txn.transaction_bytes)
-            batch.put(schema.version_key(schema.TRANSACTION_INFO, version), info_bytes)
+            packed = schema.u64_bytes(version)
+            batch.put(schema.TRANSACTION + packed, txn.transaction_bytes)
+            batch.put(schema.TRANSACTION_INFO + packed, info_bytes)
             if txn.write_set_bytes:
-                batch.put(schema.version_key(schema.WRITE_SET, version), txn.write_set_bytes)
+                batch.put(schema.WRITE_SET + packed, txn.write_set_bytes)
             if txn.sender is not None:
                 if len(txn.sender) != ADDRESS_LENGTH or txn.sequence_number is None:
                     raise StorageError("a sender needs a 16-byte address and a sequence number")
@@ -398,13 +406,10 @@ class LibraDB(ProofReads):
             if len(event.key) != EVENT_KEY_LENGTH:
                 raise StorageError(f"event key must be {EVENT_KEY_LENGTH} bytes")
             hashes.append(hash_event(event.event_bytes))
-            batch.put(
-                schema.event_key(version, index),
-                event.key + schema.u64_bytes(event.sequence_number) + event.event_bytes,
-            )
-            batch.put(
-                schema.event_by_key_key(event.key, event.sequence_number), schema.pack_version_index(version, index)
-            )
+            position = schema.pack_version_index(version, index)  # the E key and the K value
+            sequence = schema.u64_bytes(event.sequence_number)
+            batch.put(schema.EVENT + position, event.key + sequence + event.event_bytes)
+            batch.put(schema.EVENT_BY_KEY + event.key + sequence, position)
         return accumulator_root_of_leaves(EVENT_ACCUMULATOR, hashes)
 
     def _write_ledger_info(
@@ -579,6 +584,22 @@ class LibraDB(ProofReads):
         if value is None:
             raise StorageError(f"{what} is missing from the store")
         return value
+
+
+_U64_LE = struct.Struct("<Q")
+
+
+def encode_transaction_info(info: TransactionInfo) -> bytes:
+    """``info.to_bcs()`` without the generic serializer (one per version, so it is hot).
+
+    Layout: variant 0, three ``HashValue`` (length byte 32 + 32 bytes), gas u64 LE, then the
+    status, whose ``Executed`` is the single byte 0. Anything unusual goes through ``to_bcs``.
+    """
+    hashes = (info.transaction_hash, info.state_root_hash, info.event_root_hash)
+    if any(len(value) != 32 for value in hashes) or not 0 <= info.gas_used < 1 << 64:
+        return info.to_bcs()  # raises the serializer's error
+    status = b"\x00" if info.status.kind == KEPT_EXECUTED else info.status.to_bcs()
+    return b"".join((b"\x00\x20", hashes[0], b"\x20", hashes[1], b"\x20", hashes[2], _U64_LE.pack(info.gas_used), status))
 
 
 def _decode_event(key: bytes, value: bytes) -> StoredEvent:
