@@ -44,6 +44,7 @@ from typing import Protocol, Union
 
 from libra.crypto.merkle import (
     SPARSE_MERKLE_INTERNAL,
+    SPARSE_MERKLE_LEAF,
     SPARSE_MERKLE_PLACEHOLDER_HASH,
     hash_account_blob,
     hash_internal,
@@ -201,6 +202,21 @@ def _updated_heap(heap: list[Slot], changed: Iterable[int], children: Children) 
             above.add(slot >> 1)
         above.discard(0)
         dirty = above
+    return heap
+
+
+def _rehashed(heap: list[Slot], index: int, slot: Slot) -> list[Slot]:
+    """``heap`` with child ``index`` set to ``slot``: only the 4 slots above it change."""
+    heap = heap.copy()
+    position = 16 + index
+    heap[position] = slot
+    while position > 1:
+        left, right = heap[position & ~1], heap[position | 1]
+        position >>= 1
+        if left is not None and right is not None:
+            heap[position] = _sha3(SPARSE_MERKLE_INTERNAL + left[0] + right[0]).digest(), False
+        else:
+            heap[position] = _combine(left, right)
     return heap
 
 
@@ -484,6 +500,25 @@ class _Pending:
         self.hash = b""
 
 
+class _Touched:
+    """An internal node on a changed path (fast path): where it is stored, what it was,
+    its depth, its parent and slot there, and its children's new entries."""
+
+    __slots__ = ("key", "node", "depth", "parent", "index", "changed")
+
+    def __init__(self, key: bytes, node: InternalNode, depth: int, parent: _Touched | None, index: int) -> None:
+        self.key = key
+        self.node = node
+        self.depth = depth
+        self.parent = parent
+        self.index = index
+        self.changed: dict[int, Child] = {}
+
+
+def _deepest_first(path: _Touched) -> int:
+    return -path.depth
+
+
 _Result = Union[_Pending, bytes, None]  # noqa: UP007 - pending leaf, internal node hash, or empty
 
 
@@ -498,11 +533,12 @@ class TreeUpdater:
     down next to a new one, so the dropping happens at the end of :meth:`apply`.)
     """
 
-    def __init__(self, reader: NodeSource, batch: WriteBatch) -> None:
+    def __init__(self, reader: NodeSource, batch: WriteBatch, *, fast_path: bool = True) -> None:
         self.reader = reader
         self.batch = batch
         self.version = 0
         self._replaced: list[bytes] = []
+        self._fast_path = fast_path  # False: every version takes the general path (tests compare both)
 
     def apply(self, version: int, base_version: int | None, changes: Mapping[bytes, bytes | None]) -> bytes:
         """Write version ``version``'s tree (``changes``: state key -> blob or None) and return its root."""
@@ -519,6 +555,10 @@ class TreeUpdater:
 
     def _apply(self, version: int, base_version: int | None, changes: Mapping[bytes, bytes | None]) -> bytes:
         self.version = version
+        if self._fast_path and base_version is not None and changes:
+            overwritten = self._overwrite(base_version, changes)
+            if overwritten is not None:
+                return overwritten
         updates: list[tuple[bytes, _Pending | None]] = []
         for key in sorted(changes):
             blob = changes[key]
@@ -538,6 +578,94 @@ class TreeUpdater:
             self._mark_stale(root_key)
             result = self._update(root_key, base_version, root, 0, updates)
         return self._write_root(result)
+
+    def _overwrite(self, base_version: int, changes: Mapping[bytes, bytes | None]) -> bytes | None:
+        """Fast path for a version whose every change gives an *existing* key a new blob.
+
+        The tree keeps its shape, so the new nodes are the old ones on the changed
+        paths with new child hashes. Writes exactly what the general path writes
+        (same nodes, same stale entries). Returns the new root hash, or None, having
+        written nothing, when a key is new or deleted (the general path then runs).
+        """
+        found = self._find_paths(base_version, changes)
+        if found is None:
+            return None
+        touched, leaves, stale = found
+        version = self.version
+        prefix = schema.NODE + _U64.pack(version)
+        put, overlay = self.batch.put, self.reader.overlay  # what _put does, inlined
+        self._replaced.extend(stale)  # what _mark_stale does, in the same order
+        for key, blob, leaf_key, parent, index in leaves:
+            value_hash = hash_account_blob(blob)
+            new_key = prefix + leaf_key[9:]
+            put(new_key, b"\x01" + key + value_hash + blob)  # encode_leaf
+            overlay[new_key] = (key, value_hash, blob)
+            parent.changed[index] = (version, _sha3(SPARSE_MERKLE_LEAF + key + value_hash).digest(), True)
+        new_hash = b""
+        for path in sorted(touched.values(), key=_deepest_first):  # children before their parent
+            node, changed = path.node, path.changed
+            placed = InternalNode(node)
+            placed.update(changed)
+            if len(changed) == 1:
+                ((index, child),) = changed.items()
+                heap = _rehashed(node.heap(), index, (child[1], child[2]))
+            else:
+                heap = _updated_heap(node.heap(), changed, placed)
+            placed._heap = heap
+            raw = _spliced(node, placed, changed)
+            raw = placed._raw = raw if raw is not None else encode_internal(placed)
+            new_key = prefix + path.key[9:]
+            put(new_key, raw)
+            overlay[new_key] = placed
+            new_hash = heap[1][0]  # type: ignore[index]  # a node on a changed path is never empty
+            if path.parent is not None:
+                path.parent.changed[path.index] = (version, new_hash, False)
+        return new_hash
+
+    def _find_paths(
+        self, base_version: int, changes: Mapping[bytes, bytes | None]
+    ) -> tuple[dict[bytes, _Touched], list[tuple[bytes, bytes, bytes, _Touched, int]], list[bytes]] | None:
+        """The internal nodes on the changed keys' paths (by stored key), the leaves
+        ``(key, blob, leaf node key, parent, nibble)`` and every replaced node's key in the
+        general path's order (pre-order, keys ascending); None unless each change overwrites
+        an existing key."""
+        read = self.reader.read
+        root_key = node_key(base_version, bytes(32), 0)
+        root = read(root_key)
+        if not isinstance(root, InternalNode):
+            return None
+        touched = {root_key: _Touched(root_key, root, 0, None, 0)}
+        leaves = []
+        stale = [root_key]
+        for key in sorted(changes):
+            blob = changes[key]
+            if blob is None:
+                return None
+            path = touched[root_key]
+            depth = 0
+            while True:
+                index = nibble(key, depth)
+                child = path.node.get(index)
+                if child is None:
+                    return None
+                depth += 1
+                child_key = node_key(child[0], key, depth)
+                if child[2]:
+                    leaf = read(child_key)
+                    if not isinstance(leaf, tuple) or leaf[0] != key:
+                        return None
+                    leaves.append((key, blob, child_key, path, index))
+                    stale.append(child_key)
+                    break
+                below = touched.get(child_key)
+                if below is None:
+                    node = read(child_key)
+                    if not isinstance(node, InternalNode):
+                        return None
+                    below = touched[child_key] = _Touched(child_key, node, depth, path, index)
+                    stale.append(child_key)
+                path = below
+        return touched, leaves, stale
 
     def _copy_root(self, base_version: int) -> bytes:
         """An unchanged state: the new version's root is a copy of the old one."""

@@ -69,3 +69,51 @@ def test_tree_matches_reference(versions, cache_size):
             assert blob == snapshot.get(key) == get_blob(reader, version, key)
             value_hash = None if blob is None else hash_account_blob(blob)
             assert root_from_sparse_merkle_proof(key, value_hash, leaf and (leaf[0], leaf[1]), siblings) == root
+
+
+def _run(versions, fast_path):
+    """Apply ``versions`` on a fresh store; per version: root, batch operations, overlay after."""
+    store = MemoryStore()
+    reader = NodeReader(store.get, cache_size=64)
+    results = []
+    base = None
+    for version, change in enumerate(versions):
+        batch = WriteBatch()
+        root = TreeUpdater(reader, batch, fast_path=fast_path).apply(version, base, change)
+        results.append((root, dict(batch.ops), dict(reader.overlay)))
+        store.write(batch)
+        reader.publish_overlay()
+        base = version
+    return results
+
+
+# Mostly overwrites of keys that exist, so the fast path runs; sometimes new or deleted keys, so it steps aside.
+overwrites = st.dictionaries(st.sampled_from(KEYS[:12]), st.binary(max_size=20), min_size=1, max_size=4)
+any_change = st.one_of(overwrites, overwrites, changes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(any_change, min_size=1, max_size=12))
+def test_fast_path_writes_what_the_general_path_writes(versions):
+    versions = [dict.fromkeys(KEYS[:12], b"first"), *versions]
+    taken = {}
+    original = TreeUpdater._overwrite
+
+    def spy(self, base_version, changes):
+        result = original(self, base_version, changes)
+        taken[self.version] = result is not None
+        return result
+
+    TreeUpdater._overwrite = spy
+    try:
+        fast = _run(versions, fast_path=True)
+    finally:
+        TreeUpdater._overwrite = original
+    # same roots, same puts (batch order does not matter), same overlay (nodes compared by value)
+    assert fast == _run(versions, fast_path=False)
+    present: set[bytes] = set()
+    for version, change in enumerate(versions):  # every version that only overwrites took the fast path
+        if version and change and set(change) <= present and None not in change.values():
+            assert taken[version]
+        present |= {key for key, blob in change.items() if blob is not None}
+        present -= {key for key, blob in change.items() if blob is None}
