@@ -76,7 +76,7 @@ class InternalNode(dict[int, Child]):
 
     ``heap()[1]`` is the node's root slot; slot ``j`` has children ``2j`` and ``2j+1``;
     slot ``16 + nibble`` is the child at ``nibble``. A node is never mutated once
-    it is in a reader, an overlay or a cache.
+    it is in a reader, an overlay or a cache, and such a node always has ``_raw``.
     """
 
     __slots__ = ("_heap", "_raw")  # unset until known (no __init__: copying stays a C call)
@@ -195,13 +195,13 @@ def _updated_heap(heap: list[Slot], changed: Iterable[int], children: Children) 
                 heap[slot] = _combine(left, right)
             slot >>= 1
         return heap
-    while dirty:
-        above = set()
-        for slot in dirty:
-            heap[slot] = _combine(heap[2 * slot], heap[2 * slot + 1])
-            above.add(slot >> 1)
-        above.discard(0)
-        dirty = above
+    # Several paths: every slot above a changed child, deepest first (children have larger numbers).
+    for slot in sorted({slot >> shift for slot in dirty for shift in (0, 1, 2, 3)}, reverse=True):
+        left, right = heap[2 * slot], heap[2 * slot + 1]
+        if left is not None and right is not None:
+            heap[slot] = _sha3(SPARSE_MERKLE_INTERNAL + left[0] + right[0]).digest(), False
+        else:
+            heap[slot] = _combine(left, right)
     return heap
 
 
@@ -218,6 +218,25 @@ def _rehashed(heap: list[Slot], index: int, slot: Slot) -> list[Slot]:
         else:
             heap[position] = _combine(left, right)
     return heap
+
+
+def _with_children(raw: bytes, changed: Mapping[int, Child]) -> bytes:
+    """The encoded internal node ``raw`` with new versions and hashes for the children at
+    ``changed``, each of which ``raw`` has, with the same leaf flag (so the header stays)."""
+    existence = raw[1] << 8 | raw[2]
+    if len(changed) == 1:  # the common case
+        ((index, (version, child_hash, _)),) = changed.items()
+        offset = 5 + 40 * (existence & ((1 << index) - 1)).bit_count()
+        return raw[:offset] + _CHILD.pack(version, child_hash) + raw[offset + 40 :]
+    parts: list[bytes] = []
+    start = 0
+    for index in sorted(changed):
+        offset = 5 + 40 * (existence & ((1 << index) - 1)).bit_count()
+        version, child_hash, _ = changed[index]
+        parts += (raw[start:offset], _CHILD.pack(version, child_hash))
+        start = offset + 40
+    parts.append(raw[start:])
+    return b"".join(parts)
 
 
 def _spliced(base: InternalNode, placed: Children, changed: Iterable[int]) -> bytes | None:
@@ -612,8 +631,7 @@ class TreeUpdater:
             else:
                 heap = _updated_heap(node.heap(), changed, placed)
             placed._heap = heap
-            raw = _spliced(node, placed, changed)
-            raw = placed._raw = raw if raw is not None else encode_internal(placed)
+            raw = placed._raw = _with_children(node._raw, changed)  # same children and leaf flags: splice
             new_key = prefix + path.key[9:]
             put(new_key, raw)
             overlay[new_key] = placed
