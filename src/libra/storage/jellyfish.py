@@ -94,12 +94,16 @@ class InternalNode(dict[int, Child]):
 # --------------------------------------------------------------------------- pure helpers
 
 
+_DEPTH_BYTE = [bytes([depth]) for depth in range(65)]
+_HIGH_NIBBLE = [bytes([byte & 0xF0]) for byte in range(256)]  # a byte with its second nibble cleared
+
+
 def node_key(version: int, key: bytes, depth: int) -> bytes:
     """Storage key of the node at ``depth`` nibbles on the path of ``key``, written at ``version``."""
-    packed = key[: depth >> 1]
+    half = depth >> 1
     if depth & 1:
-        packed += bytes([key[depth >> 1] & 0xF0])
-    return schema.NODE + _U64.pack(version) + bytes([depth]) + packed
+        return schema.NODE + _U64.pack(version) + _DEPTH_BYTE[depth] + key[:half] + _HIGH_NIBBLE[key[half]]
+    return schema.NODE + _U64.pack(version) + _DEPTH_BYTE[depth] + key[:half]
 
 
 def nibble(key: bytes, depth: int) -> int:

@@ -52,6 +52,7 @@ that loses the race against a commit pruning it gets a :class:`StorageError`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 import threading
@@ -380,7 +381,7 @@ class LibraDB(ProofReads):
             for address, blob in txn.account_blobs.items():
                 if len(address) != ADDRESS_LENGTH:
                     raise StorageError(f"account address must be {ADDRESS_LENGTH} bytes")
-                changes[hash_account_key(address)] = blob
+                changes[_state_key(address)] = blob
             state_root = updater.apply(version, base, changes)
             base = version
             event_root = self._write_events(batch, version, txn.events)
@@ -587,6 +588,10 @@ class LibraDB(ProofReads):
 
 
 _U64_LE = struct.Struct("<Q")
+
+# The state-tree key of an address. Payments touch the same accounts block after block, so
+# the hashes are worth keeping (a C-level LRU; ~100 bytes per entry, so ~6 MB when full).
+_state_key = functools.lru_cache(maxsize=1 << 16)(hash_account_key)
 
 
 def encode_transaction_info(info: TransactionInfo) -> bytes:
