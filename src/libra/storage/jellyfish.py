@@ -199,14 +199,21 @@ def _updated_heap(heap: list[Slot], changed: Iterable[int], children: Children) 
                 heap[slot] = _combine(left, right)
             slot >>= 1
         return heap
-    # Several paths: every slot above a changed child, deepest first (children have larger numbers).
-    for slot in sorted({slot >> shift for slot in dirty for shift in (0, 1, 2, 3)}, reverse=True):
-        left, right = heap[2 * slot], heap[2 * slot + 1]
-        if left is not None and right is not None:
-            heap[slot] = _sha3(SPARSE_MERKLE_INTERNAL + left[0] + right[0]).digest(), False
-        else:
-            heap[slot] = _combine(left, right)
-    return heap
+    # Several paths: level by level up to the root, each dirty slot once (sorted, so equal parents are adjacent).
+    slots = sorted(dirty)
+    while True:
+        above: list[int] = []
+        for slot in slots:
+            left, right = heap[2 * slot], heap[2 * slot + 1]
+            if left is not None and right is not None:
+                heap[slot] = _sha3(SPARSE_MERKLE_INTERNAL + left[0] + right[0]).digest(), False
+            else:
+                heap[slot] = _combine(left, right)
+            if not above or above[-1] != slot >> 1:
+                above.append(slot >> 1)
+        if above[0] == 0:
+            return heap
+        slots = above
 
 
 def _rehashed(heap: list[Slot], index: int, slot: Slot) -> list[Slot]:
