@@ -561,6 +561,9 @@ class TreeUpdater:
     nodes of the last version's tree only, which is all a child block reads.
     (A replaced leaf may still be read while its version is applied, when it moves
     down next to a new one, so the dropping happens at the end of :meth:`apply`.)
+
+    A version that only gives existing keys new blobs (a payment) takes
+    :meth:`_overwrite`, which writes the same bytes as the general path with less work.
     """
 
     def __init__(self, reader: NodeSource, batch: WriteBatch, *, fast_path: bool = True) -> None:
