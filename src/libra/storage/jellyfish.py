@@ -339,18 +339,25 @@ class NodeSource(Protocol):
 
 
 class NodeReader:
-    """Reads nodes through an overlay, a bounded LRU of decoded internal nodes, then the store.
+    """Reads nodes through an overlay, bounded LRUs of decoded nodes, then the store.
 
-    The LRU is guarded by a lock: any number of threads may read while one
+    Internal nodes and leaves have LRUs of their own, so that leaves (cheap to miss:
+    one read, no hashing) never push out internal nodes (a miss re-hashes the whole
+    node). The LRUs are guarded by a lock: any number of threads may read while one
     thread publishes or forgets. The ``overlay`` is for a single writer driving a
     :class:`TreeUpdater` straight on this reader (as the tree tests do);
     ``LibraDB`` leaves it empty and writes through :class:`OverlayReader` instances.
     """
 
-    def __init__(self, get: Callable[[bytes], bytes | None], cache_size: int = 65536) -> None:
+    def __init__(
+        self, get: Callable[[bytes], bytes | None], cache_size: int = 65536, leaf_cache_size: int = 16384
+    ) -> None:
         self._get = get
         self._cache: OrderedDict[bytes, Node] = OrderedDict()
         self._cache_size = cache_size
+        # Leaves of recently written or read accounts: a payment's next block reads them again.
+        self._leaves: OrderedDict[bytes, Leaf] = OrderedDict()
+        self._leaf_cache_size = leaf_cache_size
         self._lock = threading.Lock()
         self.overlay: dict[bytes, Node] = {}
 
@@ -364,18 +371,26 @@ class NodeReader:
 
     def read_stored(self, key: bytes) -> Node:
         """A node of the store (through the LRU), ignoring the overlay."""
-        cache = self._cache
+        cache, leaves = self._cache, self._leaves
         with self._lock:
             node = cache.get(key, _MISSING)
             if node is not _MISSING:
                 cache.move_to_end(key)
                 return node  # type: ignore[return-value]
+            leaf = leaves.get(key)
+            if leaf is not None:
+                leaves.move_to_end(key)
+                return leaf
         data = self._get(key)
         if data is None:
             raise StorageError(f"missing state tree node {key[1:].hex()} (pruned or corrupt store)")
         node = decode_node(data)
-        if not isinstance(node, tuple):
-            with self._lock:
+        with self._lock:
+            if isinstance(node, tuple):
+                leaves[key] = node
+                if len(leaves) > self._leaf_cache_size:
+                    leaves.popitem(last=False)
+            else:
                 cache[key] = node
                 if len(cache) > self._cache_size:
                     cache.popitem(last=False)
@@ -386,17 +401,21 @@ class NodeReader:
         return encode_node(self.read(key))
 
     def publish(self, nodes: Mapping[bytes, Node]) -> None:
-        """Cache the internal nodes among ``nodes`` (call only once they are in the store)."""
-        cache = self._cache
+        """Cache ``nodes`` (call only once they are in the store)."""
+        cache, leaves = self._cache, self._leaves
         with self._lock:
             for key, node in nodes.items():
-                if not isinstance(node, tuple):
+                if isinstance(node, tuple):
+                    leaves[key] = node
+                else:
                     cache[key] = node
             while len(cache) > self._cache_size:
                 cache.popitem(last=False)
+            while len(leaves) > self._leaf_cache_size:
+                leaves.popitem(last=False)
 
     def publish_overlay(self) -> None:
-        """After a successful commit: move internal nodes written by it into the cache."""
+        """After a successful commit: move the nodes written by it into the caches."""
         self.publish(self.overlay)
         self.overlay = {}
 
@@ -406,6 +425,7 @@ class NodeReader:
     def forget(self, key: bytes) -> None:
         with self._lock:
             self._cache.pop(key, None)
+            self._leaves.pop(key, None)
 
 
 class OverlayReader:
