@@ -552,21 +552,16 @@ class _Pending:
 
 class _Touched:
     """An internal node on a changed path (fast path): where it is stored, what it was,
-    its depth, its parent and slot there, and its children's new entries."""
+    its parent and slot there, and its children's new entries."""
 
-    __slots__ = ("key", "node", "depth", "parent", "index", "changed")
+    __slots__ = ("key", "node", "parent", "index", "changed")
 
-    def __init__(self, key: bytes, node: InternalNode, depth: int, parent: _Touched | None, index: int) -> None:
+    def __init__(self, key: bytes, node: InternalNode, parent: _Touched | None, index: int) -> None:
         self.key = key
         self.node = node
-        self.depth = depth
         self.parent = parent
         self.index = index
         self.changed: dict[int, Child] = {}
-
-
-def _deepest_first(path: _Touched) -> int:
-    return -path.depth
 
 
 _Result = Union[_Pending, bytes, None]  # noqa: UP007 - pending leaf, internal node hash, or empty
@@ -655,7 +650,8 @@ class TreeUpdater:
             overlay[new_key] = (key, value_hash, blob)
             parent.changed[index] = (version, _sha3(SPARSE_MERKLE_LEAF + key + value_hash).digest(), True)
         new_hash = b""
-        for path in sorted(touched.values(), key=_deepest_first):  # children before their parent
+        # A node is found after its parent, so the reverse of discovery puts children first.
+        for path in reversed(touched.values()):
             node, changed = path.node, path.changed
             placed = InternalNode(node)
             placed.update(changed)
@@ -686,7 +682,7 @@ class TreeUpdater:
         root = read(root_key)
         if not isinstance(root, InternalNode):
             return None
-        touched = {root_key: _Touched(root_key, root, 0, None, 0)}
+        touched = {root_key: _Touched(root_key, root, None, 0)}
         leaves = []
         stale = [root_key]
         for key in sorted(changes):
@@ -696,7 +692,8 @@ class TreeUpdater:
             path = touched[root_key]
             depth = 0
             while True:
-                index = nibble(key, depth)
+                byte = key[depth >> 1]
+                index = byte & 0x0F if depth & 1 else byte >> 4  # nibble(key, depth), inlined
                 child = path.node.get(index)
                 if child is None:
                     return None
@@ -714,7 +711,7 @@ class TreeUpdater:
                     node = read(child_key)
                     if not isinstance(node, InternalNode):
                         return None
-                    below = touched[child_key] = _Touched(child_key, node, depth, path, index)
+                    below = touched[child_key] = _Touched(child_key, node, path, index)
                     stale.append(child_key)
                 path = below
         return touched, leaves, stale
