@@ -641,12 +641,12 @@ class TreeUpdater:
         touched, leaves, stale = found
         version = self.version
         prefix = schema.NODE + _U64.pack(version)
-        put, overlay = self.batch.put, self.reader.overlay  # what _put does, inlined
+        ops, overlay = self.batch.ops, self.reader.overlay  # what _put does, inlined
         self._replaced.extend(stale)  # what _mark_stale does, in the same order
         for key, blob, leaf_key, parent, index in leaves:
             value_hash = hash_account_blob(blob)
             new_key = prefix + leaf_key[9:]
-            put(new_key, b"\x01" + key + value_hash + blob)  # encode_leaf
+            ops[new_key] = b"\x01" + key + value_hash + blob  # encode_leaf
             overlay[new_key] = (key, value_hash, blob)
             parent.changed[index] = (version, _sha3(SPARSE_MERKLE_LEAF + key + value_hash).digest(), True)
         new_hash = b""
@@ -663,7 +663,7 @@ class TreeUpdater:
             placed._heap = heap
             raw = placed._raw = _with_children(node._raw, changed)  # same children and leaf flags: splice
             new_key = prefix + path.key[9:]
-            put(new_key, raw)
+            ops[new_key] = raw
             overlay[new_key] = placed
             new_hash = heap[1][0]  # type: ignore[index]  # a node on a changed path is never empty
             if path.parent is not None:

@@ -375,6 +375,7 @@ class LibraDB(ProofReads):
         base = first_version - 1 if first_version > 0 else None
         infos = []
         leaves = []
+        ops = batch.ops  # WriteBatch.put, inlined: this runs for every version
         for offset, txn in enumerate(transactions):
             version = first_version + offset
             changes = {}
@@ -390,27 +391,28 @@ class LibraDB(ProofReads):
             info_bytes = encode_transaction_info(info)
             leaves.append(_sha3(_TRANSACTION_INFO_SEED + info_bytes).digest())
             packed = schema.u64_bytes(version)
-            batch.put(schema.TRANSACTION + packed, txn.transaction_bytes)
-            batch.put(schema.TRANSACTION_INFO + packed, info_bytes)
+            ops[schema.TRANSACTION + packed] = txn.transaction_bytes
+            ops[schema.TRANSACTION_INFO + packed] = info_bytes
             if txn.write_set_bytes:
-                batch.put(schema.WRITE_SET + packed, txn.write_set_bytes)
+                ops[schema.WRITE_SET + packed] = txn.write_set_bytes
             if txn.sender is not None:
                 if len(txn.sender) != ADDRESS_LENGTH or txn.sequence_number is None:
                     raise StorageError("a sender needs a 16-byte address and a sequence number")
-                batch.put(schema.account_sequence_key(txn.sender, txn.sequence_number), schema.u64_bytes(version))
+                ops[schema.account_sequence_key(txn.sender, txn.sequence_number)] = packed
         return infos, leaves
 
     @staticmethod
     def _write_events(batch: WriteBatch, version: int, events: Sequence[EventToCommit]) -> bytes:
         hashes = []
+        ops = batch.ops  # WriteBatch.put, inlined: this runs for every event
         for index, event in enumerate(events):
             if len(event.key) != EVENT_KEY_LENGTH:
                 raise StorageError(f"event key must be {EVENT_KEY_LENGTH} bytes")
             hashes.append(hash_event(event.event_bytes))
             position = schema.pack_version_index(version, index)  # the E key and the K value
             sequence = schema.u64_bytes(event.sequence_number)
-            batch.put(schema.EVENT + position, event.key + sequence + event.event_bytes)
-            batch.put(schema.EVENT_BY_KEY + event.key + sequence, position)
+            ops[schema.EVENT + position] = event.key + sequence + event.event_bytes
+            ops[schema.EVENT_BY_KEY + event.key + sequence] = position
         return accumulator_root_of_leaves(EVENT_ACCUMULATOR, hashes)
 
     def _write_ledger_info(
