@@ -159,9 +159,18 @@ def append_leaves(seed: bytes, frozen: list[tuple[int, bytes]], leaves: Sequence
 
 
 def accumulator_root_of_leaves(seed: bytes, leaves: Sequence[bytes]) -> bytes:
-    frozen: list[tuple[int, bytes]] = []
-    append_leaves(seed, frozen, leaves)
-    return accumulator_root(seed, [node for _, node in frozen], len(leaves))
+    """Root of the accumulator of ``leaves``, level by level: an odd level gets a placeholder on
+    its right (only the last node of a level can lack a sibling, so two placeholders never pair)."""
+    if len(leaves) <= 2:  # most transactions emit one or two events
+        if not leaves:
+            return ACCUMULATOR_PLACEHOLDER_HASH
+        return leaves[0] if len(leaves) == 1 else _sha3(seed + leaves[0] + leaves[1]).digest()
+    level = list(leaves)
+    while len(level) > 1:
+        if len(level) & 1:
+            level.append(ACCUMULATOR_PLACEHOLDER_HASH)
+        level = [_sha3(seed + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)]
+    return level[0]
 
 
 def accumulator_proof_of_leaves(seed: bytes, leaves: Sequence[bytes], index: int) -> list[bytes]:

@@ -13,8 +13,9 @@ stored as 16-ary nodes, one nibble of the key per level:
 * a subtree with one leaf is stored as that leaf, as high as it can go, and a
   deleted key makes a lone sibling leaf move up, so stored hashes always equal the
   semantic sparse Merkle root;
-* a node replaced at version ``v`` is indexed as stale since ``v``
-  (``S | v | node key``) so the pruner can delete it once ``v`` leaves the window.
+* a node replaced at version ``v`` is indexed as stale since ``v`` (one entry
+  ``S | v`` per version listing the node keys, see :mod:`libra.storage.schema`)
+  so the pruner can delete it once ``v`` leaves the window.
 
 Node values::
 
@@ -43,6 +44,7 @@ from typing import Protocol, Union
 
 from libra.crypto.merkle import (
     SPARSE_MERKLE_INTERNAL,
+    SPARSE_MERKLE_LEAF,
     SPARSE_MERKLE_PLACEHOLDER_HASH,
     hash_account_blob,
     hash_internal,
@@ -74,7 +76,7 @@ class InternalNode(dict[int, Child]):
 
     ``heap()[1]`` is the node's root slot; slot ``j`` has children ``2j`` and ``2j+1``;
     slot ``16 + nibble`` is the child at ``nibble``. A node is never mutated once
-    it is in a reader, an overlay or a cache.
+    it is in a reader, an overlay or a cache, and such a node always has ``_raw``.
     """
 
     __slots__ = ("_heap", "_raw")  # unset until known (no __init__: copying stays a C call)
@@ -92,12 +94,16 @@ class InternalNode(dict[int, Child]):
 # --------------------------------------------------------------------------- pure helpers
 
 
+_DEPTH_BYTE = [bytes([depth]) for depth in range(65)]
+_HIGH_NIBBLE = [bytes([byte & 0xF0]) for byte in range(256)]  # a byte with its second nibble cleared
+
+
 def node_key(version: int, key: bytes, depth: int) -> bytes:
     """Storage key of the node at ``depth`` nibbles on the path of ``key``, written at ``version``."""
-    packed = key[: depth >> 1]
+    half = depth >> 1
     if depth & 1:
-        packed += bytes([key[depth >> 1] & 0xF0])
-    return schema.NODE + _U64.pack(version) + bytes([depth]) + packed
+        return schema.NODE + _U64.pack(version) + _DEPTH_BYTE[depth] + key[:half] + _HIGH_NIBBLE[key[half]]
+    return schema.NODE + _U64.pack(version) + _DEPTH_BYTE[depth] + key[:half]
 
 
 def nibble(key: bytes, depth: int) -> int:
@@ -193,14 +199,55 @@ def _updated_heap(heap: list[Slot], changed: Iterable[int], children: Children) 
                 heap[slot] = _combine(left, right)
             slot >>= 1
         return heap
-    while dirty:
-        above = set()
-        for slot in dirty:
-            heap[slot] = _combine(heap[2 * slot], heap[2 * slot + 1])
-            above.add(slot >> 1)
-        above.discard(0)
-        dirty = above
+    # Several paths: level by level up to the root, each dirty slot once (sorted, so equal parents are adjacent).
+    slots = sorted(dirty)
+    while True:
+        above: list[int] = []
+        for slot in slots:
+            left, right = heap[2 * slot], heap[2 * slot + 1]
+            if left is not None and right is not None:
+                heap[slot] = _sha3(SPARSE_MERKLE_INTERNAL + left[0] + right[0]).digest(), False
+            else:
+                heap[slot] = _combine(left, right)
+            if not above or above[-1] != slot >> 1:
+                above.append(slot >> 1)
+        if above[0] == 0:
+            return heap
+        slots = above
+
+
+def _rehashed(heap: list[Slot], index: int, slot: Slot) -> list[Slot]:
+    """``heap`` with child ``index`` set to ``slot``: only the 4 slots above it change."""
+    heap = heap.copy()
+    position = 16 + index
+    heap[position] = slot
+    while position > 1:
+        left, right = heap[position & ~1], heap[position | 1]
+        position >>= 1
+        if left is not None and right is not None:
+            heap[position] = _sha3(SPARSE_MERKLE_INTERNAL + left[0] + right[0]).digest(), False
+        else:
+            heap[position] = _combine(left, right)
     return heap
+
+
+def _with_children(raw: bytes, changed: Mapping[int, Child]) -> bytes:
+    """The encoded internal node ``raw`` with new versions and hashes for the children at
+    ``changed``, each of which ``raw`` has, with the same leaf flag (so the header stays)."""
+    existence = raw[1] << 8 | raw[2]
+    if len(changed) == 1:  # the common case
+        ((index, (version, child_hash, _)),) = changed.items()
+        offset = 5 + 40 * (existence & ((1 << index) - 1)).bit_count()
+        return raw[:offset] + _CHILD.pack(version, child_hash) + raw[offset + 40 :]
+    parts: list[bytes] = []
+    start = 0
+    for index in sorted(changed):
+        offset = 5 + 40 * (existence & ((1 << index) - 1)).bit_count()
+        version, child_hash, _ = changed[index]
+        parts += (raw[start:offset], _CHILD.pack(version, child_hash))
+        start = offset + 40
+    parts.append(raw[start:])
+    return b"".join(parts)
 
 
 def _spliced(base: InternalNode, placed: Children, changed: Iterable[int]) -> bytes | None:
@@ -292,18 +339,25 @@ class NodeSource(Protocol):
 
 
 class NodeReader:
-    """Reads nodes through an overlay, a bounded LRU of decoded internal nodes, then the store.
+    """Reads nodes through an overlay, bounded LRUs of decoded nodes, then the store.
 
-    The LRU is guarded by a lock: any number of threads may read while one
+    Internal nodes and leaves have LRUs of their own, so that leaves (cheap to miss:
+    one read, no hashing) never push out internal nodes (a miss re-hashes the whole
+    node). The LRUs are guarded by a lock: any number of threads may read while one
     thread publishes or forgets. The ``overlay`` is for a single writer driving a
     :class:`TreeUpdater` straight on this reader (as the tree tests do);
     ``LibraDB`` leaves it empty and writes through :class:`OverlayReader` instances.
     """
 
-    def __init__(self, get: Callable[[bytes], bytes | None], cache_size: int = 65536) -> None:
+    def __init__(
+        self, get: Callable[[bytes], bytes | None], cache_size: int = 65536, leaf_cache_size: int = 16384
+    ) -> None:
         self._get = get
         self._cache: OrderedDict[bytes, Node] = OrderedDict()
         self._cache_size = cache_size
+        # Leaves of recently written or read accounts: a payment's next block reads them again.
+        self._leaves: OrderedDict[bytes, Leaf] = OrderedDict()
+        self._leaf_cache_size = leaf_cache_size
         self._lock = threading.Lock()
         self.overlay: dict[bytes, Node] = {}
 
@@ -317,18 +371,26 @@ class NodeReader:
 
     def read_stored(self, key: bytes) -> Node:
         """A node of the store (through the LRU), ignoring the overlay."""
-        cache = self._cache
+        cache, leaves = self._cache, self._leaves
         with self._lock:
             node = cache.get(key, _MISSING)
             if node is not _MISSING:
                 cache.move_to_end(key)
                 return node  # type: ignore[return-value]
+            leaf = leaves.get(key)
+            if leaf is not None:
+                leaves.move_to_end(key)
+                return leaf
         data = self._get(key)
         if data is None:
             raise StorageError(f"missing state tree node {key[1:].hex()} (pruned or corrupt store)")
         node = decode_node(data)
-        if not isinstance(node, tuple):
-            with self._lock:
+        with self._lock:
+            if isinstance(node, tuple):
+                leaves[key] = node
+                if len(leaves) > self._leaf_cache_size:
+                    leaves.popitem(last=False)
+            else:
                 cache[key] = node
                 if len(cache) > self._cache_size:
                     cache.popitem(last=False)
@@ -339,17 +401,21 @@ class NodeReader:
         return encode_node(self.read(key))
 
     def publish(self, nodes: Mapping[bytes, Node]) -> None:
-        """Cache the internal nodes among ``nodes`` (call only once they are in the store)."""
-        cache = self._cache
+        """Cache ``nodes`` (call only once they are in the store)."""
+        cache, leaves = self._cache, self._leaves
         with self._lock:
             for key, node in nodes.items():
-                if not isinstance(node, tuple):
+                if isinstance(node, tuple):
+                    leaves[key] = node
+                else:
                     cache[key] = node
             while len(cache) > self._cache_size:
                 cache.popitem(last=False)
+            while len(leaves) > self._leaf_cache_size:
+                leaves.popitem(last=False)
 
     def publish_overlay(self) -> None:
-        """After a successful commit: move internal nodes written by it into the cache."""
+        """After a successful commit: move the nodes written by it into the caches."""
         self.publish(self.overlay)
         self.overlay = {}
 
@@ -359,6 +425,7 @@ class NodeReader:
     def forget(self, key: bytes) -> None:
         with self._lock:
             self._cache.pop(key, None)
+            self._leaves.pop(key, None)
 
 
 class OverlayReader:
@@ -483,6 +550,20 @@ class _Pending:
         self.hash = b""
 
 
+class _Touched:
+    """An internal node on a changed path (fast path): where it is stored, what it was,
+    its parent and slot there, and its children's new entries."""
+
+    __slots__ = ("key", "node", "parent", "index", "changed")
+
+    def __init__(self, key: bytes, node: InternalNode, parent: _Touched | None, index: int) -> None:
+        self.key = key
+        self.node = node
+        self.parent = parent
+        self.index = index
+        self.changed: dict[int, Child] = {}
+
+
 _Result = Union[_Pending, bytes, None]  # noqa: UP007 - pending leaf, internal node hash, or empty
 
 
@@ -495,18 +576,25 @@ class TreeUpdater:
     nodes of the last version's tree only, which is all a child block reads.
     (A replaced leaf may still be read while its version is applied, when it moves
     down next to a new one, so the dropping happens at the end of :meth:`apply`.)
+
+    A version that only gives existing keys new blobs (a payment) takes
+    :meth:`_overwrite`, which writes the same bytes as the general path with less work.
     """
 
-    def __init__(self, reader: NodeSource, batch: WriteBatch) -> None:
+    def __init__(self, reader: NodeSource, batch: WriteBatch, *, fast_path: bool = True) -> None:
         self.reader = reader
         self.batch = batch
         self.version = 0
         self._replaced: list[bytes] = []
+        self._fast_path = fast_path  # False: every version takes the general path (tests compare both)
 
     def apply(self, version: int, base_version: int | None, changes: Mapping[bytes, bytes | None]) -> bytes:
         """Write version ``version``'s tree (``changes``: state key -> blob or None) and return its root."""
         try:
-            return self._apply(version, base_version, changes)
+            root = self._apply(version, base_version, changes)
+            if self._replaced:  # one stale-index entry per version: fewer, larger puts than one per node
+                self.batch.put(schema.stale_key(version), b"".join(self._replaced))
+            return root
         finally:
             overlay = self.reader.overlay
             for key in self._replaced:
@@ -515,6 +603,10 @@ class TreeUpdater:
 
     def _apply(self, version: int, base_version: int | None, changes: Mapping[bytes, bytes | None]) -> bytes:
         self.version = version
+        if self._fast_path and base_version is not None and changes:
+            overwritten = self._overwrite(base_version, changes)
+            if overwritten is not None:
+                return overwritten
         updates: list[tuple[bytes, _Pending | None]] = []
         for key in sorted(changes):
             blob = changes[key]
@@ -534,6 +626,95 @@ class TreeUpdater:
             self._mark_stale(root_key)
             result = self._update(root_key, base_version, root, 0, updates)
         return self._write_root(result)
+
+    def _overwrite(self, base_version: int, changes: Mapping[bytes, bytes | None]) -> bytes | None:
+        """Fast path for a version whose every change gives an *existing* key a new blob.
+
+        The tree keeps its shape, so the new nodes are the old ones on the changed
+        paths with new child hashes. Writes exactly what the general path writes
+        (same nodes, same stale entries). Returns the new root hash, or None, having
+        written nothing, when a key is new or deleted (the general path then runs).
+        """
+        found = self._find_paths(base_version, changes)
+        if found is None:
+            return None
+        touched, leaves, stale = found
+        version = self.version
+        prefix = schema.NODE + _U64.pack(version)
+        ops, overlay = self.batch.ops, self.reader.overlay  # what _put does, inlined
+        self._replaced.extend(stale)  # what _mark_stale does, in the same order
+        for key, blob, leaf_key, parent, index in leaves:
+            value_hash = hash_account_blob(blob)
+            new_key = prefix + leaf_key[9:]
+            ops[new_key] = b"\x01" + key + value_hash + blob  # encode_leaf
+            overlay[new_key] = (key, value_hash, blob)
+            parent.changed[index] = (version, _sha3(SPARSE_MERKLE_LEAF + key + value_hash).digest(), True)
+        new_hash = b""
+        # A node is found after its parent, so the reverse of discovery puts children first.
+        for path in reversed(touched.values()):
+            node, changed = path.node, path.changed
+            placed = InternalNode(node)
+            placed.update(changed)
+            if len(changed) == 1:
+                ((index, child),) = changed.items()
+                heap = _rehashed(node.heap(), index, (child[1], child[2]))
+            else:
+                heap = _updated_heap(node.heap(), changed, placed)
+            placed._heap = heap
+            raw = placed._raw = _with_children(node._raw, changed)  # same children and leaf flags: splice
+            new_key = prefix + path.key[9:]
+            ops[new_key] = raw
+            overlay[new_key] = placed
+            new_hash = heap[1][0]  # type: ignore[index]  # a node on a changed path is never empty
+            if path.parent is not None:
+                path.parent.changed[path.index] = (version, new_hash, False)
+        return new_hash
+
+    def _find_paths(
+        self, base_version: int, changes: Mapping[bytes, bytes | None]
+    ) -> tuple[dict[bytes, _Touched], list[tuple[bytes, bytes, bytes, _Touched, int]], list[bytes]] | None:
+        """The internal nodes on the changed keys' paths (by stored key), the leaves
+        ``(key, blob, leaf node key, parent, nibble)`` and every replaced node's key in the
+        general path's order (pre-order, keys ascending); None unless each change overwrites
+        an existing key."""
+        read = self.reader.read
+        root_key = node_key(base_version, bytes(32), 0)
+        root = read(root_key)
+        if not isinstance(root, InternalNode):
+            return None
+        touched = {root_key: _Touched(root_key, root, None, 0)}
+        leaves = []
+        stale = [root_key]
+        for key in sorted(changes):
+            blob = changes[key]
+            if blob is None:
+                return None
+            path = touched[root_key]
+            depth = 0
+            while True:
+                byte = key[depth >> 1]
+                index = byte & 0x0F if depth & 1 else byte >> 4  # nibble(key, depth), inlined
+                child = path.node.get(index)
+                if child is None:
+                    return None
+                depth += 1
+                child_key = node_key(child[0], key, depth)
+                if child[2]:
+                    leaf = read(child_key)
+                    if not isinstance(leaf, tuple) or leaf[0] != key:
+                        return None
+                    leaves.append((key, blob, child_key, path, index))
+                    stale.append(child_key)
+                    break
+                below = touched.get(child_key)
+                if below is None:
+                    node = read(child_key)
+                    if not isinstance(node, InternalNode):
+                        return None
+                    below = touched[child_key] = _Touched(child_key, node, path, index)
+                    stale.append(child_key)
+                path = below
+        return touched, leaves, stale
 
     def _copy_root(self, base_version: int) -> bytes:
         """An unchanged state: the new version's root is a copy of the old one."""
@@ -559,7 +740,7 @@ class TreeUpdater:
         self.reader.overlay[key] = node
 
     def _mark_stale(self, key: bytes) -> None:
-        self.batch.put(schema.stale_key(self.version, key), b"")
+        """``key``'s node is not part of this version's tree (indexed as stale by :meth:`apply`)."""
         self._replaced.append(key)
 
     def _place(self, leaf: _Pending, path_key: bytes, depth: int) -> Child:

@@ -52,7 +52,9 @@ that loses the race against a commit pruning it gets a :class:`StorageError`
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -82,7 +84,13 @@ from libra.storage.jellyfish import (
 )
 from libra.storage.kv import KeyValueStore, MemoryStore, RocksStore, WriteBatch, iterate_prefix
 from libra.storage.proofs import ProofReads
-from libra.types.ledger import EXECUTED, KeptVMStatus, LedgerInfoWithSignatures, TransactionInfo
+from libra.types.ledger import (
+    EXECUTED,
+    KEPT_EXECUTED,
+    KeptVMStatus,
+    LedgerInfoWithSignatures,
+    TransactionInfo,
+)
 
 EVENT_KEY_LENGTH = 24
 ADDRESS_LENGTH = 16
@@ -367,44 +375,44 @@ class LibraDB(ProofReads):
         base = first_version - 1 if first_version > 0 else None
         infos = []
         leaves = []
+        ops = batch.ops  # WriteBatch.put, inlined: this runs for every version
         for offset, txn in enumerate(transactions):
             version = first_version + offset
             changes = {}
             for address, blob in txn.account_blobs.items():
                 if len(address) != ADDRESS_LENGTH:
                     raise StorageError(f"account address must be {ADDRESS_LENGTH} bytes")
-                changes[hash_account_key(address)] = blob
+                changes[_state_key(address)] = blob
             state_root = updater.apply(version, base, changes)
             base = version
             event_root = self._write_events(batch, version, txn.events)
             info = TransactionInfo(hash_transaction(txn.transaction_bytes), state_root, event_root, txn.gas_used, txn.status)
             infos.append(info)
-            info_bytes = info.to_bcs()
+            info_bytes = encode_transaction_info(info)
             leaves.append(_sha3(_TRANSACTION_INFO_SEED + info_bytes).digest())
-            batch.put(schema.version_key(schema.TRANSACTION, version), txn.transaction_bytes)
-            batch.put(schema.version_key(schema.TRANSACTION_INFO, version), info_bytes)
+            packed = schema.u64_bytes(version)
+            ops[schema.TRANSACTION + packed] = txn.transaction_bytes
+            ops[schema.TRANSACTION_INFO + packed] = info_bytes
             if txn.write_set_bytes:
-                batch.put(schema.version_key(schema.WRITE_SET, version), txn.write_set_bytes)
+                ops[schema.WRITE_SET + packed] = txn.write_set_bytes
             if txn.sender is not None:
                 if len(txn.sender) != ADDRESS_LENGTH or txn.sequence_number is None:
                     raise StorageError("a sender needs a 16-byte address and a sequence number")
-                batch.put(schema.account_sequence_key(txn.sender, txn.sequence_number), schema.u64_bytes(version))
+                ops[schema.account_sequence_key(txn.sender, txn.sequence_number)] = packed
         return infos, leaves
 
     @staticmethod
     def _write_events(batch: WriteBatch, version: int, events: Sequence[EventToCommit]) -> bytes:
         hashes = []
+        ops = batch.ops  # WriteBatch.put, inlined: this runs for every event
         for index, event in enumerate(events):
             if len(event.key) != EVENT_KEY_LENGTH:
                 raise StorageError(f"event key must be {EVENT_KEY_LENGTH} bytes")
             hashes.append(hash_event(event.event_bytes))
-            batch.put(
-                schema.event_key(version, index),
-                event.key + schema.u64_bytes(event.sequence_number) + event.event_bytes,
-            )
-            batch.put(
-                schema.event_by_key_key(event.key, event.sequence_number), schema.pack_version_index(version, index)
-            )
+            position = schema.pack_version_index(version, index)  # the E key and the K value
+            sequence = schema.u64_bytes(event.sequence_number)
+            ops[schema.EVENT + position] = event.key + sequence + event.event_bytes
+            ops[schema.EVENT_BY_KEY + event.key + sequence] = position
         return accumulator_root_of_leaves(EVENT_ACCUMULATOR, hashes)
 
     def _write_ledger_info(
@@ -435,11 +443,11 @@ class LibraDB(ProofReads):
         start = schema.STALE + schema.u64_bytes(self._pruned)
         end = schema.STALE + schema.u64_bytes(keep_from + 1)
         deleted = []
-        for key, _ in self._store.iterate(start, end):
-            node_key = key[9:]
-            batch.delete(node_key)
+        for key, value in self._store.iterate(start, end):
+            for node_key in schema.stale_node_keys(key, value):
+                batch.delete(node_key)
+                deleted.append(node_key)
             batch.delete(key)
-            deleted.append(node_key)
         batch.put(schema.META_PRUNED, schema.u64_bytes(keep_from))
         self._pruned = keep_from
         return deleted
@@ -579,6 +587,26 @@ class LibraDB(ProofReads):
         if value is None:
             raise StorageError(f"{what} is missing from the store")
         return value
+
+
+_U64_LE = struct.Struct("<Q")
+
+# The state-tree key of an address. Payments touch the same accounts block after block, so
+# the hashes are worth keeping (a C-level LRU; ~100 bytes per entry, so ~6 MB when full).
+_state_key = functools.lru_cache(maxsize=1 << 16)(hash_account_key)
+
+
+def encode_transaction_info(info: TransactionInfo) -> bytes:
+    """``info.to_bcs()`` without the generic serializer (one per version, so it is hot).
+
+    Layout: variant 0, three ``HashValue`` (length byte 32 + 32 bytes), gas u64 LE, then the
+    status, whose ``Executed`` is the single byte 0. Anything unusual goes through ``to_bcs``.
+    """
+    hashes = (info.transaction_hash, info.state_root_hash, info.event_root_hash)
+    if any(len(value) != 32 for value in hashes) or not 0 <= info.gas_used < 1 << 64:
+        return info.to_bcs()  # raises the serializer's error
+    status = b"\x00" if info.status.kind == KEPT_EXECUTED else info.status.to_bcs()
+    return b"".join((b"\x00\x20", hashes[0], b"\x20", hashes[1], b"\x20", hashes[2], _U64_LE.pack(info.gas_used), status))
 
 
 def _decode_event(key: bytes, value: bytes) -> StoredEvent:

@@ -18,7 +18,10 @@ sequence numbers and stale-node indices are contiguous key ranges::
      Q     sender(16) | seq u64be                       version u64be
      A     level u8 | index u64be                       accumulator node hash(32) (frozen nodes only)
      N     version u64be | nibble count u8 | nibbles    state tree node (see jellyfish.py)
-     S     stale since u64be | N-key                    b"" (node no longer needed from that version)
+     S     stale since u64be                            N-keys, concatenated, of the nodes no longer needed
+                                                        from that version (an N-key's length follows from
+                                                        its nibble count); stores written before this
+                                                        layout hold one ``S | since | N-key -> b""`` per node
      L     epoch u64be                                  last LedgerInfoWithSignatures of the epoch
     -----  ------------------------------------------  --------------------------------------
 """
@@ -80,8 +83,25 @@ def epoch_ledger_info_key(epoch: int) -> bytes:
     return EPOCH_LEDGER_INFO + _U64.pack(epoch)
 
 
-def stale_key(stale_since: int, node_key: bytes) -> bytes:
-    return STALE + _U64.pack(stale_since) + node_key
+def stale_key(stale_since: int) -> bytes:
+    """The stale-index entry of a version: one per version, listing every node it replaced."""
+    return STALE + _U64.pack(stale_since)
+
+
+def stale_node_keys(key: bytes, value: bytes) -> list[bytes]:
+    """The N-keys a stale-index entry lists (either layout, see the table above)."""
+    if len(key) > 9:  # the older layout: one node per entry, in the key
+        return [key[9:]]
+    keys = []
+    position = 0
+    while position < len(value):
+        # N | version u64be | nibble count u8 | nibbles packed two per byte
+        end = position + 10 + (value[position + 9] + 1) // 2
+        if value[position : position + 1] != NODE or end > len(value):
+            raise ValueError(f"corrupt stale-index entry {key.hex()}")
+        keys.append(value[position:end])
+        position = end
+    return keys
 
 
 def unpack_version_index(data: bytes) -> tuple[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +17,8 @@ from libra.crypto.merkle import (
     root_from_sparse_merkle_proof,
     smt_leaf_hash,
 )
-from libra.storage.jellyfish import NodeReader, TreeUpdater, get_blob, get_with_proof, root_hash
+from libra.storage.errors import StorageError
+from libra.storage.jellyfish import NodeReader, TreeUpdater, decode_node, get_blob, get_with_proof, root_hash
 from libra.storage.kv import MemoryStore, WriteBatch
 
 
@@ -44,7 +46,7 @@ changes = st.dictionaries(st.sampled_from(KEYS), st.one_of(st.none(), st.binary(
 @given(st.lists(changes, min_size=1, max_size=12), st.integers(1, 1000))
 def test_tree_matches_reference(versions, cache_size):
     store = MemoryStore()
-    reader = NodeReader(store.get, cache_size=cache_size)
+    reader = NodeReader(store.get, cache_size=cache_size, leaf_cache_size=cache_size)
     state: dict[bytes, bytes] = {}
     history = []
     base = None
@@ -69,3 +71,75 @@ def test_tree_matches_reference(versions, cache_size):
             assert blob == snapshot.get(key) == get_blob(reader, version, key)
             value_hash = None if blob is None else hash_account_blob(blob)
             assert root_from_sparse_merkle_proof(key, value_hash, leaf and (leaf[0], leaf[1]), siblings) == root
+
+
+def _run(versions, fast_path):
+    """Apply ``versions`` on a fresh store; per version: root, batch operations, overlay after."""
+    store = MemoryStore()
+    reader = NodeReader(store.get, cache_size=64)
+    results = []
+    base = None
+    for version, change in enumerate(versions):
+        batch = WriteBatch()
+        root = TreeUpdater(reader, batch, fast_path=fast_path).apply(version, base, change)
+        results.append((root, dict(batch.ops), dict(reader.overlay)))
+        store.write(batch)
+        reader.publish_overlay()
+        base = version
+    return results
+
+
+# Mostly overwrites of keys that exist, so the fast path runs; sometimes new or deleted keys, so it steps aside.
+overwrites = st.dictionaries(st.sampled_from(KEYS[:12]), st.binary(max_size=20), min_size=1, max_size=4)
+any_change = st.one_of(overwrites, overwrites, changes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(any_change, min_size=1, max_size=12))
+def test_fast_path_writes_what_the_general_path_writes(versions):
+    versions = [dict.fromkeys(KEYS[:12], b"first"), *versions]
+    taken = {}
+    original = TreeUpdater._overwrite
+
+    def spy(self, base_version, changes):
+        result = original(self, base_version, changes)
+        taken[self.version] = result is not None
+        return result
+
+    TreeUpdater._overwrite = spy
+    try:
+        fast = _run(versions, fast_path=True)
+    finally:
+        TreeUpdater._overwrite = original
+    # same roots, same puts (batch order does not matter), same overlay (nodes compared by value)
+    assert fast == _run(versions, fast_path=False)
+    present: set[bytes] = set()
+    for version, change in enumerate(versions):  # every version that only overwrites took the fast path
+        if version and change and set(change) <= present and None not in change.values():
+            assert taken[version]
+        present |= {key for key, blob in change.items() if blob is not None}
+        present -= {key for key, blob in change.items() if blob is None}
+
+
+def test_cached_nodes_are_the_stored_nodes_until_forgotten():
+    store = MemoryStore()
+    reader = NodeReader(store.get, cache_size=3, leaf_cache_size=2)
+    base = None
+    for version in range(4):
+        batch = WriteBatch()
+        TreeUpdater(reader, batch).apply(version, base, {key: bytes([version]) * 9 for key in KEYS[version::3]})
+        store.write(batch)
+        reader.publish_overlay()
+        base = version
+    stored = [(key, value) for key, value in store.iterate(b"N", b"O")]
+    for _ in range(2):  # misses that fill the caches, then hits
+        for key, value in stored:
+            assert reader.read_stored(key) == decode_node(value)
+    leaf_key = next(key for key, value in reversed(stored) if value[0] == 1)
+    reader.read_stored(leaf_key)  # surely cached now
+    reader.forget(leaf_key)
+    batch = WriteBatch()
+    batch.delete(leaf_key)
+    store.write(batch)
+    with pytest.raises(StorageError, match="missing"):
+        reader.read_stored(leaf_key)

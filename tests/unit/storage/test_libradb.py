@@ -186,3 +186,13 @@ def test_latest_blob_cache_answers_exactly_what_the_tree_holds(kv_factory):
         assert cached.get_account_blob(address) == chains[0].state.get(address)
         for version in range(0, cached.next_version, 5):
             assert cached.get_account_blob(address, version) == plain.get_account_blob(address, version)
+
+
+def test_cached_state_keys_are_the_account_key_hashes():
+    from libra.crypto.merkle import hash_account_key
+    from libra.storage.libradb import _state_key
+
+    rng = random.Random(3)
+    addresses = [rng.randbytes(16) for _ in range(50)]
+    for address in addresses + addresses[::-1]:  # misses, then hits
+        assert _state_key(address) == hash_account_key(address)

@@ -12,6 +12,7 @@ from libra.crypto.merkle import (
     SPARSE_MERKLE_PLACEHOLDER_HASH,
     hash_account_key,
 )
+from libra.storage.libradb import encode_transaction_info
 from libra.types.ledger import (
     KEPT_EXECUTION_FAILURE,
     KEPT_MOVE_ABORT,
@@ -117,3 +118,16 @@ def test_bad_hash_length_refused():
     bad = "00" + "1f" + "01" * 31 + ("20" + "02" * 32) * 2 + "0700000000000000" + "00"
     with pytest.raises(BcsError):
         TransactionInfo.from_bcs(bytes.fromhex(bad))
+
+
+@settings(max_examples=200)
+@given(infos)
+def test_store_encodes_transaction_infos_as_bcs(info):
+    assert encode_transaction_info(info) == info.to_bcs()
+
+
+def test_store_refuses_to_encode_a_bad_transaction_info():
+    with pytest.raises(BcsError):
+        encode_transaction_info(TransactionInfo(bytes(31), bytes(32), bytes(32), 0))
+    with pytest.raises(BcsError):
+        encode_transaction_info(TransactionInfo(bytes(32), bytes(32), bytes(32), 1 << 64))
