@@ -135,69 +135,204 @@ def decode_account_blob(blob: bytes) -> dict[bytes, bytes]:
 _Write = tuple[AccountAddress, bytes, MoveStruct | None]
 
 
-class BlockState:
-    """Decoded state of the accounts a block touches, with committed transactions merged in."""
+def _encoded_key(path: bytes) -> bytes:
+    """A resource path as its map key is encoded: ULEB128 length ‖ path."""
+    return _uleb(len(path)) + path
 
-    def __init__(self, view: StateView, *, keep_initial: bool = False) -> None:
+
+def _map_entry(path: bytes, data: bytes) -> bytes:
+    """One ``path -> bytes`` entry of the blob map, as encoded."""
+    return b"".join((_uleb(len(path)), path, _uleb(len(data)), data))
+
+
+_NOT_ENCODED: Any = object()
+
+
+class _Account:
+    """One account inside a block: its resources and what was derived from them.
+
+    ``resources`` is the truth (``path -> bytes``). The rest is derived and kept in step:
+    ``decoded`` holds each resource read or written (None: absent), ``entries`` each
+    resource's encoded map entry, ``order`` the paths in encoded-key order (None after a
+    resource is added or removed), ``blob`` the encoding of ``resources`` once computed.
+    """
+
+    __slots__ = ("resources", "decoded", "entries", "order", "blob")
+
+    def __init__(
+        self,
+        resources: dict[bytes, bytes],
+        decoded: dict[bytes, MoveStruct | None] | None = None,
+        entries: dict[bytes, bytes] | None = None,
+        order: list[bytes] | None = None,
+    ) -> None:
+        self.resources = resources
+        self.decoded: dict[bytes, MoveStruct | None] = decoded if decoded is not None else {}
+        self.entries = entries
+        self.order = order
+        self.blob: bytes | None = _NOT_ENCODED
+
+    def copy(self) -> _Account:
+        """An independent copy (decoded resources are frozen and shared)."""
+        return _Account(
+            dict(self.resources),
+            dict(self.decoded),
+            dict(self.entries) if self.entries is not None else None,
+            list(self.order) if self.order is not None else None,
+        )
+
+    def write(self, path: bytes, data: bytes | None, value: MoveStruct | None) -> None:
+        """Set (or, with ``data`` None, delete) one resource."""
+        resources, entries = self.resources, self.entries
+        if data is None:
+            if resources.pop(path, None) is not None:
+                self.order = None
+            if entries is not None:
+                entries.pop(path, None)
+        else:
+            if path not in resources:
+                self.order = None
+            resources[path] = data
+            if entries is not None:
+                entries[path] = _map_entry(path, data)
+        self.decoded[path] = value
+        self.blob = _NOT_ENCODED
+
+    def encode(self) -> bytes | None:
+        """The account blob of ``resources`` (None when there are none); equal to
+        :func:`encode_account_blob` of them, built from the entries kept so far."""
+        blob = self.blob
+        if blob is _NOT_ENCODED:
+            resources = self.resources
+            if not resources:
+                blob = None
+            else:
+                entries = self.entries
+                if entries is None:
+                    entries = self.entries = {path: _map_entry(path, data) for path, data in resources.items()}
+                order = self.order
+                if order is None:
+                    order = self.order = sorted(resources, key=_encoded_key)
+                blob = b"".join([_uleb(len(order)), *[entries[path] for path in order]])
+            self.blob = blob
+        return blob
+
+
+class DecodedAccounts:
+    """Accounts decoded in earlier blocks, found again by their blob's bytes.
+
+    Decoding is a pure function of the bytes, so an account found here is exactly what
+    decoding its blob (and each resource read from it) would give; resources are frozen
+    and shared, every map is copied before a block changes it. A block adds the final
+    state of each account it wrote (:meth:`BlockState.changed_blobs`): the next block reads
+    those very blobs and decodes nothing. Beyond ``capacity`` the oldest accounts go.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:  # about 4 KB an account
+        self.capacity = capacity
+        self._accounts: dict[bytes, _Account] = {}
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    def get(self, blob: bytes) -> _Account | None:
+        """A copy of the account decoded from ``blob``, or None if not remembered."""
+        account = self._accounts.get(blob)
+        return account.copy() if account is not None else None
+
+    def put(self, blob: bytes, account: _Account) -> None:
+        """Remember (a copy of) ``account``, whose resources encode to ``blob``."""
+        accounts = self._accounts
+        accounts.pop(blob, None)
+        accounts[blob] = account.copy()
+        while len(accounts) > self.capacity:
+            try:
+                del accounts[next(iter(accounts))]
+            except (KeyError, RuntimeError, StopIteration):  # another thread changed it meanwhile
+                break
+
+
+class BlockState:
+    """Decoded state of the accounts a block touches, with committed transactions merged in.
+
+    ``cache``, when given, supplies accounts decoded by earlier blocks and receives the
+    accounts this block wrote (see :class:`DecodedAccounts`).
+    """
+
+    def __init__(self, view: StateView, *, cache: DecodedAccounts | None = None) -> None:
         self._view = view
-        self._raw: dict[AccountAddress, dict[bytes, bytes]] = {}
-        # with keep_initial: each account's resources as first read, before the block changed them
-        self._initial: dict[AccountAddress, dict[bytes, bytes]] | None = {} if keep_initial else None
-        self._decoded: dict[bytes, MoveStruct | None] = {}  # key: address bytes ‖ path
-        self._dirty: set[AccountAddress] = set()
+        self._cache = cache
+        self._accounts: dict[bytes, _Account] = {}  # key: address bytes
+        self._dirty: dict[bytes, AccountAddress] = {}
 
     def account_count(self) -> int:
         """How many accounts were read (or written) so far."""
-        return len(self._raw)
+        return len(self._accounts)
+
+    def _account(self, address: AccountAddress) -> _Account:
+        account = self._accounts.get(address.value)
+        if account is None:
+            account = self._load(address)
+        return account
+
+    def _load(self, address: AccountAddress) -> _Account:
+        blob = self._view.get_account_blob(address)
+        account = None
+        if blob is None:
+            account = _Account({})
+        elif self._cache is not None:
+            account = self._cache.get(blob)
+        if account is None:
+            account = _Account(decode_account_blob(blob))  # type: ignore[arg-type]
+        self._accounts[address.value] = account
+        return account
 
     def raw_account(self, address: AccountAddress) -> dict[bytes, bytes]:
-        """``path -> bytes`` of an account (empty when it has no state)."""
-        raw = self._raw.get(address)
-        if raw is None:
-            blob = self._view.get_account_blob(address)
-            raw = decode_account_blob(blob) if blob is not None else {}
-            self._raw[address] = raw
-            if self._initial is not None:
-                self._initial[address] = dict(raw)
-        return raw
-
-    def initial_accounts(self) -> dict[AccountAddress, dict[bytes, bytes]]:
-        """Resources of every account read, as they were before this block (``keep_initial`` only)."""
-        return dict(self._initial) if self._initial is not None else {}
+        """``path -> bytes`` of an account (empty when it has no state); read only."""
+        return self._account(address).resources
 
     def read(self, address: AccountAddress, kind: ResourceKind[R]) -> R | None:
-        key = address.value + kind.path
+        account = self._accounts.get(address.value) or self._load(address)
+        path = kind.path
         try:
-            return self._decoded[key]  # type: ignore[return-value]
+            return account.decoded[path]  # type: ignore[return-value]
         except KeyError:
-            data = self.raw_account(address).get(kind.path)
+            data = account.resources.get(path)
             value = kind.decode(data) if data is not None else None
-            self._decoded[key] = value
+            account.decoded[path] = value
             return value
 
     def commit(self, txn: TxnState) -> WriteSet:
         """Merge a finished transaction; returns its write set in (address, path) order."""
         entries = []
+        dirty = self._dirty
         for _key, (address, path, value) in sorted(txn.writes.items()):
-            raw = self.raw_account(address)
-            if value is None:
-                raw.pop(path, None)
-                op = WriteOp(None)
-            else:
-                data = value.to_bcs()
-                raw[path] = data
-                op = WriteOp(data)
-            self._decoded[_key] = value
-            self._dirty.add(address)
-            entries.append((AccessPath(address, path), op))
+            data = value.to_bcs() if value is not None else None
+            self._account(address).write(path, data, value)
+            dirty[address.value] = address
+            entries.append((AccessPath(address, path), WriteOp(data)))
         return WriteSet(tuple(entries))
+
+    def account_blobs(self, write_set: WriteSet) -> dict[bytes, bytes | None]:
+        """The blob, as of now, of each account ``write_set`` touched (address bytes -> blob,
+        None when it has no resources left), in address order: a version's changed blobs."""
+        out: dict[bytes, bytes | None] = {}
+        for access_path, _ in write_set.entries:
+            address = access_path.address.value
+            if address not in out:
+                out[address] = self._accounts[address].encode()
+        return out
 
     def changed_blobs(self) -> dict[AccountAddress, bytes | None]:
         """New blob of every account written in this block (None: no resources left)."""
         out: dict[AccountAddress, bytes | None] = {}
-        for address in sorted(self._dirty):
-            raw = self._raw[address]
-            out[address] = encode_account_blob(raw) if raw else None
+        cache = self._cache
+        for key in sorted(self._dirty):
+            account = self._accounts[key]
+            blob = account.encode()
+            out[self._dirty[key]] = blob
+            if cache is not None and blob is not None:
+                cache.put(blob, account)
         return out
 
 
