@@ -54,15 +54,12 @@ def _decode_arg(kind: str, data: bytes) -> Any:
     """A script-function argument: ``data`` must be exactly the BCS of one Move value of ``kind``."""
     # the usual shapes, read directly; anything else (and every error) through the decoder
     size = len(data)
-    if kind == "u64":
-        if size == 8:
-            return int.from_bytes(data, "little")
-    elif kind == "address":
-        if size == 16:
-            return AccountAddress(bytes(data))
-    elif kind == "bytes":
-        if size and data[0] == size - 1 < 0x80:
-            return bytes(data[1:])
+    if kind == "u64" and size == 8:
+        return int.from_bytes(data, "little")
+    if kind == "address" and size == 16:
+        return AccountAddress(bytes(data))
+    if kind == "bytes" and size and data[0] == size - 1 < 0x80:
+        return bytes(data[1:])
     return _decode_arg_strict(kind, data)
 
 

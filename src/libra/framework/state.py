@@ -155,9 +155,11 @@ class _Account:
     ``decoded`` holds each resource read or written (None: absent), ``entries`` each
     resource's encoded map entry, ``order`` the paths in encoded-key order (None after a
     resource is added or removed), ``blob`` the encoding of ``resources`` once computed.
+    A ``shared`` account (remembered by :class:`DecodedAccounts`) is never written: a
+    block writes to its own copy.
     """
 
-    __slots__ = ("resources", "decoded", "entries", "order", "blob")
+    __slots__ = ("resources", "decoded", "entries", "order", "blob", "shared")
 
     def __init__(
         self,
@@ -171,18 +173,22 @@ class _Account:
         self.entries = entries
         self.order = order
         self.blob: bytes | None = _NOT_ENCODED
+        self.shared = False
 
     def copy(self) -> _Account:
-        """An independent copy (decoded resources are frozen and shared)."""
-        return _Account(
+        """An independent, unshared copy (decoded resources are frozen and stay shared)."""
+        copy = _Account(
             dict(self.resources),
             dict(self.decoded),
             dict(self.entries) if self.entries is not None else None,
             list(self.order) if self.order is not None else None,
         )
+        copy.blob = self.blob
+        return copy
 
     def write(self, path: bytes, data: bytes | None, value: MoveStruct | None) -> None:
         """Set (or, with ``data`` None, delete) one resource."""
+        assert not self.shared, "a shared account is copied before it is written"
         resources, entries = self.resources, self.entries
         if data is None:
             if resources.pop(path, None) is not None:
@@ -223,7 +229,7 @@ class DecodedAccounts:
 
     Decoding is a pure function of the bytes, so an account found here is exactly what
     decoding its blob (and each resource read from it) would give; resources are frozen
-    and shared, every map is copied before a block changes it. A block adds the final
+    and the accounts ``shared``: a block copies one before writing to it. A block adds the final
     state of each account it wrote (:meth:`BlockState.changed_blobs`): the next block reads
     those very blobs and decodes nothing. Beyond ``capacity`` the oldest accounts go.
     """
@@ -236,15 +242,15 @@ class DecodedAccounts:
         return len(self._accounts)
 
     def get(self, blob: bytes) -> _Account | None:
-        """A copy of the account decoded from ``blob``, or None if not remembered."""
-        account = self._accounts.get(blob)
-        return account.copy() if account is not None else None
+        """The (shared) account decoded from ``blob``, or None if not remembered."""
+        return self._accounts.get(blob)
 
     def put(self, blob: bytes, account: _Account) -> None:
-        """Remember (a copy of) ``account``, whose resources encode to ``blob``."""
+        """Remember ``account``, whose resources encode to ``blob``; it becomes shared."""
+        account.shared = True
         accounts = self._accounts
         accounts.pop(blob, None)
-        accounts[blob] = account.copy()
+        accounts[blob] = account
         while len(accounts) > self.capacity:
             try:
                 del accounts[next(iter(accounts))]
@@ -273,6 +279,12 @@ class BlockState:
         account = self._accounts.get(address.value)
         if account is None:
             account = self._load(address)
+        return account
+
+    def _writable(self, address: AccountAddress) -> _Account:
+        account = self._account(address)
+        if account.shared:
+            account = self._accounts[address.value] = account.copy()
         return account
 
     def _load(self, address: AccountAddress) -> _Account:
@@ -308,7 +320,7 @@ class BlockState:
         dirty = self._dirty
         for _key, (address, path, value) in sorted(txn.writes.items()):
             data = value.to_bcs() if value is not None else None
-            self._account(address).write(path, data, value)
+            self._writable(address).write(path, data, value)
             dirty[address.value] = address
             entries.append((AccessPath(address, path), WriteOp(data)))
         return WriteSet(tuple(entries))

@@ -233,6 +233,12 @@ def _write_set_bytes(write_set: WriteSet) -> bytes:
     return b"".join(parts)
 
 
+def _known_size(txn: SignedTransaction) -> int | None:
+    """The BCS size of a transaction our pool admitted (the length of the bytes it was decoded from)."""
+    known = encoding_of(txn)
+    return len(known[0]) if known is not None else None
+
+
 def _to_commit(
     transaction_bytes: bytes,
     output: TransactionOutput,
@@ -360,6 +366,7 @@ class Ledger:
             verify=verified is not True,
             prechecked=None if isinstance(verified, bool) else verified,
             cache=self._decoded,
+            sizes=[_known_size(txn) for txn in transactions],
         )
         if output.metadata_output is None or output.metadata_output.is_discarded:
             raise LedgerError(f"block {metadata.id.hex()} is invalid: its block prologue failed")

@@ -129,19 +129,28 @@ def test_accounts_remembered_across_blocks_read_and_encode_as_decoding_would(fir
         assert any(hits)
 
 
-def test_the_cache_is_bounded_and_hands_out_copies() -> None:
-    cache = DecodedAccounts(capacity=2)
+def test_the_cache_is_bounded_and_blocks_write_to_their_own_copies() -> None:
+    cache = DecodedAccounts(capacity=3)
     blobs = []
-    for n in range(3):
+    for n in range(3):  # puts six accounts: 100, 200, 101, 201, 102, 202
         view = InMemoryStateView({ADDRESSES[0]: encode_account_blob({KINDS[0].path: Balance(n).to_bcs()})})
         block = BlockState(view, cache=cache)
         txn = TxnState(block)
         txn.put(ADDRESSES[0], KINDS[0], Balance(100 + n))
         block.commit(txn)
         blobs.append(block.changed_blobs()[ADDRESSES[0]])
-    assert len(cache) == 2 and cache.get(blobs[0]) is None  # the oldest went first
-    found = cache.get(blobs[2])
-    assert found is not None
-    found.write(KINDS[0].path, Balance(7).to_bcs(), Balance(7))  # changing a copy ...
-    again = cache.get(blobs[2])
-    assert again is not None and again.encode() == blobs[2]  # ... leaves the remembered account alone
+        txn = TxnState(block)  # the block goes on after handing its account over: it writes to a copy
+        txn.put(ADDRESSES[0], KINDS[0], Balance(200 + n))
+        block.commit(txn)
+        assert block.changed_blobs()[ADDRESSES[0]] != blobs[-1]
+    assert len(cache) == 3 and cache.get(blobs[0]) is None and cache.get(blobs[2]) is not None  # oldest first
+    view = InMemoryStateView({ADDRESSES[0]: blobs[2]})
+    block = BlockState(view, cache=cache)
+    assert block.read(ADDRESSES[0], KINDS[0]) == Balance(102)
+    txn = TxnState(block)
+    txn.put(ADDRESSES[0], KINDS[0], Balance(7))
+    block.commit(txn)
+    assert block.changed_blobs()[ADDRESSES[0]] == encode_account_blob({KINDS[0].path: Balance(7).to_bcs()})
+    remembered = cache.get(blobs[2])  # the remembered account is as it was
+    assert remembered is not None and remembered.resources == decode_account_blob(blobs[2])
+    assert remembered.encode() == blobs[2]
