@@ -146,6 +146,7 @@ def _map_entry(path: bytes, data: bytes) -> bytes:
 
 
 _NOT_ENCODED: Any = object()
+_UNREAD: Any = object()
 
 
 class _Account:
@@ -258,6 +259,21 @@ class DecodedAccounts:
                 break
 
 
+# AccessPath values are immutable: the few paths of busy accounts are made once (by key
+# ``address bytes ‖ path``), not again in every write set. Cleared when it grows too large.
+_ACCESS_PATHS: dict[bytes, AccessPath] = {}
+_ACCESS_PATHS_CAP = 65_536
+
+
+def _access_path(key: bytes, address: AccountAddress, path: bytes) -> AccessPath:
+    access_path = _ACCESS_PATHS.get(key)
+    if access_path is None:
+        if len(_ACCESS_PATHS) >= _ACCESS_PATHS_CAP:
+            _ACCESS_PATHS.clear()
+        access_path = _ACCESS_PATHS[key] = AccessPath(address, path)
+    return access_path
+
+
 class BlockState:
     """Decoded state of the accounts a block touches, with committed transactions merged in.
 
@@ -318,11 +334,11 @@ class BlockState:
         """Merge a finished transaction; returns its write set in (address, path) order."""
         entries = []
         dirty = self._dirty
-        for _key, (address, path, value) in sorted(txn.writes.items()):
+        for key, (address, path, value) in sorted(txn.writes.items()):
             data = value.to_bcs() if value is not None else None
             self._writable(address).write(path, data, value)
             dirty[address.value] = address
-            entries.append((AccessPath(address, path), WriteOp(data)))
+            entries.append((_access_path(key, address, path), WriteOp(data)))
         return WriteSet(tuple(entries))
 
     def account_blobs(self, write_set: WriteSet) -> dict[bytes, bytes | None]:
@@ -362,7 +378,14 @@ class TxnState:
         write = self.writes.get(address.value + kind.path)
         if write is not None:
             return write[2]  # type: ignore[return-value]
-        return self.block.read(address, kind)
+        # BlockState.read, without a second call for resources already decoded
+        block = self.block
+        account = block._accounts.get(address.value)
+        if account is not None:
+            decoded = account.decoded.get(kind.path, _UNREAD)
+            if decoded is not _UNREAD:
+                return decoded  # type: ignore[no-any-return]
+        return block.read(address, kind)
 
     def exists(self, address: AccountAddress, kind: ResourceKind[Any]) -> bool:
         return self.get(address, kind) is not None

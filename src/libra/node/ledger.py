@@ -196,9 +196,15 @@ def _uleb(value: int) -> bytes:
 
 
 _TYPE_TAG_BYTES: dict[object, bytes] = {}
+# the framework's event tags are module constants: found by identity (the entry keeps the tag
+# alive, so its id is not reused), before hashing a StructTag field by field
+_TYPE_TAG_BYTES_BY_ID: dict[int, tuple[TypeTag, bytes]] = {}
 
 
 def _type_tag_bytes(tag: TypeTag) -> bytes:
+    known = _TYPE_TAG_BYTES_BY_ID.get(id(tag))
+    if known is not None and known[0] is tag:
+        return known[1]
     encoded = _TYPE_TAG_BYTES.get(tag)
     if encoded is None:
         serializer = Serializer()
@@ -206,6 +212,9 @@ def _type_tag_bytes(tag: TypeTag) -> bytes:
         encoded = serializer.output()
         if len(_TYPE_TAG_BYTES) < 4096:
             _TYPE_TAG_BYTES[tag] = encoded
+    if len(_TYPE_TAG_BYTES_BY_ID) >= 256:  # tags decoded from peers' outputs come and go
+        _TYPE_TAG_BYTES_BY_ID.clear()
+    _TYPE_TAG_BYTES_BY_ID[id(tag)] = (tag, encoded)
     return encoded
 
 

@@ -24,6 +24,7 @@ from libra.framework.state import (
     encode_account_blob,
 )
 from libra.types.move import AccountAddress
+from libra.types.write_set import AccessPath, WriteOp, WriteSet
 
 ADDRESSES = [AccountAddress(bytes([i]) * 16) for i in range(3)]
 KINDS = [balance_kind("XUS"), balance_kind("XDX"), FREEZING_BIT, PARENT_VASP]
@@ -59,14 +60,24 @@ def _run(block: BlockState, txns: list[list[tuple[int, int, int | None]]], model
     versions = []
     for writes in txns:
         txn = TxnState(block)
+        pending: dict[tuple[int, int], object] = {}
         for account, kind_index, number in writes:
             address, kind = ADDRESSES[account], KINDS[kind_index]
-            txn.get(address, kind)  # read first, as the rules do
+            # read first, as the rules do: the transaction's own write, else the block's state
+            data = model.get(address, {}).get(kind.path)
+            expected = pending.get((account, kind_index), kind.decode(data) if data is not None else None)
+            assert txn.get(address, kind) == expected
             if number is None:
                 txn.remove(address, kind)
+                pending[(account, kind_index)] = None
             else:
                 txn.put(address, kind, _value(kind_index, number))
+                pending[(account, kind_index)] = _value(kind_index, number)
         write_set = block.commit(txn)
+        assert write_set == WriteSet(tuple(
+            (AccessPath(address, path), WriteOp(value.to_bcs() if value is not None else None))
+            for _key, (address, path, value) in sorted(txn.writes.items())
+        ))
         for access_path, op in write_set.entries:
             resources = model.setdefault(access_path.address, {})
             if op.value is None:
