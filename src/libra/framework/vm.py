@@ -49,6 +49,7 @@ from libra.framework.resources import (
 from libra.framework.scripts import PayloadError, ScriptEntry, find_entry, run_payload
 from libra.framework.state import BlockState, StateView, TxnState
 from libra.framework.system import apply_block_prologue
+from libra.types.direct_init import direct_init
 from libra.types.move import (
     CORE_CODE_ADDRESS,
     DIEM_ROOT_ADDRESS,
@@ -82,6 +83,7 @@ ECANT_PAY_GAS_DEPOSIT = _r(
 )
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class TransactionOutcome:
     """What one transaction did: ``status`` is a kept VM status or the discard StatusCode."""
