@@ -20,6 +20,7 @@ Reading works in three layers:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from itertools import islice
 from typing import Any, Protocol, TypeVar
 
 from libra.bcs import Deserializer, encode_uleb128
@@ -135,14 +136,23 @@ def decode_account_blob(blob: bytes) -> dict[bytes, bytes]:
 _Write = tuple[AccountAddress, bytes, MoveStruct | None]
 
 
+# encoded keys of the few resource paths there are (bounded in case of odd paths)
+_ENCODED_KEYS: dict[bytes, bytes] = {}
+
+
 def _encoded_key(path: bytes) -> bytes:
     """A resource path as its map key is encoded: ULEB128 length ‖ path."""
-    return _uleb(len(path)) + path
+    encoded = _ENCODED_KEYS.get(path)
+    if encoded is None:
+        encoded = _uleb(len(path)) + path
+        if len(_ENCODED_KEYS) < 4096:
+            _ENCODED_KEYS[path] = encoded
+    return encoded
 
 
 def _map_entry(path: bytes, data: bytes) -> bytes:
     """One ``path -> bytes`` entry of the blob map, as encoded."""
-    return b"".join((_uleb(len(path)), path, _uleb(len(data)), data))
+    return b"".join((_encoded_key(path), _uleb(len(data)), data))
 
 
 _NOT_ENCODED: Any = object()
@@ -220,7 +230,7 @@ class _Account:
                 order = self.order
                 if order is None:
                     order = self.order = sorted(resources, key=_encoded_key)
-                blob = b"".join([_uleb(len(order)), *[entries[path] for path in order]])
+                blob = _uleb(len(order)) + b"".join(map(entries.__getitem__, order))
             self.blob = blob
         return blob
 
@@ -252,11 +262,9 @@ class DecodedAccounts:
         accounts = self._accounts
         accounts.pop(blob, None)
         accounts[blob] = account
-        while len(accounts) > self.capacity:
-            try:
-                del accounts[next(iter(accounts))]
-            except (KeyError, RuntimeError, StopIteration):  # another thread changed it meanwhile
-                break
+        if len(accounts) > self.capacity:  # drop the oldest quarter at once (dicts keep insertion order)
+            for oldest in list(islice(accounts, len(accounts) - self.capacity * 3 // 4)):
+                accounts.pop(oldest, None)
 
 
 # AccessPath values are immutable: the few paths of busy accounts are made once (by key

@@ -112,10 +112,23 @@ def compute_authentication_key(txn: SignedTransaction) -> bytes | None:
     """sha3_256(public key ‖ scheme) of the sender's authenticator (None for multi-agent)."""
     auth = txn.authenticator
     if isinstance(auth, Ed25519Authenticator):
-        return sha3_256(auth.public_key + ED25519_SCHEME)
+        return _sha3_remembered(auth.public_key + ED25519_SCHEME)
     if isinstance(auth, MultiEd25519Authenticator):
-        return sha3_256(auth.public_key + MULTI_ED25519_SCHEME)
+        return _sha3_remembered(auth.public_key + MULTI_ED25519_SCHEME)
     return None
+
+
+# senders send again and again: their keys' hashes are remembered (bounded, cleared when full)
+_AUTH_KEYS: dict[bytes, bytes] = {}
+
+
+def _sha3_remembered(data: bytes) -> bytes:
+    digest = _AUTH_KEYS.get(data)
+    if digest is None:
+        if len(_AUTH_KEYS) >= 100_000:
+            _AUTH_KEYS.clear()
+        digest = _AUTH_KEYS[data] = sha3_256(data)
+    return digest
 
 
 def check_payload_kind(txn: SignedTransaction) -> tuple[StatusCode | None, ScriptEntry | None]:
