@@ -240,14 +240,16 @@ class DecodedAccounts:
 
     Decoding is a pure function of the bytes, so an account found here is exactly what
     decoding its blob (and each resource read from it) would give; resources are frozen
-    and the accounts ``shared``: a block copies one before writing to it. A block adds the final
-    state of each account it wrote (:meth:`BlockState.changed_blobs`): the next block reads
-    those very blobs and decodes nothing. Beyond ``capacity`` the oldest accounts go.
+    and the accounts ``shared``: a block copies one before writing to it. A block adds the
+    final state of each account it wrote (:meth:`BlockState.changed_blobs`), in place of the
+    state it added before for the same address: the next block reads those very blobs and
+    decodes nothing. Beyond ``capacity`` accounts the oldest go (about 4 KB each).
     """
 
-    def __init__(self, capacity: int = 10_000) -> None:  # about 4 KB an account
+    def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
-        self._accounts: dict[bytes, _Account] = {}
+        self._accounts: dict[bytes, _Account] = {}  # blob -> account
+        self._latest: dict[bytes, bytes] = {}  # address -> the blob last added for it
 
     def __len__(self) -> int:
         return len(self._accounts)
@@ -256,15 +258,21 @@ class DecodedAccounts:
         """The (shared) account decoded from ``blob``, or None if not remembered."""
         return self._accounts.get(blob)
 
-    def put(self, blob: bytes, account: _Account) -> None:
-        """Remember ``account``, whose resources encode to ``blob``; it becomes shared."""
+    def put(self, address: bytes, blob: bytes, account: _Account) -> None:
+        """Remember ``account`` of ``address``, whose resources encode to ``blob``; it becomes shared."""
         account.shared = True
-        accounts = self._accounts
+        accounts, latest = self._accounts, self._latest
+        previous = latest.pop(address, None)
+        if previous is not None:
+            accounts.pop(previous, None)
         accounts.pop(blob, None)
         accounts[blob] = account
+        latest[address] = blob
         if len(accounts) > self.capacity:  # drop the oldest quarter at once (dicts keep insertion order)
             for oldest in list(islice(accounts, len(accounts) - self.capacity * 3 // 4)):
                 accounts.pop(oldest, None)
+            for stale in list(islice(latest, len(latest) - self.capacity * 3 // 4)):
+                latest.pop(stale, None)
 
 
 # AccessPath values are immutable: the few paths of busy accounts are made once (by key
@@ -368,7 +376,7 @@ class BlockState:
             blob = account.encode()
             out[self._dirty[key]] = blob
             if cache is not None and blob is not None:
-                cache.put(blob, account)
+                cache.put(key, blob, account)
         return out
 
 

@@ -140,28 +140,45 @@ def test_accounts_remembered_across_blocks_read_and_encode_as_decoding_would(fir
         assert any(hits)
 
 
-def test_the_cache_is_bounded_and_blocks_write_to_their_own_copies() -> None:
+def test_the_cache_keeps_the_latest_state_of_each_account_and_blocks_write_to_copies() -> None:
     cache = DecodedAccounts(capacity=4)
     blobs = []
-    for n in range(3):  # puts six accounts: 100, 200, 101, 201, 102, 202
+    for n in range(3):
         view = InMemoryStateView({ADDRESSES[0]: encode_account_blob({KINDS[0].path: Balance(n).to_bcs()})})
         block = BlockState(view, cache=cache)
         txn = TxnState(block)
         txn.put(ADDRESSES[0], KINDS[0], Balance(100 + n))
         block.commit(txn)
         blobs.append(block.changed_blobs()[ADDRESSES[0]])
+        assert cache.get(blobs[-1]) is not None
         txn = TxnState(block)  # the block goes on after handing its account over: it writes to a copy
         txn.put(ADDRESSES[0], KINDS[0], Balance(200 + n))
         block.commit(txn)
-        assert block.changed_blobs()[ADDRESSES[0]] != blobs[-1]
-    assert len(cache) <= 4 and cache.get(blobs[0]) is None and cache.get(blobs[2]) is not None  # oldest first
-    view = InMemoryStateView({ADDRESSES[0]: blobs[2]})
+        latest = block.changed_blobs()[ADDRESSES[0]]
+        assert latest != blobs[-1] and cache.get(latest) is not None
+        assert cache.get(blobs[-1]) is None  # replaced by the account's newer state
+    assert len(cache) == 1
+    view = InMemoryStateView({ADDRESSES[0]: latest})
     block = BlockState(view, cache=cache)
-    assert block.read(ADDRESSES[0], KINDS[0]) == Balance(102)
+    assert block.read(ADDRESSES[0], KINDS[0]) == Balance(202)
     txn = TxnState(block)
     txn.put(ADDRESSES[0], KINDS[0], Balance(7))
     block.commit(txn)
+    remembered = cache.get(latest)  # the remembered account is as it was, until the block hands its own over
+    assert remembered is not None and remembered.resources == decode_account_blob(latest)
+    assert remembered.encode() == latest
     assert block.changed_blobs()[ADDRESSES[0]] == encode_account_blob({KINDS[0].path: Balance(7).to_bcs()})
-    remembered = cache.get(blobs[2])  # the remembered account is as it was
-    assert remembered is not None and remembered.resources == decode_account_blob(blobs[2])
-    assert remembered.encode() == blobs[2]
+
+
+def test_the_cache_is_bounded_oldest_first() -> None:
+    cache = DecodedAccounts(capacity=4)
+    addresses = [AccountAddress(bytes([9, n]) * 8) for n in range(6)]
+    view = InMemoryStateView({})
+    block = BlockState(view, cache=cache)
+    txn = TxnState(block)
+    for n, address in enumerate(addresses):
+        txn.put(address, KINDS[0], Balance(n))
+    block.commit(txn)
+    changed = block.changed_blobs()
+    assert len(cache) <= 4
+    assert cache.get(changed[addresses[0]]) is None and cache.get(changed[addresses[5]]) is not None
