@@ -15,6 +15,11 @@ Reading works in three layers:
 * :class:`TxnState` — one transaction's writes and events. :meth:`BlockState.commit`
   merges it (encoding each changed resource once, producing the sorted write
   set); an aborted transaction's overlay is simply dropped.
+
+After each commit, :meth:`BlockState.account_blobs` gives the new blob of every account
+the transaction wrote (the state its version commits), built from the encoded entries
+each account keeps. :class:`DecodedAccounts` carries decoded accounts from one block to
+the next, found by their blob's bytes.
 """
 
 from __future__ import annotations
