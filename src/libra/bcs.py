@@ -318,7 +318,12 @@ class Deserializer:
         return entries
 
 
+_ULEB128_ONE_BYTE = tuple(builtins.bytes((n,)) for n in range(0x80))
+
+
 def encode_uleb128(value: int) -> builtins.bytes:
+    if value.__class__ is int and 0 <= value < 0x4000:  # the usual lengths and variants
+        return _ULEB128_ONE_BYTE[value] if value < 0x80 else builtins.bytes((value & 0x7F | 0x80, value >> 7))
     if not isinstance(value, int) or not 0 <= value <= U64_MAX:
         raise BcsError(f"ULEB128 value out of range: {value!r}")
     out = bytearray()

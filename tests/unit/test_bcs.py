@@ -110,3 +110,27 @@ def test_excessive_nesting_refused():
 
     with pytest.raises(BcsError, match="nested too deeply"):
         bcs.decode_with(nested, data)
+
+
+def _uleb128_reference(value: int) -> bytes:
+    """Seven bits at a time, low group first, high bit set on all but the last byte."""
+    out = []
+    while True:
+        out.append((value & 0x7F) | (0x80 if value >> 7 else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+@given(st.one_of(st.integers(0, 0x4100), st.integers(0, 2**64 - 1)))
+def test_uleb128_short_forms_match_the_general_encoding(value):
+    assert bcs.encode_uleb128(value) == _uleb128_reference(value)
+
+
+@pytest.mark.parametrize("value", [-1, 2**64, True, 1.0, None, "1"])
+def test_uleb128_refuses_what_is_not_a_u64(value):
+    if value is True:  # bool is an int: encoded as 1, as before the short forms
+        assert bcs.encode_uleb128(value) == b"\x01"
+        return
+    with pytest.raises((BcsError, TypeError)):
+        bcs.encode_uleb128(value)

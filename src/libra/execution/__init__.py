@@ -8,10 +8,11 @@ from libra.execution.executor import (
     TransactionStatus,
     execute_block,
 )
-from libra.framework.state import InMemoryStateView, StateView
+from libra.framework.state import DecodedAccounts, InMemoryStateView, StateView
 
 __all__ = [
     "BlockOutput",
+    "DecodedAccounts",
     "Discarded",
     "InMemoryStateView",
     "StateView",

@@ -28,7 +28,7 @@ from libra.bcs import Serializer
 from libra.crypto.transaction_signature import verify_transaction_signature
 from libra.framework.errors import KeptStatus, StatusCode, vm_status_json
 from libra.framework.events import NewEpochEvent
-from libra.framework.state import BlockState, StateView
+from libra.framework.state import BlockState, DecodedAccounts, StateView
 from libra.framework.vm import TransactionOutcome, execute_block_metadata, execute_user_transaction
 from libra.types.move import AccountAddress, TypeTag, serialize_type_tag
 from libra.types.transaction import (
@@ -61,6 +61,9 @@ class TransactionOutput:
     events: tuple[ContractEvent, ...]
     gas_used: int
     status: TransactionStatus
+    # the blob of each account the write set touched, after this transaction (address bytes ->
+    # blob, None when no resources are left): the state this transaction's version commits
+    account_blobs: Mapping[bytes, bytes | None] = field(default_factory=dict)
 
     @property
     def is_discarded(self) -> bool:
@@ -81,18 +84,15 @@ class BlockOutput:
     transaction_outputs: tuple[TransactionOutput, ...]
     changed_blobs: dict[AccountAddress, bytes | None]
     reconfiguration: bool
-    # resources of every account the block read, before it ran (path -> bytes); callers that
-    # derive per-version blobs start from these instead of reading and decoding them again
-    initial_accounts: Mapping[AccountAddress, Mapping[bytes, bytes]] = field(default_factory=dict)
 
 
-def _to_output(outcome: TransactionOutcome) -> TransactionOutput:
-    status: TransactionStatus
+def _to_output(outcome: TransactionOutcome, block: BlockState) -> TransactionOutput:
+    """The output of a transaction ``block`` has just committed (its blobs are read from ``block``)."""
     if isinstance(outcome.status, StatusCode):
-        status = Discarded(outcome.status.value)
-    else:
-        status = outcome.status
-    return TransactionOutput(outcome.write_set, outcome.events, outcome.gas_used, status)
+        return TransactionOutput(outcome.write_set, outcome.events, outcome.gas_used, Discarded(outcome.status.value))
+    return TransactionOutput(
+        outcome.write_set, outcome.events, outcome.gas_used, outcome.status, block.account_blobs(outcome.write_set)
+    )
 
 
 # --- signatures ------------------------------------------------------------------------------
@@ -134,8 +134,16 @@ def _iter_signature_checks(
 # --- the block -------------------------------------------------------------------------------
 
 
+_NEW_EPOCH_NAME = NewEpochEvent.TYPE_TAG.name
+
+
 def _is_reconfiguration(events: tuple[ContractEvent, ...]) -> bool:
-    return any(event.type_tag == NewEpochEvent.TYPE_TAG for event in events)
+    """Whether a ``NewEpochEvent`` was emitted (its name is compared first, the whole tag if it matches)."""
+    for event in events:
+        tag = event.type_tag
+        if getattr(tag, "name", None) == _NEW_EPOCH_NAME and tag == NewEpochEvent.TYPE_TAG:
+            return True
+    return False
 
 
 def execute_block(
@@ -147,41 +155,54 @@ def execute_block(
     verifier: Executor | None = None,
     verify: bool = True,
     prechecked: Sequence[bool] | None = None,
+    cache: DecodedAccounts | None = None,
+    sizes: Sequence[int | None] | None = None,
 ) -> BlockOutput:
     """Execute a block on ``state_view``; see the module docstring. ``verify=False`` skips
     signature checks (only for transactions already verified, e.g. at mempool admission);
-    ``prechecked[i]`` true skips the check of transaction ``i`` alone."""
+    ``prechecked[i]`` true skips the check of transaction ``i`` alone. ``cache`` keeps
+    decoded accounts from one block to the next (outputs are the same with or without it).
+    ``sizes[i]``, when not None, is the BCS size of transaction ``i`` (the length of the
+    bytes it was strictly decoded from), so that it need not be computed again."""
+    known_sizes: Sequence[int | None] = sizes if sizes is not None else [None] * len(transactions)
+    if len(known_sizes) != len(transactions):
+        raise ValueError("sizes must have one entry per transaction")
     valid: Iterable[bool]
     if not verify:  # nothing to sign-check: the sizes alone, without encoding every transaction again
         valid = [True] * len(transactions)
-        raw_sizes = [raw_transaction_size(txn.raw_txn) for txn in transactions]
-    elif prechecked is None:
-        raw_bytes = [txn.raw_txn.to_bcs() for txn in transactions]
-        valid = _iter_signature_checks(transactions, raw_bytes, verifier)
-        raw_sizes = [len(raw) for raw in raw_bytes]
+        signed_sizes = [
+            size if size is not None else signed_transaction_size(txn)
+            for txn, size in zip(transactions, known_sizes, strict=True)
+        ]
     else:
-        valid, raw_sizes = _check_unverified(transactions, prechecked, verifier)
-    block = BlockState(state_view, keep_initial=True)
+        if prechecked is None:
+            raw_bytes = [txn.raw_txn.to_bcs() for txn in transactions]
+            valid = _iter_signature_checks(transactions, raw_bytes, verifier)
+            raw_sizes = [len(raw) for raw in raw_bytes]
+        else:
+            valid, raw_sizes = _check_unverified(transactions, prechecked, verifier)
+        signed_sizes = [
+            size if size is not None else raw_size + _authenticator_size(txn)
+            for txn, raw_size, size in zip(transactions, raw_sizes, known_sizes, strict=True)
+        ]
+    block = BlockState(state_view, cache=cache)
     metadata_output = None
     reconfigured = False
     if block_metadata is not None:
-        metadata_output = _to_output(execute_block_metadata(block, block_metadata))
+        metadata_output = _to_output(execute_block_metadata(block, block_metadata), block)
         reconfigured = _is_reconfiguration(metadata_output.events)
     outputs = []
-    for txn, raw_size, ok in zip(transactions, raw_sizes, valid, strict=True):
+    for txn, size, ok in zip(transactions, signed_sizes, valid, strict=True):
         if reconfigured:
             outputs.append(TransactionOutput(WriteSet(()), (), 0, Discarded(RETRY)))
             continue
         if not ok:
             outputs.append(TransactionOutput(WriteSet(()), (), 0, Discarded(StatusCode.INVALID_SIGNATURE.value)))
             continue
-        size = raw_size + _authenticator_size(txn)
-        output = _to_output(execute_user_transaction(block, txn, chain_id, size))
+        output = _to_output(execute_user_transaction(block, txn, chain_id, size), block)
         outputs.append(output)
         reconfigured = _is_reconfiguration(output.events)
-    return BlockOutput(
-        metadata_output, tuple(outputs), block.changed_blobs(), reconfigured, block.initial_accounts()
-    )
+    return BlockOutput(metadata_output, tuple(outputs), block.changed_blobs(), reconfigured)
 
 
 def _check_unverified(
@@ -207,6 +228,11 @@ def _authenticator_size(txn: SignedTransaction) -> int:
     if isinstance(auth, Ed25519Authenticator | MultiEd25519Authenticator):
         return 1 + _bytes_size(auth.public_key) + _bytes_size(auth.signature)
     return len(txn.to_bcs()) - len(txn.raw_txn.to_bcs())
+
+
+def signed_transaction_size(txn: SignedTransaction) -> int:
+    """``len(txn.to_bcs())``, computed without encoding for the usual payloads and authenticators."""
+    return raw_transaction_size(txn.raw_txn) + _authenticator_size(txn)
 
 
 def raw_transaction_size(raw: RawTransaction) -> int:

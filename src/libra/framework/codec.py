@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from libra.bcs import Deserializer, Serializer
+from libra.types.direct_init import direct_init
 from libra.types.move import AccountAddress
 
 T = TypeVar("T")
@@ -74,6 +75,7 @@ class MoveStruct:
         return Codec(lambda s, v: v.serialize(s), cls.deserialize)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class EventHandle(MoveStruct):
     """``Event::EventHandle``: events emitted so far and the 24-byte key (``guid``)."""

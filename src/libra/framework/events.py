@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from libra.bcs import BcsError, encode_uleb128
 from libra.framework.codec import ADDRESS, BOOL, BYTES, U64, MoveStruct, vector_of
+from libra.types.direct_init import direct_init
 from libra.types.move import CORE_CODE_ADDRESS, AccountAddress, StructTag, TypeTag
 
 
@@ -38,6 +39,7 @@ class EventData(MoveStruct):
     TYPE_TAG: ClassVar[StructTag]
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class SentPaymentEvent(EventData):
     amount: int
@@ -51,6 +53,7 @@ class SentPaymentEvent(EventData):
         return _payment_event_bcs(self.amount, self.currency_code, self.payee, self.metadata)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class ReceivedPaymentEvent(EventData):
     amount: int

@@ -84,12 +84,16 @@ def _abort_location(location: str) -> AbortLocation:
     return AbortLocation(ModuleId(AccountAddress.from_hex(address), module))
 
 
+_KEPT_EXECUTED = KeptVMStatus(KEPT_EXECUTED)  # frozen: one instance serves every transaction
+_KEPT_OUT_OF_GAS = KeptVMStatus(KEPT_OUT_OF_GAS)
+
+
 def kept_vm_status(status: KeptStatus) -> KeptVMStatus:
     """The stored (TransactionInfo) form of a kept status."""
     if isinstance(status, Executed):
-        return KeptVMStatus(KEPT_EXECUTED)
+        return _KEPT_EXECUTED
     if isinstance(status, OutOfGas):
-        return KeptVMStatus(KEPT_OUT_OF_GAS)
+        return _KEPT_OUT_OF_GAS
     if isinstance(status, MoveAbortStatus):
         return KeptVMStatus(KEPT_MOVE_ABORT, _abort_location(status.location), abort_code=status.abort_code)
     if isinstance(status, ExecutionFailure):

@@ -28,6 +28,7 @@ from libra.framework.codec import (
     option_of,
     vector_of,
 )
+from libra.types.direct_init import direct_init
 from libra.types.move import (
     CORE_CODE_ADDRESS,
     AccountAddress,
@@ -65,18 +66,21 @@ def _kind(cls: type[R], module: str, name: str, *params: TypeTag) -> ResourceKin
 # --- per-account resources ----------------------------------------------------------------
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class WithdrawCapability(MoveStruct):
     account_address: AccountAddress
     LAYOUT: ClassVar = (ADDRESS,)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class KeyRotationCapability(MoveStruct):
     account_address: AccountAddress
     LAYOUT: ClassVar = (ADDRESS,)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class DiemAccount(MoveStruct):
     authentication_key: bytes
@@ -121,6 +125,7 @@ class DiemAccount(MoveStruct):
         )
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Balance(MoveStruct):
     """``DiemAccount::Balance<Token> { coin: Diem<Token> { value } }``."""
@@ -203,6 +208,7 @@ class EventHandleGenerator(MoveStruct):
     LAYOUT: ClassVar = (U64, ADDRESS)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class FreezingBit(MoveStruct):
     is_frozen: bool
@@ -222,6 +228,7 @@ class ParentVASP(MoveStruct):
     LAYOUT: ClassVar = (U64,)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class ChildVASP(MoveStruct):
     parent_vasp_addr: AccountAddress

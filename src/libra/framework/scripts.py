@@ -51,6 +51,41 @@ class ScriptEntry:
 
 
 def _decode_arg(kind: str, data: bytes) -> Any:
+    """A script-function argument: ``data`` must be exactly the BCS of one Move value of ``kind``."""
+    return _ARG_DECODERS[kind](data)
+
+
+# The usual shapes are read directly; anything else (and every error) goes through the decoder.
+
+
+def _decode_u64(data: bytes) -> int:
+    return int.from_bytes(data, "little") if len(data) == 8 else _decode_arg_strict("u64", data)
+
+
+def _decode_address(data: bytes) -> AccountAddress:
+    return AccountAddress(bytes(data)) if len(data) == 16 else _decode_arg_strict("address", data)
+
+
+def _decode_bool(data: bytes) -> bool:
+    return _decode_arg_strict("bool", data)  # type: ignore[no-any-return]
+
+
+def _decode_bytes(data: bytes) -> bytes:
+    size = len(data)
+    if size and data[0] == size - 1 < 0x80:
+        return bytes(data[1:])
+    return _decode_arg_strict("bytes", data)  # type: ignore[no-any-return]
+
+
+_ARG_DECODERS: dict[str, Callable[[bytes], Any]] = {
+    "u64": _decode_u64,
+    "address": _decode_address,
+    "bool": _decode_bool,
+    "bytes": _decode_bytes,
+}
+
+
+def _decode_arg_strict(kind: str, data: bytes) -> Any:
     deserializer = Deserializer(data)
     if kind == "u64":
         value: Any = deserializer.u64()
@@ -90,7 +125,7 @@ def decode_function_args(entry: ScriptEntry, args: tuple[bytes, ...]) -> tuple[A
     if len(args) != entry.arg_kinds.__len__():
         raise PayloadError(StatusCode.NUMBER_OF_ARGUMENTS_MISMATCH)
     try:
-        return tuple(_decode_arg(kind, data) for kind, data in zip(entry.arg_kinds, args, strict=True))
+        return tuple([_ARG_DECODERS[kind](data) for kind, data in zip(entry.arg_kinds, args, strict=True)])
     except (BcsError, ValueError):
         raise PayloadError(StatusCode.FAILED_TO_DESERIALIZE_ARGUMENT) from None
 

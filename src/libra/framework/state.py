@@ -15,11 +15,17 @@ Reading works in three layers:
 * :class:`TxnState` — one transaction's writes and events. :meth:`BlockState.commit`
   merges it (encoding each changed resource once, producing the sorted write
   set); an aborted transaction's overlay is simply dropped.
+
+After each commit, :meth:`BlockState.account_blobs` gives the new blob of every account
+the transaction wrote (the state its version commits), built from the encoded entries
+each account keeps. :class:`DecodedAccounts` carries decoded accounts from one block to
+the next, found by their blob's bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from itertools import islice
 from typing import Any, Protocol, TypeVar
 
 from libra.bcs import Deserializer, encode_uleb128
@@ -135,69 +141,247 @@ def decode_account_blob(blob: bytes) -> dict[bytes, bytes]:
 _Write = tuple[AccountAddress, bytes, MoveStruct | None]
 
 
-class BlockState:
-    """Decoded state of the accounts a block touches, with committed transactions merged in."""
+# encoded keys of the few resource paths there are (bounded in case of odd paths)
+_ENCODED_KEYS: dict[bytes, bytes] = {}
 
-    def __init__(self, view: StateView, *, keep_initial: bool = False) -> None:
+
+def _encoded_key(path: bytes) -> bytes:
+    """A resource path as its map key is encoded: ULEB128 length ‖ path."""
+    encoded = _ENCODED_KEYS.get(path)
+    if encoded is None:
+        encoded = _uleb(len(path)) + path
+        if len(_ENCODED_KEYS) < 4096:
+            _ENCODED_KEYS[path] = encoded
+    return encoded
+
+
+def _map_entry(path: bytes, data: bytes) -> bytes:
+    """One ``path -> bytes`` entry of the blob map, as encoded."""
+    return b"".join((_encoded_key(path), _uleb(len(data)), data))
+
+
+_NOT_ENCODED: Any = object()
+_UNREAD: Any = object()
+
+
+class _Account:
+    """One account inside a block: its resources and what was derived from them.
+
+    ``resources`` is the truth (``path -> bytes``). The rest is derived and kept in step:
+    ``decoded`` holds each resource read or written (None: absent), ``entries`` each
+    resource's encoded map entry, ``order`` the paths in encoded-key order (None after a
+    resource is added or removed), ``blob`` the encoding of ``resources`` once computed.
+    A ``shared`` account (remembered by :class:`DecodedAccounts`) is never written: a
+    block writes to its own copy.
+    """
+
+    __slots__ = ("resources", "decoded", "entries", "order", "blob", "shared")
+
+    def __init__(
+        self,
+        resources: dict[bytes, bytes],
+        decoded: dict[bytes, MoveStruct | None] | None = None,
+        entries: dict[bytes, bytes] | None = None,
+        order: list[bytes] | None = None,
+    ) -> None:
+        self.resources = resources
+        self.decoded: dict[bytes, MoveStruct | None] = decoded if decoded is not None else {}
+        self.entries = entries
+        self.order = order
+        self.blob: bytes | None = _NOT_ENCODED
+        self.shared = False
+
+    def copy(self) -> _Account:
+        """An independent, unshared copy (decoded resources are frozen and stay shared)."""
+        copy = _Account(
+            dict(self.resources),
+            dict(self.decoded),
+            dict(self.entries) if self.entries is not None else None,
+            list(self.order) if self.order is not None else None,
+        )
+        copy.blob = self.blob
+        return copy
+
+    def write(self, path: bytes, data: bytes | None, value: MoveStruct | None) -> None:
+        """Set (or, with ``data`` None, delete) one resource."""
+        assert not self.shared, "a shared account is copied before it is written"
+        resources, entries = self.resources, self.entries
+        if data is None:
+            if resources.pop(path, None) is not None:
+                self.order = None
+            if entries is not None:
+                entries.pop(path, None)
+        else:
+            if path not in resources:
+                self.order = None
+            resources[path] = data
+            if entries is not None:
+                entries[path] = _map_entry(path, data)
+        self.decoded[path] = value
+        self.blob = _NOT_ENCODED
+
+    def encode(self) -> bytes | None:
+        """The account blob of ``resources`` (None when there are none); equal to
+        :func:`encode_account_blob` of them, built from the entries kept so far."""
+        blob = self.blob
+        if blob is _NOT_ENCODED:
+            resources = self.resources
+            if not resources:
+                blob = None
+            else:
+                entries = self.entries
+                if entries is None:
+                    entries = self.entries = {path: _map_entry(path, data) for path, data in resources.items()}
+                order = self.order
+                if order is None:
+                    order = self.order = sorted(resources, key=_encoded_key)
+                blob = _uleb(len(order)) + b"".join(map(entries.__getitem__, order))
+            self.blob = blob
+        return blob
+
+
+class DecodedAccounts:
+    """Accounts decoded in earlier blocks, found again by their blob's bytes.
+
+    Decoding is a pure function of the bytes, so an account found here is exactly what
+    decoding its blob (and each resource read from it) would give; resources are frozen
+    and the accounts ``shared``: a block copies one before writing to it. A block adds the
+    final state of each account it wrote (:meth:`BlockState.changed_blobs`), in place of the
+    state it added before for the same address: the next block reads those very blobs and
+    decodes nothing. Beyond ``capacity`` accounts the oldest go (about 4 KB each).
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._accounts: dict[bytes, _Account] = {}  # blob -> account
+        self._latest: dict[bytes, bytes] = {}  # address -> the blob last added for it
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    def get(self, blob: bytes) -> _Account | None:
+        """The (shared) account decoded from ``blob``, or None if not remembered."""
+        return self._accounts.get(blob)
+
+    def put(self, address: bytes, blob: bytes, account: _Account) -> None:
+        """Remember ``account`` of ``address``, whose resources encode to ``blob``; it becomes shared."""
+        account.shared = True
+        accounts, latest = self._accounts, self._latest
+        previous = latest.pop(address, None)
+        if previous is not None:
+            accounts.pop(previous, None)
+        accounts.pop(blob, None)
+        accounts[blob] = account
+        latest[address] = blob
+        if len(accounts) > self.capacity:  # drop the oldest quarter at once (dicts keep insertion order)
+            for oldest in list(islice(accounts, len(accounts) - self.capacity * 3 // 4)):
+                accounts.pop(oldest, None)
+            for stale in list(islice(latest, len(latest) - self.capacity * 3 // 4)):
+                latest.pop(stale, None)
+
+
+# AccessPath values are immutable: the few paths of busy accounts are made once (by key
+# ``address bytes ‖ path``), not again in every write set. Cleared when it grows too large.
+_ACCESS_PATHS: dict[bytes, AccessPath] = {}
+_ACCESS_PATHS_CAP = 65_536
+
+
+def _access_path(key: bytes, address: AccountAddress, path: bytes) -> AccessPath:
+    access_path = _ACCESS_PATHS.get(key)
+    if access_path is None:
+        if len(_ACCESS_PATHS) >= _ACCESS_PATHS_CAP:
+            _ACCESS_PATHS.clear()
+        access_path = _ACCESS_PATHS[key] = AccessPath(address, path)
+    return access_path
+
+
+class BlockState:
+    """Decoded state of the accounts a block touches, with committed transactions merged in.
+
+    ``cache``, when given, supplies accounts decoded by earlier blocks and receives the
+    accounts this block wrote (see :class:`DecodedAccounts`).
+    """
+
+    def __init__(self, view: StateView, *, cache: DecodedAccounts | None = None) -> None:
         self._view = view
-        self._raw: dict[AccountAddress, dict[bytes, bytes]] = {}
-        # with keep_initial: each account's resources as first read, before the block changed them
-        self._initial: dict[AccountAddress, dict[bytes, bytes]] | None = {} if keep_initial else None
-        self._decoded: dict[bytes, MoveStruct | None] = {}  # key: address bytes ‖ path
-        self._dirty: set[AccountAddress] = set()
+        self._cache = cache
+        self._accounts: dict[bytes, _Account] = {}  # key: address bytes
+        self._dirty: dict[bytes, AccountAddress] = {}
 
     def account_count(self) -> int:
         """How many accounts were read (or written) so far."""
-        return len(self._raw)
+        return len(self._accounts)
+
+    def _account(self, address: AccountAddress) -> _Account:
+        account = self._accounts.get(address.value)
+        if account is None:
+            account = self._load(address)
+        return account
+
+    def _writable(self, address: AccountAddress) -> _Account:
+        account = self._account(address)
+        if account.shared:
+            account = self._accounts[address.value] = account.copy()
+        return account
+
+    def _load(self, address: AccountAddress) -> _Account:
+        blob = self._view.get_account_blob(address)
+        account = None
+        if blob is None:
+            account = _Account({})
+        elif self._cache is not None:
+            account = self._cache.get(blob)
+        if account is None:
+            account = _Account(decode_account_blob(blob))  # type: ignore[arg-type]
+        self._accounts[address.value] = account
+        return account
 
     def raw_account(self, address: AccountAddress) -> dict[bytes, bytes]:
-        """``path -> bytes`` of an account (empty when it has no state)."""
-        raw = self._raw.get(address)
-        if raw is None:
-            blob = self._view.get_account_blob(address)
-            raw = decode_account_blob(blob) if blob is not None else {}
-            self._raw[address] = raw
-            if self._initial is not None:
-                self._initial[address] = dict(raw)
-        return raw
-
-    def initial_accounts(self) -> dict[AccountAddress, dict[bytes, bytes]]:
-        """Resources of every account read, as they were before this block (``keep_initial`` only)."""
-        return dict(self._initial) if self._initial is not None else {}
+        """``path -> bytes`` of an account (empty when it has no state); read only."""
+        return self._account(address).resources
 
     def read(self, address: AccountAddress, kind: ResourceKind[R]) -> R | None:
-        key = address.value + kind.path
+        account = self._accounts.get(address.value) or self._load(address)
+        path = kind.path
         try:
-            return self._decoded[key]  # type: ignore[return-value]
+            return account.decoded[path]  # type: ignore[return-value]
         except KeyError:
-            data = self.raw_account(address).get(kind.path)
+            data = account.resources.get(path)
             value = kind.decode(data) if data is not None else None
-            self._decoded[key] = value
+            account.decoded[path] = value
             return value
 
     def commit(self, txn: TxnState) -> WriteSet:
         """Merge a finished transaction; returns its write set in (address, path) order."""
         entries = []
-        for _key, (address, path, value) in sorted(txn.writes.items()):
-            raw = self.raw_account(address)
-            if value is None:
-                raw.pop(path, None)
-                op = WriteOp(None)
-            else:
-                data = value.to_bcs()
-                raw[path] = data
-                op = WriteOp(data)
-            self._decoded[_key] = value
-            self._dirty.add(address)
-            entries.append((AccessPath(address, path), op))
+        dirty = self._dirty
+        for key, (address, path, value) in sorted(txn.writes.items()):
+            data = value.to_bcs() if value is not None else None
+            self._writable(address).write(path, data, value)
+            dirty[address.value] = address
+            entries.append((_access_path(key, address, path), WriteOp(data)))
         return WriteSet(tuple(entries))
+
+    def account_blobs(self, write_set: WriteSet) -> dict[bytes, bytes | None]:
+        """The blob, as of now, of each account ``write_set`` touched (address bytes -> blob,
+        None when it has no resources left), in address order: a version's changed blobs."""
+        out: dict[bytes, bytes | None] = {}
+        for access_path, _ in write_set.entries:
+            address = access_path.address.value
+            if address not in out:
+                out[address] = self._accounts[address].encode()
+        return out
 
     def changed_blobs(self) -> dict[AccountAddress, bytes | None]:
         """New blob of every account written in this block (None: no resources left)."""
         out: dict[AccountAddress, bytes | None] = {}
-        for address in sorted(self._dirty):
-            raw = self._raw[address]
-            out[address] = encode_account_blob(raw) if raw else None
+        cache = self._cache
+        for key in sorted(self._dirty):
+            account = self._accounts[key]
+            blob = account.encode()
+            out[self._dirty[key]] = blob
+            if cache is not None and blob is not None:
+                cache.put(key, blob, account)
         return out
 
 
@@ -215,7 +399,14 @@ class TxnState:
         write = self.writes.get(address.value + kind.path)
         if write is not None:
             return write[2]  # type: ignore[return-value]
-        return self.block.read(address, kind)
+        # BlockState.read, without a second call for resources already decoded
+        block = self.block
+        account = block._accounts.get(address.value)
+        if account is not None:
+            decoded = account.decoded.get(kind.path, _UNREAD)
+            if decoded is not _UNREAD:
+                return decoded  # type: ignore[no-any-return]
+        return block.read(address, kind)
 
     def exists(self, address: AccountAddress, kind: ResourceKind[Any]) -> bool:
         return self.get(address, kind) is not None

@@ -49,6 +49,7 @@ from libra.framework.resources import (
 from libra.framework.scripts import PayloadError, ScriptEntry, find_entry, run_payload
 from libra.framework.state import BlockState, StateView, TxnState
 from libra.framework.system import apply_block_prologue
+from libra.types.direct_init import direct_init
 from libra.types.move import (
     CORE_CODE_ADDRESS,
     DIEM_ROOT_ADDRESS,
@@ -82,6 +83,7 @@ ECANT_PAY_GAS_DEPOSIT = _r(
 )
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class TransactionOutcome:
     """What one transaction did: ``status`` is a kept VM status or the discard StatusCode."""
@@ -110,10 +112,23 @@ def compute_authentication_key(txn: SignedTransaction) -> bytes | None:
     """sha3_256(public key ‖ scheme) of the sender's authenticator (None for multi-agent)."""
     auth = txn.authenticator
     if isinstance(auth, Ed25519Authenticator):
-        return sha3_256(auth.public_key + ED25519_SCHEME)
+        return _sha3_remembered(auth.public_key + ED25519_SCHEME)
     if isinstance(auth, MultiEd25519Authenticator):
-        return sha3_256(auth.public_key + MULTI_ED25519_SCHEME)
+        return _sha3_remembered(auth.public_key + MULTI_ED25519_SCHEME)
     return None
+
+
+# senders send again and again: their keys' hashes are remembered (bounded, cleared when full)
+_AUTH_KEYS: dict[bytes, bytes] = {}
+
+
+def _sha3_remembered(data: bytes) -> bytes:
+    digest = _AUTH_KEYS.get(data)
+    if digest is None:
+        if len(_AUTH_KEYS) >= 100_000:
+            _AUTH_KEYS.clear()
+        digest = _AUTH_KEYS[data] = sha3_256(data)
+    return digest
 
 
 def check_payload_kind(txn: SignedTransaction) -> tuple[StatusCode | None, ScriptEntry | None]:

@@ -8,9 +8,9 @@ A block is executed on the latest committed state, turned into one
 ``TransactionToCommit`` per kept transaction (the block-metadata transaction first),
 and committed with its signed ledger info in one synced write batch.
 
-Per-version account blobs (the state tree has a root per version) are derived from
-each transaction's write set applied, in order, to the block's working copy of the
-touched accounts.
+Per-version account blobs (the state tree has a root per version) come with each
+executed transaction's output; for outputs received from peers (state sync) they are
+derived from each write set applied, in order, to a working copy of the touched accounts.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from libra.framework.errors import (
 )
 from libra.framework.events import NewEpochEvent
 from libra.framework.kept_status import kept_status, kept_vm_status
-from libra.framework.state import StateView, decode_account_blob
+from libra.framework.state import DecodedAccounts, StateView, decode_account_blob
 from libra.framework.views import ChainView, get_chain_view
 from libra.mempool.pool import encoding_of
 from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
@@ -196,9 +196,15 @@ def _uleb(value: int) -> bytes:
 
 
 _TYPE_TAG_BYTES: dict[object, bytes] = {}
+# the framework's event tags are module constants: found by identity (the entry keeps the tag
+# alive, so its id is not reused), before hashing a StructTag field by field
+_TYPE_TAG_BYTES_BY_ID: dict[int, tuple[TypeTag, bytes]] = {}
 
 
 def _type_tag_bytes(tag: TypeTag) -> bytes:
+    known = _TYPE_TAG_BYTES_BY_ID.get(id(tag))
+    if known is not None and known[0] is tag:
+        return known[1]
     encoded = _TYPE_TAG_BYTES.get(tag)
     if encoded is None:
         serializer = Serializer()
@@ -206,6 +212,9 @@ def _type_tag_bytes(tag: TypeTag) -> bytes:
         encoded = serializer.output()
         if len(_TYPE_TAG_BYTES) < 4096:
             _TYPE_TAG_BYTES[tag] = encoded
+    if len(_TYPE_TAG_BYTES_BY_ID) >= 256:  # tags decoded from peers' outputs come and go
+        _TYPE_TAG_BYTES_BY_ID.clear()
+    _TYPE_TAG_BYTES_BY_ID[id(tag)] = (tag, encoded)
     return encoded
 
 
@@ -233,10 +242,16 @@ def _write_set_bytes(write_set: WriteSet) -> bytes:
     return b"".join(parts)
 
 
+def _known_size(txn: SignedTransaction) -> int | None:
+    """The BCS size of a transaction our pool admitted (the length of the bytes it was decoded from)."""
+    known = encoding_of(txn)
+    return len(known[0]) if known is not None else None
+
+
 def _to_commit(
     transaction_bytes: bytes,
     output: TransactionOutput,
-    blobs: dict[bytes, bytes | None],
+    blobs: Mapping[bytes, bytes | None],
     sender: AccountAddress | None = None,
     sequence_number: int | None = None,
 ) -> TransactionToCommit:
@@ -272,6 +287,7 @@ class Ledger:
         self.chain_id = chain_id
         self._write_lock = threading.RLock()  # readers take none (module docstring)
         self._pool = verifier_pool
+        self._decoded = DecodedAccounts()  # accounts decoded by earlier blocks, by blob bytes
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -358,10 +374,12 @@ class Ledger:
             verifier=self._pool,
             verify=verified is not True,
             prechecked=None if isinstance(verified, bool) else verified,
+            cache=self._decoded,
+            sizes=[_known_size(txn) for txn in transactions],
         )
         if output.metadata_output is None or output.metadata_output.is_discarded:
             raise LedgerError(f"block {metadata.id.hex()} is invalid: its block prologue failed")
-        entries, results = self._entries(view, metadata, transactions, output, first_version)
+        entries, results = self._entries(metadata, transactions, output, first_version)
         with self._write_lock:
             prepared = self.db.prepare_block(
                 entries, first_version, parent=live_parent.prepared if live_parent is not None else None
@@ -551,17 +569,16 @@ class Ledger:
 
     def _entries(
         self,
-        view: StateView,
         metadata: BlockMetadata,
         transactions: Sequence[SignedTransaction],
         output: BlockOutput,
         first_version: int,
     ) -> tuple[list[TransactionToCommit], list[CommittedTransaction]]:
-        tracker = _BlobTracker(view, output.initial_accounts)
+        """One entry per kept transaction (block metadata first) with its version's blobs."""
         assert output.metadata_output is not None
         entries = [
             _to_commit(
-                transaction_to_bcs(metadata), output.metadata_output, tracker.apply(output.metadata_output.write_set)
+                transaction_to_bcs(metadata), output.metadata_output, output.metadata_output.account_blobs
             )
         ]
         results = []
@@ -575,9 +592,14 @@ class Ledger:
             if txn_output.is_discarded:
                 results.append(CommittedTransaction(txn, txn_hash, None, _status_name(txn_output)))
                 continue
-            blobs = tracker.apply(txn_output.write_set)
             entries.append(
-                _to_commit(b"\x00" + signed_bytes, txn_output, blobs, txn.raw_txn.sender, txn.raw_txn.sequence_number)
+                _to_commit(
+                    b"\x00" + signed_bytes,
+                    txn_output,
+                    txn_output.account_blobs,
+                    txn.raw_txn.sender,
+                    txn.raw_txn.sequence_number,
+                )
             )
             results.append(
                 CommittedTransaction(txn, txn_hash, first_version + len(entries) - 1, _status_name(txn_output))

@@ -17,11 +17,13 @@ import re
 from dataclasses import dataclass
 
 from libra.bcs import BcsError, BcsType, Deserializer, Serializer
+from libra.types.direct_init import direct_init
 
 ADDRESS_LENGTH = 16
 _IDENTIFIER_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9_]+)$")
 
 
+@direct_init
 @dataclass(frozen=True, slots=True, order=True)
 class AccountAddress(BcsType):
     """A 16-byte account address; shown as 32 lowercase hex characters."""

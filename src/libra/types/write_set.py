@@ -16,11 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from libra.bcs import BcsError, BcsType, Deserializer, Serializer
+from libra.types.direct_init import direct_init
 from libra.types.move import AccountAddress, TypeTag, deserialize_type_tag, serialize_type_tag
 
 EVENT_KEY_LENGTH = 24
 
 
+@direct_init
 @dataclass(frozen=True, slots=True, order=True)
 class EventKey(BcsType):
     """Creation number (u64 LE) followed by the owning account's address."""
@@ -65,6 +67,7 @@ class EventKey(BcsType):
         return cls(value)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class ContractEvent(BcsType):
     key: EventKey
@@ -90,6 +93,7 @@ class ContractEvent(BcsType):
         )
 
 
+@direct_init
 @dataclass(frozen=True, slots=True, order=True)
 class AccessPath(BcsType):
     address: AccountAddress
@@ -104,6 +108,7 @@ class AccessPath(BcsType):
         return cls(AccountAddress.deserialize(deserializer), deserializer.bytes("access path"))
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class WriteOp(BcsType):
     """``value`` None is a deletion; otherwise the new bytes at the access path."""
@@ -128,6 +133,7 @@ class WriteOp(BcsType):
         return cls(deserializer.bytes("write value"))
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class WriteSet(BcsType):
     entries: tuple[tuple[AccessPath, WriteOp], ...] = ()

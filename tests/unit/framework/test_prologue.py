@@ -129,3 +129,17 @@ def test_check_prologue_is_reusable_by_mempool(env):
     assert check_prologue(chain.view, good, CHAIN_ID + 1, now) == "BAD_CHAIN_ID"
     expiring = good.raw_txn.expiration_timestamp_secs * 1_000_000
     assert check_prologue(chain.view, good, CHAIN_ID, expiring) == "TRANSACTION_EXPIRED"
+
+
+def test_remembered_authentication_key_hashes_equal_sha3() -> None:
+    import hashlib
+    import os
+
+    from libra.framework import vm
+
+    keys = [os.urandom(32) + scheme for scheme in (b"\x00", b"\x01") for _ in range(50)]
+    for _ in range(2):  # computed, then remembered
+        for data in keys:
+            assert vm._sha3_remembered(data) == hashlib.sha3_256(data).digest()
+    vm._AUTH_KEYS.clear()
+    assert vm._sha3_remembered(keys[0]) == hashlib.sha3_256(keys[0]).digest()

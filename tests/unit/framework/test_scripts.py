@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 from diem import diem_types as dt
 from diem import stdlib, utils
+from hypothesis import given
+from hypothesis import strategies as st
 from testchain import XDX, XUS, Account, Key, TestChain, sdk_address, status_of
 
 from libra.framework import events as ev
+from libra.framework import scripts
 from libra.framework.events import decode_event_data
 from libra.framework.scripts import SCRIPT_ENTRIES, SCRIPT_HASHES, find_script
 from libra.framework.views import get_chain_view, get_currency_views
@@ -262,3 +265,24 @@ def test_every_entry_is_reachable():
     functions = {e.function for e in SCRIPT_ENTRIES}
     assert {"peer_to_peer_with_metadata", "rotate_dual_attestation_info", "add_diem_id_domain"} <= functions
     assert len(SCRIPT_HASHES) == 26
+
+
+def _decoded_or_error(decode, kind: str, data: bytes):  # type: ignore[no-untyped-def]
+    try:
+        return "ok", decode(kind, data)
+    except Exception as exc:  # noqa: BLE001 - the exception type is what is compared
+        return "error", type(exc)
+
+
+_ARG_DATA = st.one_of(
+    st.binary(max_size=20),
+    st.binary(min_size=8, max_size=8),
+    st.binary(min_size=16, max_size=16),
+    st.binary(max_size=130).map(lambda b: bytes([len(b) % 256]) + b),  # a length byte that may or may not fit
+    st.binary(max_size=200).map(lambda b: bytes([0x80 | len(b) & 0x7F, len(b) >> 7]) + b),  # two-byte lengths
+)
+
+
+@given(st.sampled_from(["u64", "address", "bool", "bytes"]), _ARG_DATA)
+def test_argument_shortcuts_decode_as_the_bcs_decoder(kind: str, data: bytes) -> None:
+    assert _decoded_or_error(scripts._decode_arg, kind, data) == _decoded_or_error(scripts._decode_arg_strict, kind, data)

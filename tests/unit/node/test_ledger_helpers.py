@@ -25,6 +25,19 @@ def test_event_and_write_set_bytes_equal_bcs() -> None:
     assert _write_set_bytes(WriteSet(())) == WriteSet(()).to_bcs()
 
 
+def test_event_bytes_of_the_same_tag_object_and_of_equal_tags() -> None:
+    from libra.framework.events import ReceivedPaymentEvent, SentPaymentEvent
+
+    for _ in range(3):  # framework tags are the same objects every time (remembered by identity)
+        for tag in (SentPaymentEvent.TYPE_TAG, ReceivedPaymentEvent.TYPE_TAG):
+            event = ContractEvent(EventKey(os.urandom(24)), 7, tag, b"data")
+            assert _event_bytes(event) == event.to_bcs()
+    for n in range(300):  # tags decoded from elsewhere: new objects, some equal, some not
+        tag = StructTag(A, "M", f"E{n % 7}", ())
+        event = ContractEvent(EventKey(os.urandom(24)), n, tag, b"")
+        assert _event_bytes(event) == event.to_bcs()
+
+
 def test_blob_tracker_gives_each_version_its_blob() -> None:
     start_a = {b"\x01a": b"1", b"\x01b": b"2"}
     view = InMemoryStateView({A: encode_account_blob(start_a)})
