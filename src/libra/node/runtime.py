@@ -398,6 +398,8 @@ class NodeRuntime:
             return
         share = self._gossip is not None and peer in self._gossip.guests()
         items = items[:1000]
+        if not items:
+            return
         if self._gossip_batches >= GOSSIP_BATCHES_IN_FLIGHT:  # the verify pool is behind: check here
             for data in items:
                 self._admit(data, share=share)
