@@ -161,6 +161,17 @@ class Deserializer:
         """The input bytes from ``offset`` to the current position (what was decoded since)."""
         return self._data[offset : self._pos]
 
+    def view(self) -> tuple[builtins.bytes, int, int]:
+        """(input, offset, container depth), for a decoder that reads ahead on its own and
+        then moves past what it read with :meth:`skip_to`."""
+        return self._data, self._pos, self._depth
+
+    def skip_to(self, offset: int) -> None:
+        """Continue at ``offset`` (forward only, within the input)."""
+        if not self._pos <= offset <= len(self._data):
+            raise ValueError(f"cannot skip from offset {self._pos} to {offset}")
+        self._pos = offset
+
     def finish(self) -> None:
         """Raise unless every byte was consumed."""
         if self._pos != len(self._data):

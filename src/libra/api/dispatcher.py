@@ -269,11 +269,36 @@ def encode_error(ledger: LedgerState, request_id: Any, error: JsonRpcError) -> s
     return encode_json(response)
 
 
+_ENVELOPE_TAILS: dict[tuple[int, int, int], str] = {}
+
+
+def _envelope_tail(ledger: LedgerState) -> str:
+    """The envelope's keys after ``id``, encoded once per ledger state (every call of an
+    HTTP request, and of requests at the same version, shares them)."""
+    key = (ledger.chain_id, ledger.version, ledger.timestamp_usecs)
+    tail = _ENVELOPE_TAILS.get(key)
+    if tail is None:
+        if len(_ENVELOPE_TAILS) >= 64:
+            _ENVELOPE_TAILS.clear()
+        envelope = _envelope(ledger, None)
+        del envelope["id"]
+        tail = _ENVELOPE_TAILS[key] = "," + encode_json(envelope)[1:-1] + ',"result":'
+    return tail
+
+
 def encode_result(ledger: LedgerState, request_id: Any, result: JsonValue) -> str:
-    """A response carrying ``result``, present even when it is null."""
-    response = _envelope(ledger, request_id)
-    response["result"] = result
-    return encode_json(response)
+    """A response carrying ``result``, present even when it is null.
+
+    The text is what ``encode_json`` gives for the envelope dict with ``result`` last,
+    assembled from the cached envelope instead of a new dict per call.
+    """
+    return (
+        '{"id":'
+        + encode_json(request_id)
+        + _envelope_tail(ledger)
+        + ("null" if result is None else encode_json(result))
+        + "}"
+    )
 
 
 # --- request checks ------------------------------------------------------------------------

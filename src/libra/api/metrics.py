@@ -23,6 +23,7 @@ client cannot blow up the label space.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -86,6 +87,10 @@ class ApiMetrics:
             registry=self.registry,
         )
         self.node = NodeMetrics(self.registry)
+        # labelled children, looked up once per label set (``labels()`` costs microseconds a call)
+        self._latency_children: dict[str, Any] = {}
+        self._request_children: dict[tuple[str, int | None], Any] = {}
+        self._http_children: dict[str, Any] = {}
 
     def method_label(self, method: object) -> str:
         """The method name if we serve it, else ``unknown``."""
@@ -96,13 +101,23 @@ class ApiMetrics:
     def observe_call(self, method: object, error_code: int | None, seconds: float) -> None:
         """Record one JSON-RPC call: its latency and its result."""
         label = self.method_label(method)
-        self.request_latency.labels(method=label).observe(seconds)
-        result = "ok" if error_code is None else str(error_code)
-        self.requests.labels(method=label, result=result).inc()
+        latency = self._latency_children.get(label)
+        if latency is None:
+            latency = self._latency_children[label] = self.request_latency.labels(method=label)
+        latency.observe(seconds)
+        key = (label, error_code)
+        counter = self._request_children.get(key)
+        if counter is None:  # labels are bounded: known methods (or unknown) times error codes
+            result = "ok" if error_code is None else str(error_code)
+            counter = self._request_children[key] = self.requests.labels(method=label, result=result)
+        counter.inc()
 
     def observe_http(self, kind: str) -> None:
         """Record one HTTP request to the JSON-RPC endpoint."""
-        self.http_requests.labels(kind=kind).inc()
+        counter = self._http_children.get(kind)
+        if counter is None:
+            counter = self._http_children[kind] = self.http_requests.labels(kind=kind)
+        counter.inc()
 
     def exposition(self) -> tuple[bytes, str]:
         """The Prometheus text format of the registry and its content type."""

@@ -19,7 +19,6 @@ A failure raises :class:`ParamError` naming the param; the dispatcher turns it i
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,6 @@ from libra.mempool.admission import decode_submission
 U64_MAX = 2**64 - 1
 ADDRESS_LENGTH = 16
 EVENT_KEY_LENGTH = 24
-_HEX_DIGITS = frozenset(string.hexdigits)
 
 
 class ParamError(ValueError):
@@ -65,9 +63,14 @@ def parse_hex(value: Any) -> bytes:
     """A string of hex digit pairs (no ``0x``, no spaces), either case."""
     if not isinstance(value, str):
         raise ValueError("expected a hex-encoded string")
-    if len(value) % 2 or not _HEX_DIGITS.issuperset(value):
+    try:
+        data = bytes.fromhex(value)
+    except ValueError:
+        data = None
+    # fromhex skips whitespace between digit pairs: only digits alone give len/2 bytes
+    if data is None or 2 * len(data) != len(value):
         raise ValueError("expected an even number of hex characters without 0x prefix")
-    return bytes.fromhex(value)
+    return data
 
 
 def _parse_fixed_hex(value: Any, length: int, what: str) -> bytes:

@@ -123,7 +123,32 @@ def _sender_authenticator(signed: SignedTransaction) -> AccountAuthenticator:
     return auth.sender if isinstance(auth, MultiAgentAuthenticator) else auth
 
 
-def user_transaction_view(signed: SignedTransaction) -> dict[str, Any]:
+def _uleb128_size(value: int) -> int:
+    size = 1
+    while value >= 0x80:
+        value >>= 7
+        size += 1
+    return size
+
+
+def _payload_bytes(signed: SignedTransaction, payload: Script | ScriptFunction, signed_bytes: bytes | None) -> bytes:
+    """BCS of the payload's script or script function (without the payload's variant byte):
+    a slice of the signed transaction's bytes when they are given (strict decoding makes
+    them canonical: sender, sequence number and the variant byte before it, five fields
+    and the authenticator after it), else encoded again."""
+    auth = signed.authenticator
+    if signed_bytes is None or isinstance(auth, MultiAgentAuthenticator):
+        return payload.to_bcs()
+    raw = signed.raw_txn
+    currency_size = len(raw.gas_currency_code.encode("utf-8"))
+    tail = 8 + 8 + _uleb128_size(currency_size) + currency_size + 8 + 1
+    tail += 1 + _uleb128_size(len(auth.public_key)) + len(auth.public_key)
+    tail += _uleb128_size(len(auth.signature)) + len(auth.signature)
+    return signed_bytes[25 : len(signed_bytes) - tail]
+
+
+def user_transaction_view(signed: SignedTransaction, signed_bytes: bytes | None = None) -> dict[str, Any]:
+    """``signed_bytes``, if given, must be the BCS of ``signed`` (it saves encoding the payload)."""
     raw = signed.raw_txn
     payload = raw.payload
     sender_auth = _sender_authenticator(signed)
@@ -134,11 +159,11 @@ def user_transaction_view(signed: SignedTransaction) -> dict[str, Any]:
         secondary_addresses = [a.hex() for a in signed.authenticator.secondary_signer_addresses]
     if isinstance(payload, Script):
         script_hash = sha3_256(payload.code)
-        script_bytes = payload.to_bcs().hex()
+        script_bytes = _payload_bytes(signed, payload, signed_bytes).hex()
         script: dict[str, Any] = script_view(payload)
     elif isinstance(payload, ScriptFunction):
         script_hash = ZERO_HASH
-        script_bytes = payload.to_bcs().hex()
+        script_bytes = _payload_bytes(signed, payload, signed_bytes).hex()
         script = script_function_view(payload)
     else:
         script_hash = ZERO_HASH
@@ -170,9 +195,10 @@ def _scheme(auth: AccountAuthenticator) -> int:
     return 0 if isinstance(auth, Ed25519Authenticator) else 1
 
 
-def transaction_data_view(txn: Transaction) -> dict[str, Any]:
+def transaction_data_view(txn: Transaction, data: bytes | None = None) -> dict[str, Any]:
+    """``data``, if given, must be the BCS of ``txn`` (the ``Transaction`` enum)."""
     if isinstance(txn, SignedTransaction):
-        return user_transaction_view(txn)
+        return user_transaction_view(txn, None if data is None else data[1:])
     if isinstance(txn, BlockMetadata):
         return {"type": "blockmetadata", "timestamp_usecs": txn.timestamp_usecs}
     assert isinstance(txn, GenesisTransaction)

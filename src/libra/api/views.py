@@ -340,7 +340,7 @@ def transaction_json(
     data = transaction_to_bcs(transaction) if transaction_bytes is None else transaction_bytes
     return {
         "version": version,
-        "transaction": transaction_data_view(transaction),
+        "transaction": transaction_data_view(transaction, data),
         "hash": transaction_hash(data).hex(),
         "bytes": data.hex(),
         "events": [event_json(e, version) for e in events] if include_events else [],

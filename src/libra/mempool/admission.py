@@ -13,6 +13,7 @@ Order of checks, each failure reported with Diem's status name and nothing store
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from libra.bcs import BcsError
@@ -102,6 +103,28 @@ def preverify(data: bytes) -> None:
     _VERIFIED[data] = valid
 
 
+Checked = tuple[SignedTransaction, bool]
+"""A decoded transaction and whether its signature is valid, for :func:`admit`."""
+
+
+def check_signatures(datas: Sequence[bytes]) -> list[Checked | None]:
+    """Decode each of ``datas`` and check its signature (None: undecodable, left to ``admit``).
+
+    Meant for a worker thread, for a batch from a peer: libsodium releases the GIL during
+    each check, and the thread that calls it waits to get the GIL back after every one
+    (milliseconds while a block executes), so the event loop should not be that thread.
+    """
+    out: list[Checked | None] = []
+    for data in datas:
+        try:
+            txn = SignedTransaction.from_bcs(data)
+        except BcsError:
+            out.append(None)
+            continue
+        out.append((txn, verify_transaction_signature(txn, raw_transaction_bytes(txn, data))))
+    return out
+
+
 def raw_transaction_bytes(txn: SignedTransaction, data: bytes) -> bytes:
     """BCS of ``txn.raw_txn``: a slice of the signed bytes ``data`` for an Ed25519 sender
     (``raw ‖ authenticator``), otherwise encoded again."""
@@ -118,9 +141,14 @@ def admit(
     chain_id: int,
     ledger_time_usecs: int,
     now: float,
+    checked: Checked | None = None,
 ) -> Admission:
+    """Admit ``data``; ``checked`` is what :func:`check_signatures` found for these exact
+    bytes, if it was asked (then neither decoding nor the signature check is done again)."""
     verified = _VERIFIED.pop(data, None)
     txn = _DECODED.pop(data, None)
+    if checked is not None:
+        txn, verified = checked
     if txn is None:
         try:
             txn = SignedTransaction.from_bcs(data)

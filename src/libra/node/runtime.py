@@ -27,7 +27,7 @@ from libra.consensus.pacemaker import ConsensusConfig
 from libra.crypto.auth import compute_address, compute_auth_key
 from libra.crypto.ed25519 import Ed25519PrivateKey, load_private_key
 from libra.crypto.hashing import hash_seed, user_transaction_hash
-from libra.mempool.admission import Admission, admit
+from libra.mempool.admission import Admission, Checked, admit, check_signatures
 from libra.mempool.pool import AddStatus, Mempool, PoolConfig
 from libra.mempool.verified import VerifiedTransactions
 from libra.network.config import NetworkConfig
@@ -54,6 +54,12 @@ log = logging.getLogger("libra.node")
 
 CommitListener = Callable[[CommittedBlock], None]
 
+
+GOSSIP_BATCHES_IN_FLIGHT = 32
+"""Gossip batches whose signatures may wait on the verify pool; past that, a batch is checked
+on the event loop (so a flood is slowed down by its own checks instead of piling up)."""
+GOSSIP_VERIFY_JOBS = 2
+"""A gossip batch is checked in this many jobs (one per worker of the verify pool)."""
 
 STALL_SECS = 5.0
 """A validator that commits nothing for this long asks the nodes it follows whether its epoch ended."""
@@ -110,6 +116,8 @@ class NodeRuntime:
         self._stopping = False
         self._gossip: Network | None = None
         self._outgoing: list[bytes] = []
+        self._gossip_batches = 0  # gossip batches being checked or waiting to be admitted
+        self._gossip_tail: asyncio.Future[None] | None = None
         self._last_commit_at = time.monotonic()
 
     # --- submission ----------------------------------------------------------------------
@@ -127,7 +135,7 @@ class NodeRuntime:
         pool = self.mempool
         return len(pool) >= pool.config.capacity and not pool.contains_hash(user_transaction_hash(data))
 
-    def _admit(self, data: bytes, *, share: bool) -> Admission:
+    def _admit(self, data: bytes, *, share: bool, checked: Checked | None = None) -> Admission:
         if self.refuses_for_capacity(data):
             return Admission(AddStatus.MEMPOOL_FULL, None, None, None)
         snapshot = self.ledger.snapshot()
@@ -138,6 +146,7 @@ class NodeRuntime:
             chain_id=self.chain_id,
             ledger_time_usecs=snapshot.timestamp_usecs,
             now=time.monotonic(),
+            checked=checked,
         )
         if admission.accepted:
             if admission.status is AddStatus.ACCEPTED and admission.txn is not None:
@@ -389,8 +398,39 @@ class NodeRuntime:
             log.warning("undecodable mempool gossip from %s", peer)
             return
         share = self._gossip is not None and peer in self._gossip.guests()
-        for data in items[:1000]:
-            self._admit(data, share=share)
+        items = items[:1000]
+        if not items:
+            return
+        if self._gossip_batches >= GOSSIP_BATCHES_IN_FLIGHT:  # the verify pool is behind: check here
+            for data in items:
+                self._admit(data, share=share)
+            return
+        # Signatures are checked on the verify pool, not here: after each check libsodium hands
+        # the GIL back and the event loop would wait for it (up to the 5 ms switch interval
+        # while a block executes) once per transaction. Batches are admitted in arrival order.
+        self._gossip_batches += 1
+        previous = self._gossip_tail
+        self._gossip_tail = asyncio.ensure_future(self._admit_gossip(items, share, previous))
+
+    async def _admit_gossip(self, items: list[bytes], share: bool, previous: asyncio.Future[None] | None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            size = -(-len(items) // GOSSIP_VERIFY_JOBS)
+            jobs = [
+                loop.run_in_executor(self.verify_pool, check_signatures, items[start : start + size])
+                for start in range(0, len(items), size)
+            ]
+            results: list[Checked | None] = []
+            for chunk in await asyncio.gather(*jobs):
+                results.extend(chunk)
+            if previous is not None:
+                await asyncio.wait([previous])  # admit after the batches that arrived before
+            for data, checked in zip(items, results, strict=True):
+                self._admit(data, share=share, checked=checked)
+        except Exception:  # a bug here must cost these transactions, not the node
+            log.exception("admitting gossiped transactions failed")
+        finally:
+            self._gossip_batches -= 1
 
     async def _flush_gossip(self) -> None:
 

@@ -29,14 +29,18 @@ validity is checked by ``libra.crypto``, not by decoding.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-from libra.bcs import BcsError, BcsType, Deserializer, Serializer
+from libra.bcs import MAX_CONTAINER_DEPTH, BcsError, BcsType, Deserializer, Serializer
 from libra.types.move import (
     AccountAddress,
     ModuleId,
+    PrimitiveTag,
+    StructTag,
     TypeTag,
     deserialize_identifier,
     deserialize_type_tag,
+    is_valid_identifier,
     serialize_identifier,
     serialize_type_tag,
 )
@@ -45,6 +49,7 @@ from libra.types.write_set import ChangeSet
 ED25519_PUBLIC_KEY_LENGTH = 32
 ED25519_SIGNATURE_LENGTH = 64
 HASH_VALUE_LENGTH = 32
+_T = TypeVar("_T")
 
 
 # --- transaction arguments -------------------------------------------------------------
@@ -377,7 +382,26 @@ class SignedTransaction(BcsType):
 
     @classmethod
     def deserialize(cls, deserializer: Deserializer) -> SignedTransaction:
-        return cls(RawTransaction.deserialize(deserializer), deserialize_authenticator(deserializer))
+        data, offset, depth = deserializer.view()
+        if depth + _FAST_DEPTH <= MAX_CONTAINER_DEPTH:
+            fast = decode_signed_transaction_fast(data, offset)
+            if fast is not None:
+                deserializer.skip_to(fast[1])
+                return fast[0]
+        return deserialize_signed_transaction_reference(deserializer)
+
+    @classmethod
+    def from_bcs(cls, data: bytes) -> SignedTransaction:
+        """Strict decode of the whole of ``data``; the common shape takes a fast path that
+        gives the same object (see :func:`decode_signed_transaction_fast`)."""
+        if type(data) is bytes:
+            fast = decode_signed_transaction_fast(data, 0)
+            if fast is not None and fast[1] == len(data):
+                return fast[0]
+        deserializer = Deserializer(data)
+        value = deserialize_signed_transaction_reference(deserializer)
+        deserializer.finish()
+        return value
 
     @property
     def sender(self) -> AccountAddress:
@@ -386,6 +410,11 @@ class SignedTransaction(BcsType):
     @property
     def sequence_number(self) -> int:
         return self.raw_txn.sequence_number
+
+
+def deserialize_signed_transaction_reference(deserializer: Deserializer) -> SignedTransaction:
+    """The layout read field by field: every shape, and the errors of malformed input."""
+    return SignedTransaction(RawTransaction.deserialize(deserializer), deserialize_authenticator(deserializer))
 
 
 # --- ledger transactions ------------------------------------------------------------------
@@ -453,7 +482,194 @@ def transaction_to_bcs(txn: Transaction) -> bytes:
 
 
 def transaction_from_bcs(data: bytes) -> Transaction:
+    if type(data) is bytes and data[:1] == b"\x00":  # a user transaction: try the fast path
+        fast = decode_signed_transaction_fast(data, 1)
+        if fast is not None and fast[1] == len(data):
+            return fast[0]
     deserializer = Deserializer(data)
     txn = deserialize_transaction(deserializer)
     deserializer.finish()
     return txn
+
+
+# --- fast decoding of the common signed transaction ---------------------------------------
+#
+# Nearly every transaction is a script function call signed by one Ed25519 key. Those are
+# decoded here by plain indexing instead of through a Deserializer, with the names they
+# repeat (module ids, type tags, identifiers, currency codes, senders) taken from small
+# caches keyed by their exact encoding. Anything else (other payloads or authenticators,
+# nested type arguments, lengths of three or more ULEB128 bytes) and anything malformed
+# gives None: the reference decoder above then answers, with its exact result or error.
+# tests/unit/types/test_transaction_fast_decode.py holds both to the same answers.
+
+_FAST_CACHE_CAP = 4096
+_ADDRESSES: dict[bytes, AccountAddress] = {}
+_MODULE_IDS: dict[bytes, ModuleId] = {}
+_STRUCT_TAGS: dict[bytes, StructTag] = {}
+_IDENTIFIERS: dict[bytes, str] = {}
+_STRINGS: dict[bytes, str] = {}
+_FAST_DEPTH = 3  # containers the fast shape nests: type arguments, a struct tag, its parameters
+_PRIMITIVE_TAGS = tuple(PrimitiveTag(index) for index in range(6))
+_ED25519_AUTHENTICATOR_HEADER = b"\x00\x20"  # variant 0, then a 32-byte key's length
+
+
+def _cached(cache: dict[bytes, _T], key: bytes, value: _T) -> _T:
+    if len(cache) >= _FAST_CACHE_CAP:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def _identifier(raw: bytes) -> str | None:
+    """The identifier encoded (without length) by ``raw``, or None if it is not one."""
+    name = _IDENTIFIERS.get(raw)
+    if name is not None:
+        return name
+    try:
+        name = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not is_valid_identifier(name):
+        return None
+    return _cached(_IDENTIFIERS, raw, name)
+
+
+def _address(raw: bytes) -> AccountAddress:
+    address = _ADDRESSES.get(raw)
+    if address is None:
+        address = _cached(_ADDRESSES, raw, AccountAddress(raw))
+    return address
+
+
+def decode_signed_transaction_fast(data: bytes, pos: int) -> tuple[SignedTransaction, int] | None:
+    """The script-function, Ed25519-signed ``SignedTransaction`` at ``data[pos:]`` and the
+    offset after it, exactly as the reference decoder gives it; None for any other shape
+    and for anything the reference decoder would refuse (it is then asked instead)."""
+    end = len(data)
+    # RawTransaction: sender, sequence number, payload variant 3 (ScriptFunction)
+    if pos + 25 > end or data[pos + 24] != 3:
+        return None
+    sender = _address(data[pos : pos + 16])
+    sequence_number = int.from_bytes(data[pos + 16 : pos + 24], "little")
+    pos += 25
+    # ModuleId: address and identifier
+    if pos + 17 > end:
+        return None
+    size = data[pos + 16]
+    after = pos + 17 + size
+    if size >= 0x80 or after > end:
+        return None
+    key = data[pos:after]
+    module = _MODULE_IDS.get(key)
+    if module is None:
+        module_name = _identifier(data[pos + 17 : after])
+        if module_name is None:
+            return None
+        module = _cached(_MODULE_IDS, key, ModuleId(_address(data[pos : pos + 16]), module_name))
+    pos = after
+    # function name
+    if pos >= end:
+        return None
+    size = data[pos]
+    after = pos + 1 + size
+    if size >= 0x80 or after > end:
+        return None
+    function = _identifier(data[pos + 1 : after])
+    if function is None:
+        return None
+    pos = after
+    # type arguments: primitives and structs without type parameters
+    if pos >= end:
+        return None
+    count = data[pos]
+    if count >= 0x80:
+        return None
+    pos += 1
+    ty_args: list[TypeTag] = []
+    for _ in range(count):
+        if pos >= end:
+            return None
+        variant = data[pos]
+        if variant < 6:
+            ty_args.append(_PRIMITIVE_TAGS[variant])
+            pos += 1
+            continue
+        if variant != 7 or pos + 18 > end:
+            return None
+        module_size = data[pos + 17]
+        name_at = pos + 18 + module_size
+        if module_size >= 0x80 or name_at >= end:
+            return None
+        name_size = data[name_at]
+        after = name_at + 2 + name_size
+        if name_size >= 0x80 or after > end or data[after - 1] != 0:
+            return None
+        key = data[pos:after]
+        tag = _STRUCT_TAGS.get(key)
+        if tag is None:
+            struct_module = _identifier(data[pos + 18 : name_at])
+            struct_name = _identifier(data[name_at + 1 : after - 1])
+            if struct_module is None or struct_name is None:
+                return None
+            tag = _cached(_STRUCT_TAGS, key, StructTag(_address(data[pos + 1 : pos + 17]), struct_module, struct_name, ()))
+        ty_args.append(tag)
+        pos = after
+    # arguments: byte strings whose lengths take one or two ULEB128 bytes
+    if pos >= end:
+        return None
+    count = data[pos]
+    if count >= 0x80:
+        return None
+    pos += 1
+    args: list[bytes] = []
+    for _ in range(count):
+        if pos >= end:
+            return None
+        size = data[pos]
+        if size < 0x80:
+            pos += 1
+        else:
+            if pos + 1 >= end or not 0 < data[pos + 1] < 0x80:  # a zero high group is not canonical
+                return None
+            size = (size & 0x7F) | (data[pos + 1] << 7)
+            pos += 2
+        after = pos + size
+        if after > end:
+            return None
+        args.append(data[pos:after])
+        pos = after
+    # max gas, gas price, currency code, expiration, chain id
+    if pos + 17 > end:
+        return None
+    max_gas_amount = int.from_bytes(data[pos : pos + 8], "little")
+    gas_unit_price = int.from_bytes(data[pos + 8 : pos + 16], "little")
+    size = data[pos + 16]
+    pos += 17
+    after = pos + size
+    if size >= 0x80 or after + 9 > end:
+        return None
+    raw_code = data[pos:after]
+    currency = _STRINGS.get(raw_code)
+    if currency is None:
+        try:
+            currency = _cached(_STRINGS, raw_code, raw_code.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+    expiration = int.from_bytes(data[after : after + 8], "little")
+    chain_id = data[after + 8]
+    pos = after + 9
+    # Ed25519 authenticator: variant 0, a 32-byte key and a 64-byte signature
+    if pos + 99 > end or data[pos : pos + 2] != _ED25519_AUTHENTICATOR_HEADER or data[pos + 34] != 64:
+        return None
+    authenticator = Ed25519Authenticator(data[pos + 2 : pos + 34], data[pos + 35 : pos + 99])
+    raw_txn = RawTransaction(
+        sender,
+        sequence_number,
+        ScriptFunction(module, function, tuple(ty_args), tuple(args)),
+        max_gas_amount,
+        gas_unit_price,
+        currency,
+        expiration,
+        chain_id,
+    )
+    return SignedTransaction(raw_txn, authenticator), pos + 99

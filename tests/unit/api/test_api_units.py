@@ -142,6 +142,38 @@ def test_hex_refusals(value):
         params.parse_hex(value)
 
 
+def _hex_reference(value):
+    """The rule spelled out: a string of hex digits only, of even length."""
+    if not isinstance(value, str) or len(value) % 2 or not set(value) <= set("0123456789abcdefABCDEF"):
+        raise ValueError("expected an even number of hex characters without 0x prefix")
+    return bytes.fromhex(value)
+
+
+@settings(max_examples=500)
+@given(
+    st.one_of(
+        st.binary(max_size=40).map(bytes.hex),
+        st.lists(st.sampled_from(list("0123456789abcdefABCDEF \t\n\r\x0b\x0cxg\u3000\u00a0é")), max_size=12).map("".join),
+        st.text(max_size=12),
+    )
+)
+def test_hex_parser_takes_exactly_hex_digit_pairs(value):
+    """No whitespace anywhere (``bytes.fromhex`` would skip it), nothing but digits."""
+    try:
+        expected = _hex_reference(value)
+    except ValueError:
+        with pytest.raises(ValueError, match="expected an even number of hex characters"):
+            params.parse_hex(value)
+    else:
+        assert params.parse_hex(value) == expected
+
+
+@pytest.mark.parametrize("value", ["ab cd", " abcd", "abcd ", "ab\ncd", "a bc", "ab\u3000cd"])
+def test_hex_refuses_whitespace(value):
+    with pytest.raises(ValueError):
+        params.parse_hex(value)
+
+
 @given(st.binary(max_size=300))
 def test_signed_transaction_parser_never_crashes(raw):
     """Garbage is a ValueError (→ -32602), never another exception (→ -32000)."""
@@ -205,3 +237,46 @@ def test_call_log_line_is_json(caplog):
     line = json.loads(record.getMessage())
     assert line["method"] == "get_account" and line["id"] == 9 and line["error_code"] == -32602
     assert line["latency_ms"] >= 0
+
+
+def _encode_result_reference(ledger, request_id, result):
+    return json.dumps(
+        {
+            "id": request_id,
+            "jsonrpc": "2.0",
+            "diem_chain_id": ledger.chain_id,
+            "diem_ledger_version": ledger.version,
+            "diem_ledger_timestampusec": ledger.timestamp_usecs,
+            "result": result,
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.integers(0, 255),
+    st.integers(0, 2**64 - 1),
+    st.integers(0, 2**64 - 1),
+    st.one_of(st.integers(0, 2**64 - 1), st.text(max_size=10)),
+    _JSON_VALUES,
+)
+def test_result_envelope_text_is_the_dict_encoding(chain_id, version, timestamp, request_id, result):
+    """The assembled response is byte for byte ``json.dumps`` of the envelope dict, whatever
+    the ledger state (cached per state), id and result."""
+    from libra.api.dispatcher import encode_result
+
+    ledger = LedgerState(chain_id, version, timestamp)
+    for _ in range(2):  # the second answer comes from the cached envelope
+        assert encode_result(ledger, request_id, result) == _encode_result_reference(ledger, request_id, result)
+    other = LedgerState(chain_id, version + 1 if version < 2**64 - 1 else 0, timestamp)
+    assert encode_result(other, request_id, result) == _encode_result_reference(other, request_id, result)

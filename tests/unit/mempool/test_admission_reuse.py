@@ -52,3 +52,38 @@ def test_preverify_records_the_signature_check_for_those_exact_bytes() -> None:
     assert admission._VERIFIED.pop(tampered) is False
     admission.preverify(b"\x01\x02")  # undecodable: left to admit
     assert b"\x01\x02" not in admission._VERIFIED
+
+
+def _admit(pool: Mempool, data: bytes, checked: admission.Checked | None = None) -> admission.Admission:
+    from libra.framework.state import InMemoryStateView
+
+    return admission.admit(
+        pool, InMemoryStateView(), data, chain_id=2, ledger_time_usecs=10**15, now=0.0, checked=checked
+    )
+
+
+def test_check_signatures_gives_what_admit_would_find() -> None:
+    good = _signed().bcs
+    tampered = good[:-1] + bytes([good[-1] ^ 1])
+    garbage = b"\x01\x02"
+    checked = admission.check_signatures([good, tampered, garbage])
+    assert checked[0] is not None and checked[0] == (admission.SignedTransaction.from_bcs(good), True)
+    assert checked[1] is not None and checked[1][1] is False
+    assert checked[2] is None
+    for data, found in zip([good, tampered, garbage], checked, strict=True):
+        with_check, without = _admit(Mempool(), data, found), _admit(Mempool(), data)
+        assert (with_check.status, with_check.vm_status) == (without.status, without.vm_status)
+    assert _admit(Mempool(), tampered, checked[1]).vm_status == "INVALID_SIGNATURE"
+    assert _admit(Mempool(), garbage, None).vm_status == "DESERIALIZATION_ERROR"
+
+
+def test_admit_takes_the_given_check_for_those_bytes() -> None:
+    """``checked`` replaces the decode and the signature check (so callers must pass what
+    check_signatures found for exactly these bytes)."""
+    signed = _signed()
+    txn = admission.SignedTransaction.from_bcs(signed.bcs)
+    refused = _admit(Mempool(), signed.bcs, (txn, False))
+    assert refused.vm_status == "INVALID_SIGNATURE" and refused.txn is txn
+    pool = Mempool()
+    pool.add(txn, signed.bcs, signed.hash, 0, now=0.0)
+    assert _admit(pool, signed.bcs, (txn, True)).status is AddStatus.ALREADY_PRESENT
