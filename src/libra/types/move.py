@@ -20,7 +20,7 @@ from libra.bcs import BcsError, BcsType, Deserializer, Serializer
 from libra.types.direct_init import direct_init
 
 ADDRESS_LENGTH = 16
-_IDENTIFIER_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9_]+)$")
+_IDENTIFIER_RE = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9_]+)")
 
 
 @direct_init
@@ -74,7 +74,8 @@ ZERO_ADDRESS = AccountAddress(bytes(ADDRESS_LENGTH))
 
 
 def is_valid_identifier(name: str) -> bool:
-    return bool(_IDENTIFIER_RE.match(name))
+    """Move's identifier rule; the whole name must match (``$`` would let a trailing newline through)."""
+    return _IDENTIFIER_RE.fullmatch(name) is not None
 
 
 def serialize_identifier(serializer: Serializer, name: str) -> None:
