@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from libra.bcs import BcsError
 from libra.crypto.hashing import user_transaction_hash
 from libra.crypto.transaction_signature import verify_transaction_signature
-from libra.framework.state import BlockState, StateView
+from libra.framework.state import BlockState, DecodedAccounts, StateView
 from libra.framework.vm import check_admission
 from libra.mempool.pool import AddStatus, Mempool
 from libra.types.transaction import Ed25519Authenticator, SignedTransaction
@@ -72,12 +72,23 @@ _SHARED_ACCOUNTS_CAP = 20_000
 
 
 def _shared_state(pool: Mempool, state_view: StateView, ledger_time_usecs: int) -> BlockState:
+    """The pool's reads of the committed state at ``ledger_time_usecs``.
+
+    When ``state_view`` offers ``decoded_accounts`` (the node's :class:`DecodedAccounts`,
+    filled by the blocks it executed), each account blob read from the view is looked up
+    there before it is decoded. That cache is found by the blob's bytes, never by address:
+    an entry left by a speculative block that is not committed has other bytes than the
+    committed blob and is simply not found, so admission sees the committed state only.
+    Admission adds no account to it; a resource it reads from a remembered account is
+    memoised in that account, as execution's reads are (a pure function of the bytes).
+    """
     shared = pool.admission_state
     if shared is not None:
         time_usecs, block = shared
         if time_usecs == ledger_time_usecs and isinstance(block, BlockState) and block.account_count() < _SHARED_ACCOUNTS_CAP:
             return block
-    block = BlockState(state_view)
+    cache = getattr(state_view, "decoded_accounts", None)
+    block = BlockState(state_view, cache=cache if isinstance(cache, DecodedAccounts) else None)
     pool.admission_state = (ledger_time_usecs, block)
     return block
 

@@ -110,11 +110,17 @@ class SpeculativeBlock:
 
 
 class DbStateView:
-    """The framework's state view over the store at a fixed version."""
+    """The framework's state view over the store at a fixed version.
+
+    ``decoded_accounts`` is the ledger's cache of accounts decoded by executed blocks; it is
+    found by blob bytes, so a reader that first gets the blob from this view and then looks
+    it up there sees exactly what decoding that blob gives (never another version's state).
+    """
 
     def __init__(self, ledger: Ledger, version: int | None) -> None:
         self._ledger = ledger
         self._version = version
+        self.decoded_accounts = ledger._decoded
 
     def get_account_blob(self, address: AccountAddress) -> bytes | None:
         return self._ledger.db.get_account_blob(address.value, self._version)
