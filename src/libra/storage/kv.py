@@ -147,7 +147,10 @@ class RocksStore:
         self._sync.sync = True
         self._nosync = rocksdict.WriteOptions()
         try:
-            self._db = rocksdict.Rdict(str(path), options)
+            # column_families names the default family with these options: without it rocksdict
+            # reopens an existing store with the options saved in its OPTIONS file, so changes
+            # here would only ever reach stores created after them.
+            self._db = rocksdict.Rdict(str(path), options, column_families={"default": options})
         except Exception as exc:  # rocksdict raises plain Exception subclasses
             raise StorageError(f"cannot open RocksDB at {path}: {exc}") from None
 

@@ -77,3 +77,40 @@ def test_memory_store_matches_a_dict(ops):
             model[key] = value
         store.write(batch)
     assert list(store.iterate(b"")) == sorted(model.items())
+
+
+
+def test_rocks_store_reopens_an_older_store_with_its_own_options(tmp_path):
+    """A folder written with other options (here: uncompressed, 1 MiB memtable, as an older
+    build might have) opens, reads back its tables and WAL tail, and runs on RocksStore's options."""
+    import rocksdict
+
+    from libra.storage.kv import RocksStore
+
+    path = tmp_path / "old"
+    options = rocksdict.Options(raw_mode=True)
+    options.create_if_missing(True)
+    options.set_compression_type(rocksdict.DBCompressionType.none())
+    options.set_write_buffer_size(1 << 20)
+    db = rocksdict.Rdict(str(path), options)
+    for i in range(2000):
+        db[b"\x01" + i.to_bytes(4, "big")] = bytes(range(256)) * 2
+    db.flush()
+    db[b"\x02tail"] = b"only in the write-ahead log"
+    db.close()
+
+    store = RocksStore(path)
+    batch = WriteBatch()
+    batch.put(b"\x03new", b"after reopening")
+    store.write(batch, sync=True)
+    store.close()
+    again = RocksStore(path)
+    try:
+        assert again.get(b"\x02tail") == b"only in the write-ahead log"
+        assert again.get(b"\x03new") == b"after reopening"
+        assert [v for _, v in iterate_prefix(again, b"\x01")] == [bytes(range(256)) * 2] * 2000
+    finally:
+        again.close()
+    latest = max(path.glob("OPTIONS-*"), key=lambda f: int(f.name.split("-")[1])).read_text()
+    assert "write_buffer_size=67108864" in latest  # RocksStore's, not the folder's saved 1 MiB
+    assert "  compression=kSnappyCompression" in latest
