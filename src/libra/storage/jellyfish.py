@@ -40,8 +40,9 @@ import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol, Union
+from typing import Any, Protocol, Union
 
+from libra.crypto.hashing import hash_seed
 from libra.crypto.merkle import (
     SPARSE_MERKLE_INTERNAL,
     SPARSE_MERKLE_LEAF,
@@ -68,6 +69,13 @@ _CHILD = struct.Struct(">Q32s")
 # Whole internal node with n children: header, then (version, hash) per child.
 _INTERNAL_LAYOUT = [struct.Struct(">BHH" + "Q32s" * count) for count in range(17)]
 _sha3 = hashlib.sha3_256
+_NODE = schema.NODE
+_ACCOUNT_BLOB = hash_seed("AccountStateBlob")  # hash_account_blob's salt
+# Per child nibble, the 4 heap levels above it: (sibling slot, parent slot, the sibling is on the left).
+_CLIMB = [
+    tuple(((16 + index >> level) ^ 1, 16 + index >> level + 1, bool(16 + index >> level & 1)) for level in range(4))
+    for index in range(16)
+]
 _MISSING: object = object()
 
 
@@ -214,40 +222,6 @@ def _updated_heap(heap: list[Slot], changed: Iterable[int], children: Children) 
         if above[0] == 0:
             return heap
         slots = above
-
-
-def _rehashed(heap: list[Slot], index: int, slot: Slot) -> list[Slot]:
-    """``heap`` with child ``index`` set to ``slot``: only the 4 slots above it change."""
-    heap = heap.copy()
-    position = 16 + index
-    heap[position] = slot
-    while position > 1:
-        left, right = heap[position & ~1], heap[position | 1]
-        position >>= 1
-        if left is not None and right is not None:
-            heap[position] = _sha3(SPARSE_MERKLE_INTERNAL + left[0] + right[0]).digest(), False
-        else:
-            heap[position] = _combine(left, right)
-    return heap
-
-
-def _with_children(raw: bytes, changed: Mapping[int, Child]) -> bytes:
-    """The encoded internal node ``raw`` with new versions and hashes for the children at
-    ``changed``, each of which ``raw`` has, with the same leaf flag (so the header stays)."""
-    existence = raw[1] << 8 | raw[2]
-    if len(changed) == 1:  # the common case
-        ((index, (version, child_hash, _)),) = changed.items()
-        offset = 5 + 40 * (existence & ((1 << index) - 1)).bit_count()
-        return raw[:offset] + _CHILD.pack(version, child_hash) + raw[offset + 40 :]
-    parts: list[bytes] = []
-    start = 0
-    for index in sorted(changed):
-        offset = 5 + 40 * (existence & ((1 << index) - 1)).bit_count()
-        version, child_hash, _ = changed[index]
-        parts += (raw[start:offset], _CHILD.pack(version, child_hash))
-        start = offset + 40
-    parts.append(raw[start:])
-    return b"".join(parts)
 
 
 def _spliced(base: InternalNode, placed: Children, changed: Iterable[int]) -> bytes | None:
@@ -550,20 +524,6 @@ class _Pending:
         self.hash = b""
 
 
-class _Touched:
-    """An internal node on a changed path (fast path): where it is stored, what it was,
-    its parent and slot there, and its children's new entries."""
-
-    __slots__ = ("key", "node", "parent", "index", "changed")
-
-    def __init__(self, key: bytes, node: InternalNode, parent: _Touched | None, index: int) -> None:
-        self.key = key
-        self.node = node
-        self.parent = parent
-        self.index = index
-        self.changed: dict[int, Child] = {}
-
-
 _Result = Union[_Pending, bytes, None]  # noqa: UP007 - pending leaf, internal node hash, or empty
 
 
@@ -634,87 +594,125 @@ class TreeUpdater:
         paths with new child hashes. Writes exactly what the general path writes
         (same nodes, same stale entries). Returns the new root hash, or None, having
         written nothing, when a key is new or deleted (the general path then runs).
-        """
-        found = self._find_paths(base_version, changes)
-        if found is None:
-            return None
-        touched, leaves, stale = found
-        version = self.version
-        prefix = schema.NODE + _U64.pack(version)
-        ops, overlay = self.batch.ops, self.reader.overlay  # what _put does, inlined
-        self._replaced.extend(stale)  # what _mark_stale does, in the same order
-        for key, blob, leaf_key, parent, index in leaves:
-            value_hash = hash_account_blob(blob)
-            new_key = prefix + leaf_key[9:]
-            ops[new_key] = b"\x01" + key + value_hash + blob  # encode_leaf
-            overlay[new_key] = (key, value_hash, blob)
-            parent.changed[index] = (version, _sha3(SPARSE_MERKLE_LEAF + key + value_hash).digest(), True)
-        new_hash = b""
-        # A node is found after its parent, so the reverse of discovery puts children first.
-        for path in reversed(touched.values()):
-            node, changed = path.node, path.changed
-            placed = InternalNode(node)
-            placed.update(changed)
-            if len(changed) == 1:
-                ((index, child),) = changed.items()
-                heap = _rehashed(node.heap(), index, (child[1], child[2]))
-            else:
-                heap = _updated_heap(node.heap(), changed, placed)
-            placed._heap = heap
-            raw = placed._raw = _with_children(node._raw, changed)  # same children and leaf flags: splice
-            new_key = prefix + path.key[9:]
-            ops[new_key] = raw
-            overlay[new_key] = placed
-            new_hash = heap[1][0]  # type: ignore[index]  # a node on a changed path is never empty
-            if path.parent is not None:
-                path.parent.changed[path.index] = (version, new_hash, False)
-        return new_hash
 
-    def _find_paths(
-        self, base_version: int, changes: Mapping[bytes, bytes | None]
-    ) -> tuple[dict[bytes, _Touched], list[tuple[bytes, bytes, bytes, _Touched, int]], list[bytes]] | None:
-        """The internal nodes on the changed keys' paths (by stored key), the leaves
-        ``(key, blob, leaf node key, parent, nibble)`` and every replaced node's key in the
-        general path's order (pre-order, keys ascending); None unless each change overwrites
-        an existing key."""
+        First pass: walk every changed key's path (keys ascending), noting each internal
+        node met once as ``[stored key, node, parent entry, nibble in parent, {nibble: new
+        child hash}]`` and each replaced node's key in the general path's order (pre-order).
+        Second pass, children before parents: each node's changed children re-hash its heap
+        and are spliced into its stored bytes (a child keeps its leaf flag, so the header stays).
+        """
         read = self.reader.read
-        root_key = node_key(base_version, bytes(32), 0)
+        prefix = _NODE + _U64.pack(base_version)
+        root_key = prefix + b"\x00"  # node_key(base_version, any key, 0)
         root = read(root_key)
-        if not isinstance(root, InternalNode):
+        if type(root) is not InternalNode:
             return None
-        touched = {root_key: _Touched(root_key, root, None, 0)}
+        # [stored key, node, parent entry, nibble in the parent, {nibble: new child hash}]
+        root_entry: list[Any] = [root_key, root, None, 0, {}]
+        touched = {root_key: root_entry}
+        order = [root_entry]
         leaves = []
         stale = [root_key]
         for key in sorted(changes):
             blob = changes[key]
             if blob is None:
                 return None
-            path = touched[root_key]
+            entry = root_entry
+            node: Any = root  # an InternalNode (checked by type: a C-level test)
             depth = 0
             while True:
                 byte = key[depth >> 1]
                 index = byte & 0x0F if depth & 1 else byte >> 4  # nibble(key, depth), inlined
-                child = path.node.get(index)
+                child = node.get(index)
                 if child is None:
                     return None
                 depth += 1
-                child_key = node_key(child[0], key, depth)
+                half = depth >> 1  # node_key(child[0], key, depth), inlined
+                if depth & 1:
+                    child_key = _NODE + _U64.pack(child[0]) + _DEPTH_BYTE[depth] + key[:half] + _HIGH_NIBBLE[key[half]]
+                else:
+                    child_key = _NODE + _U64.pack(child[0]) + _DEPTH_BYTE[depth] + key[:half]
                 if child[2]:
                     leaf = read(child_key)
-                    if not isinstance(leaf, tuple) or leaf[0] != key:
+                    if type(leaf) is not tuple or leaf[0] != key:
                         return None
-                    leaves.append((key, blob, child_key, path, index))
+                    leaves.append((key, blob, child_key, entry, index))
                     stale.append(child_key)
                     break
                 below = touched.get(child_key)
                 if below is None:
                     node = read(child_key)
-                    if not isinstance(node, InternalNode):
+                    if type(node) is not InternalNode:
                         return None
-                    below = touched[child_key] = _Touched(child_key, node, path, index)
+                    below = touched[child_key] = [child_key, node, entry, index, {}]
+                    order.append(below)
                     stale.append(child_key)
-                path = below
-        return touched, leaves, stale
+                else:
+                    node = below[1]
+                entry = below
+
+        version = self.version
+        prefix = _NODE + _U64.pack(version)
+        ops, overlay = self.batch.ops, self.reader.overlay  # what _put does, inlined
+        self._replaced.extend(stale)  # what _mark_stale does, in the same order
+        for key, blob, leaf_key, parent, index in leaves:
+            value_hash = _sha3(_ACCOUNT_BLOB + blob).digest()  # hash_account_blob
+            new_key = prefix + leaf_key[9:]
+            ops[new_key] = b"\x01" + key + value_hash + blob  # encode_leaf
+            overlay[new_key] = (key, value_hash, blob)
+            parent[4][index] = _sha3(SPARSE_MERKLE_LEAF + key + value_hash).digest()
+        new_hash = b""
+        internal, placeholder = SPARSE_MERKLE_INTERNAL, SPARSE_MERKLE_PLACEHOLDER_HASH
+        # A node is found after its parent, so the reverse of discovery puts children first.
+        for node_key_, node, parent, parent_index, changed in reversed(order):
+            placed = InternalNode(node)
+            raw = node._raw
+            existence = raw[1] << 8 | raw[2]
+            if len(changed) == 1:  # the common case: one path of 4 heap slots, one splice
+                ((index, new_hash),) = changed.items()
+                is_leaf = node[index][2]
+                placed[index] = (version, new_hash, is_leaf)
+                try:
+                    heap = node._heap.copy()
+                except AttributeError:
+                    heap = node.heap().copy()
+                slot = heap[16 + index] = (new_hash, is_leaf)
+                for sibling_at, position, sibling_left in _CLIMB[index]:  # _rehashed, unrolled for a present child
+                    sibling = heap[sibling_at]
+                    if sibling is not None:
+                        if sibling_left:
+                            slot = _sha3(internal + sibling[0] + slot[0]).digest(), False
+                        else:
+                            slot = _sha3(internal + slot[0] + sibling[0]).digest(), False
+                    elif not slot[1]:  # (a lone leaf floats up unhashed)
+                        if sibling_left:
+                            slot = _sha3(internal + placeholder + slot[0]).digest(), False
+                        else:
+                            slot = _sha3(internal + slot[0] + placeholder).digest(), False
+                    heap[position] = slot
+                offset = 5 + 40 * (existence & ((1 << index) - 1)).bit_count()
+                raw = raw[:offset] + _CHILD.pack(version, new_hash) + raw[offset + 40 :]
+            else:
+                for index, child_hash in changed.items():
+                    placed[index] = (version, child_hash, node[index][2])
+                heap = _updated_heap(node.heap(), changed, placed)
+                parts: list[bytes] = []
+                start = 0
+                for index in sorted(changed):
+                    offset = 5 + 40 * (existence & ((1 << index) - 1)).bit_count()
+                    parts += (raw[start:offset], _CHILD.pack(version, changed[index]))
+                    start = offset + 40
+                parts.append(raw[start:])
+                raw = b"".join(parts)
+            placed._heap = heap
+            placed._raw = raw
+            new_key = prefix + node_key_[9:]
+            ops[new_key] = raw
+            overlay[new_key] = placed
+            new_hash = heap[1][0]  # a node on a changed path is never empty
+            if parent is not None:
+                parent[4][parent_index] = new_hash
+        return new_hash
 
     def _copy_root(self, base_version: int) -> bytes:
         """An unchanged state: the new version's root is a copy of the old one."""

@@ -18,7 +18,16 @@ from libra.crypto.merkle import (
     smt_leaf_hash,
 )
 from libra.storage.errors import StorageError
-from libra.storage.jellyfish import NodeReader, TreeUpdater, decode_node, get_blob, get_with_proof, root_hash
+from libra.storage.jellyfish import (
+    NodeReader,
+    TreeUpdater,
+    _full_heap,
+    decode_node,
+    encode_node,
+    get_blob,
+    get_with_proof,
+    root_hash,
+)
 from libra.storage.kv import MemoryStore, WriteBatch
 
 
@@ -143,3 +152,72 @@ def test_cached_nodes_are_the_stored_nodes_until_forgotten():
     store.write(batch)
     with pytest.raises(StorageError, match="missing"):
         reader.read_stored(leaf_key)
+
+
+def _run_block(versions, fast_path):
+    """Apply ``versions`` as blocks do: one updater and one batch for all of them, on top of a committed first
+    version. Returns (roots, batch operations, overlay) and checks each overlay node against its stored bytes."""
+    store = MemoryStore()
+    reader = NodeReader(store.get, cache_size=64)
+    batch = WriteBatch()
+    TreeUpdater(reader, batch).apply(0, None, versions[0])
+    store.write(batch)
+    reader.publish_overlay()
+    batch = WriteBatch()
+    updater = TreeUpdater(reader, batch, fast_path=fast_path)
+    roots = [updater.apply(version, version - 1, change) for version, change in enumerate(versions) if version]
+    for key, node in reader.overlay.items():  # what later blocks and the caches will read
+        assert encode_node(node) == batch.ops[key]
+        if isinstance(node, dict):
+            assert node._raw == batch.ops[key]
+            assert node.heap() == _full_heap(node)
+    result = (roots, dict(batch.ops), dict(reader.overlay))
+    store.write(batch)
+    reader.publish_overlay()
+    return result, reader
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(any_change, min_size=1, max_size=12))
+def test_a_block_of_versions_writes_what_the_general_path_writes_and_proves_every_version(versions):
+    versions = [dict.fromkeys(KEYS[:12], b"first"), *versions]
+    fast, reader = _run_block(versions, fast_path=True)
+    general, _ = _run_block(versions, fast_path=False)
+    assert fast == general
+    state: dict[bytes, bytes] = {}
+    for version, change in enumerate(versions):  # every version of the block is held, with proofs
+        for key, blob in change.items():
+            if blob is None:
+                state.pop(key, None)
+            else:
+                state[key] = blob
+        root = reference_root({k: hash_account_blob(v) for k, v in state.items()})
+        assert root_hash(reader, version) == root
+        assert version == 0 or fast[0][version - 1] == root
+        for key in KEYS[:14]:
+            blob, leaf, siblings = get_with_proof(reader, version, key)
+            assert blob == state.get(key)
+            value_hash = None if blob is None else hash_account_blob(blob)
+            assert root_from_sparse_merkle_proof(key, value_hash, leaf and (leaf[0], leaf[1]), siblings) == root
+
+
+def test_a_block_of_payments_takes_the_fast_path():
+    """Overwrites only, many versions in one updater: every version takes the fast path (same bytes as above)."""
+    taken = []
+    original = TreeUpdater._overwrite
+
+    def spy(self, base_version, changes):
+        result = original(self, base_version, changes)
+        taken.append(result is not None)
+        return result
+
+    rng = random.Random(7)
+    versions = [dict.fromkeys(KEYS, b"first")]
+    versions += [{key: rng.randbytes(rng.randrange(30)) for key in rng.sample(KEYS, 2)} for _ in range(40)]
+    TreeUpdater._overwrite = spy
+    try:
+        fast, _ = _run_block(versions, fast_path=True)
+    finally:
+        TreeUpdater._overwrite = original
+    assert taken == [True] * 40
+    assert fast == _run_block(versions, fast_path=False)[0]
