@@ -52,7 +52,7 @@ from libra.types.transaction import (
     transaction_from_bcs,
     transaction_to_bcs,
 )
-from libra.types.write_set import ContractEvent, WriteSet
+from libra.types.write_set import ContractEvent, RawWrite, WriteSet, event_head, write_set_entries
 
 LedgerInfoSigner = Callable[[LedgerInfo], LedgerInfoWithSignatures]
 
@@ -153,16 +153,17 @@ class _BlobTracker:
         self._accounts: dict[bytes, dict[bytes, bytes]] = {}
         self._order: dict[bytes, list[tuple[bytes, bytes]]] = {}  # address -> sorted (encoded key, key)
 
-    def _resources(self, address: AccountAddress) -> dict[bytes, bytes]:
-        resources = self._accounts.get(address.value)
+    def _resources(self, address: bytes) -> dict[bytes, bytes]:
+        resources = self._accounts.get(address)
         if resources is None:
-            known = self._initial.get(address)
+            account = AccountAddress(address)
+            known = self._initial.get(account)
             if known is not None:
                 resources = dict(known)
             else:
-                blob = self._view.get_account_blob(address)
+                blob = self._view.get_account_blob(account)
                 resources = decode_account_blob(blob) if blob is not None else {}
-            self._accounts[address.value] = resources
+            self._accounts[address] = resources
         return resources
 
     def _encode(self, address: bytes) -> bytes | None:
@@ -178,20 +179,28 @@ class _BlobTracker:
             parts += (encoded_key, _uleb(len(value)), value)
         return b"".join(parts)
 
-    def apply(self, write_set: WriteSet) -> dict[bytes, bytes | None]:
+    def apply(self, writes: Sequence[RawWrite]) -> dict[bytes, bytes | None]:
+        """Apply one version's writes ((address, path, value or None), see
+        :func:`write_set_entries`); the blobs of the accounts they touch, by address."""
         touched: set[bytes] = set()
-        for access_path, op in write_set.entries:
-            resources = self._resources(access_path.address)
-            address = access_path.address.value
-            if op.value is None:
-                if resources.pop(access_path.path, None) is not None:
-                    self._order.pop(address, None)
+        accounts, order = self._accounts, self._order
+        for address, path, value in writes:
+            resources = accounts.get(address)
+            if resources is None:
+                resources = self._resources(address)
+            if value is None:
+                if resources.pop(path, None) is not None:
+                    order.pop(address, None)
             else:
-                if access_path.path not in resources:
-                    self._order.pop(address, None)
-                resources[access_path.path] = op.value
+                if path not in resources:
+                    order.pop(address, None)
+                resources[path] = value
             touched.add(address)
         return {address: self._encode(address) for address in sorted(touched)}
+
+
+def _raw_writes(write_set: WriteSet) -> list[RawWrite]:
+    return [(access_path.address.value, access_path.path, op.value) for access_path, op in write_set.entries]
 
 
 _ULEB_SMALL = tuple(bytes((n,)) for n in range(0x80))
@@ -332,7 +341,7 @@ class Ledger:
                     raise LedgerError("the store was created from a different genesis; wrong data folder?")
                 return False
             change_set = genesis.write_set.change_set  # type: ignore[union-attr]
-            blobs = _BlobTracker(self.state_view()).apply(change_set.write_set)
+            blobs = _BlobTracker(self.state_view()).apply(_raw_writes(change_set.write_set))
             entry = TransactionToCommit(
                 transaction_bytes=genesis_bytes,
                 account_blobs=blobs,
@@ -431,30 +440,34 @@ class Ledger:
                 decoded = [transaction_from_bcs(data) for data in transactions]
             elif len(decoded) != count:
                 raise LedgerError("decoded transactions must match the transaction bytes one to one")
-            write_set_values = [WriteSet.from_bcs(data) for data in write_sets]
-            event_values = [[ContractEvent.from_bcs(data) for data in listed] for listed in events]
+            writes = [write_set_entries(data) for data in write_sets]
+            # key, sequence number, type tag encoding: what the store keeps besides the bytes
+            # (exact: malformed events are refused as the full decoder refuses them)
+            heads = [[event_head(data) for data in listed] for listed in events]
         except BcsError as exc:
             raise LedgerError(f"undecodable outputs: {exc}") from None
         metadata = decoded[0]
         if not isinstance(metadata, BlockMetadata) or not all(isinstance(t, SignedTransaction) for t in decoded[1:]):
             raise LedgerError(f"the outputs at version {first_version} are not one block")
         tracker = _BlobTracker(self.state_view())
+        new_epoch_tag = _type_tag_bytes(NewEpochEvent.TYPE_TAG)
         entries = []
         results = []
         final_blobs: dict[bytes, bytes | None] = {}
         reconfiguration = False
         for offset, (txn, info) in enumerate(zip(decoded, infos, strict=True)):
-            blobs = tracker.apply(write_set_values[offset])
+            blobs = tracker.apply(writes[offset])
             final_blobs.update(blobs)
-            reconfiguration |= any(e.type_tag == NewEpochEvent.TYPE_TAG for e in event_values[offset])
+            listed = heads[offset]
+            reconfiguration |= any(head[2] == new_epoch_tag for head in listed)
             user = txn if isinstance(txn, SignedTransaction) else None
             entries.append(
                 TransactionToCommit(
                     transaction_bytes=transactions[offset],
                     account_blobs=blobs,
                     events=tuple(
-                        EventToCommit(e.key.value, e.sequence_number, data)
-                        for e, data in zip(event_values[offset], events[offset], strict=True)
+                        EventToCommit(key, sequence_number, data)
+                        for (key, sequence_number, _), data in zip(listed, events[offset], strict=True)
                     ),
                     gas_used=info.gas_used,
                     status=info.status,
@@ -464,9 +477,10 @@ class Ledger:
                 )
             )
             if user is not None:
-                txn_hash = user_transaction_hash(transactions[offset][1:])
+                # the store recomputes each info's transaction hash from these bytes and the
+                # block is refused below unless all infos match: the proven hash is the hash
                 name = _kept_status_name(kept_status(info.status))
-                results.append(CommittedTransaction(user, txn_hash, first_version + offset, name))
+                results.append(CommittedTransaction(user, info.transaction_hash, first_version + offset, name))
         with self._write_lock:
             prepared = self.db.prepare_block(entries, first_version)
         if prepared.transaction_infos != tuple(infos):

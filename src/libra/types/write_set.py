@@ -170,3 +170,96 @@ class ChangeSet(BcsType):
             WriteSet.deserialize(deserializer),
             tuple(deserializer.sequence(ContractEvent.deserialize, "events")),
         )
+
+
+# --- fast exact decoding for applying peers' outputs (state sync) -------------------------
+#
+# Both functions below accept and refuse exactly the bytes the full decoders accept and
+# refuse (``BcsError``): a fast path reads the common layouts directly and hands anything
+# else (multi-byte lengths, unknown type tags, malformed input) to the full decoder.
+
+# A write: (address bytes, resource path, new value or None for a deletion).
+RawWrite = tuple[bytes, bytes, bytes | None]
+
+
+def write_set_entries(data: bytes) -> list[RawWrite]:
+    """The writes of a ``WriteSet``'s BCS bytes, in order; ``BcsError`` exactly where
+    ``WriteSet.from_bcs`` raises it."""
+    try:
+        entries = _write_set_entries_fast(data)
+    except IndexError:
+        entries = None
+    if entries is None:
+        return [(path.address.value, path.path, op.value) for path, op in WriteSet.from_bcs(data).entries]
+    return entries
+
+
+def _write_set_entries_fast(data: bytes) -> list[RawWrite] | None:
+    """None unless ``data`` is a canonical write set whose lengths are single ULEB128 bytes
+    (values: up to two); IndexError on short input."""
+    count = data[0]
+    if count >= 0x80:
+        return None
+    pos = 1
+    entries: list[RawWrite] = []
+    append = entries.append
+    for _ in range(count):
+        address = data[pos : pos + 16]
+        size = data[pos + 16]
+        if size >= 0x80:
+            return None
+        pos += 17
+        path = data[pos : pos + size]
+        pos += size
+        kind = data[pos]
+        pos += 1
+        if kind == 0:
+            append((address, path, None))
+            continue
+        if kind != 1:
+            return None
+        size = data[pos]
+        pos += 1
+        if size >= 0x80:
+            high = data[pos]
+            if high == 0 or high >= 0x80:
+                return None
+            size = (size & 0x7F) | high << 7
+            pos += 1
+        append((address, path, data[pos : pos + size]))
+        pos += size
+    # a slice cut short by the end of input leaves ``pos`` past the end: refused here
+    return entries if pos == len(data) else None
+
+
+# Encodings of type tags decoded whole from events before (all valid), bounded.
+_EVENT_TAGS: dict[bytes, None] = {}
+_EVENT_TAGS_CAP = 1024
+# variant 0, key length 24, key, sequence number: the fixed-layout head of every event
+_EVENT_HEAD = 2 + EVENT_KEY_LENGTH + 8
+
+
+def event_head(data: bytes) -> tuple[bytes, int, bytes]:
+    """(key, sequence number, type tag encoding) of a ``ContractEvent``'s BCS bytes;
+    ``BcsError`` exactly where ``ContractEvent.from_bcs`` raises it.
+
+    The fast path takes a non-generic struct tag whose encoding was decoded whole before
+    (BCS is prefix-free: a valid encoding at the tag's offset is what the decoder reads)
+    and event data under 128 bytes that ends the input.
+    """
+    try:
+        if data[0] == 0 and data[1] == EVENT_KEY_LENGTH and data[_EVENT_HEAD] == 7:
+            module_end = _EVENT_HEAD + 18 + data[_EVENT_HEAD + 17]  # tag 7, address, module length, module
+            end = module_end + 2 + data[module_end]  # name length, name, type parameter count
+            tag = data[_EVENT_HEAD:end]
+            if data[end - 1] == 0 and tag in _EVENT_TAGS and data[end] < 0x80 and end + 1 + data[end] == len(data):
+                return data[2:26], int.from_bytes(data[26:_EVENT_HEAD], "little"), tag
+    except IndexError:
+        pass
+    event = ContractEvent.from_bcs(data)
+    serializer = Serializer()
+    serialize_type_tag(serializer, event.type_tag)
+    tag = serializer.output()
+    if len(_EVENT_TAGS) < _EVENT_TAGS_CAP:
+        _EVENT_TAGS[tag] = None
+    return event.key.value, event.sequence_number, tag
