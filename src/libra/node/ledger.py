@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from itertools import islice
 
 from libra.bcs import BcsError, Serializer, encode_uleb128
 from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_hash
@@ -162,9 +163,36 @@ class _BlobTracker:
                 resources = dict(known)
             else:
                 blob = self._view.get_account_blob(account)
-                resources = decode_account_blob(blob) if blob is not None else {}
+                if blob is None:
+                    resources = {}
+                else:
+                    decoded = _DECODED_BLOBS.get(blob)
+                    if decoded is not None:
+                        resources = dict(decoded[0])
+                        self._order[address] = decoded[1]
+                    else:
+                        resources = decode_account_blob(blob)
             self._accounts[address] = resources
         return resources
+
+    def remember(self, blobs: Mapping[bytes, bytes | None]) -> None:
+        """Keep the resources (and key order) of these final blobs for the next block, which
+        finds them by the blob bytes it reads (decoding is a pure function of the bytes).
+        The tracker must not be used afterwards."""
+        for address, blob in blobs.items():
+            previous = _LATEST_BLOBS.pop(address, None)
+            if previous is not None:
+                _DECODED_BLOBS.pop(previous, None)
+            order = self._order.get(address)
+            if blob is None or order is None:
+                continue
+            _DECODED_BLOBS[blob] = (self._accounts[address], order)
+            _LATEST_BLOBS[address] = blob
+        if len(_DECODED_BLOBS) > _DECODED_BLOBS_CAP:  # drop the oldest quarter (dicts keep insertion order)
+            for oldest in list(islice(_DECODED_BLOBS, len(_DECODED_BLOBS) - _DECODED_BLOBS_CAP * 3 // 4)):
+                del _DECODED_BLOBS[oldest]
+            for stale in list(islice(_LATEST_BLOBS, len(_LATEST_BLOBS) - _DECODED_BLOBS_CAP * 3 // 4)):
+                del _LATEST_BLOBS[stale]
 
     def _encode(self, address: bytes) -> bytes | None:
         resources = self._accounts[address]
@@ -179,9 +207,11 @@ class _BlobTracker:
             parts += (encoded_key, _uleb(len(value)), value)
         return b"".join(parts)
 
-    def apply(self, writes: Sequence[RawWrite]) -> dict[bytes, bytes | None]:
-        """Apply one version's writes ((address, path, value or None), see
-        :func:`write_set_entries`); the blobs of the accounts they touch, by address."""
+    def apply(self, writes: Sequence[RawWrite] | WriteSet) -> dict[bytes, bytes | None]:
+        """Apply one version's writes (a write set, or its (address, path, value or None)
+        as :func:`write_set_entries` gives them); the blobs of the accounts they touch, by address."""
+        if isinstance(writes, WriteSet):
+            writes = _raw_writes(writes)
         touched: set[bytes] = set()
         accounts, order = self._accounts, self._order
         for address, path, value in writes:
@@ -202,6 +232,13 @@ class _BlobTracker:
 def _raw_writes(write_set: WriteSet) -> list[RawWrite]:
     return [(access_path.address.value, access_path.path, op.value) for access_path, op in write_set.entries]
 
+
+# Account blobs applied by state sync -> (resources, sorted (encoded key, key)), which encode
+# to exactly that blob: the next block reads those blobs and decodes nothing. The latest blob
+# per address only (others go), bounded; never mutated (a tracker copies the resources).
+_DECODED_BLOBS: dict[bytes, tuple[dict[bytes, bytes], list[tuple[bytes, bytes]]]] = {}
+_LATEST_BLOBS: dict[bytes, bytes] = {}  # address -> its blob in _DECODED_BLOBS
+_DECODED_BLOBS_CAP = 10_000
 
 _ULEB_SMALL = tuple(bytes((n,)) for n in range(0x80))
 
@@ -341,7 +378,7 @@ class Ledger:
                     raise LedgerError("the store was created from a different genesis; wrong data folder?")
                 return False
             change_set = genesis.write_set.change_set  # type: ignore[union-attr]
-            blobs = _BlobTracker(self.state_view()).apply(_raw_writes(change_set.write_set))
+            blobs = _BlobTracker(self.state_view()).apply(change_set.write_set)
             entry = TransactionToCommit(
                 transaction_bytes=genesis_bytes,
                 account_blobs=blobs,
@@ -485,6 +522,7 @@ class Ledger:
             prepared = self.db.prepare_block(entries, first_version)
         if prepared.transaction_infos != tuple(infos):
             raise LedgerError(f"the outputs of the block at version {first_version} do not give the proven results")
+        tracker.remember(final_blobs)
         changed = {AccountAddress(address): blob for address, blob in final_blobs.items()}
         next_epoch = None
         if reconfiguration:

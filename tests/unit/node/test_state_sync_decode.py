@@ -11,7 +11,9 @@ import pytest
 
 from libra.bcs import BcsError
 from libra.framework.events import NewEpochEvent
+from libra.framework.state import decode_account_blob
 from libra.node.ledger import LedgerError
+from libra.node.state_sync import StateSync
 from libra.types.move import AccountAddress, StructTag, TypeTag
 from libra.types.write_set import (
     AccessPath,
@@ -23,7 +25,7 @@ from libra.types.write_set import (
     write_set_entries,
 )
 
-from .test_state_sync_outputs import _chunk, ledgers  # noqa: F401  (fixture)
+from .test_state_sync_outputs import _chunk, _NoNetwork, ledgers  # noqa: F401  (fixture)
 
 
 def _full_writes(data: bytes) -> Any:
@@ -196,3 +198,34 @@ def test_a_new_epoch_event_is_recognised_by_its_head() -> None:
     event = dataclasses.replace(SYNTHETIC_EVENTS[0], type_tag=NewEpochEvent.TYPE_TAG)
     for _ in range(2):
         assert event_head(event.to_bcs())[2] == _tag_bytes(NewEpochEvent.TYPE_TAG)
+
+
+def test_blobs_remembered_across_blocks_give_the_same_ledger(ledgers) -> None:  # noqa: F811
+    """The second block starts from blobs the first one left (found again by their bytes, not
+    decoded): the same ledger as the source's; a refused block leaves nothing behind to reuse."""
+    from libra.node import ledger as ledger_module
+
+    source, follower = ledgers
+    start = follower.db.next_version
+    response = _chunk(source, start)
+    listing = response.listing
+    index = next(i for i, data in enumerate(listing.transactions) if data[0] == 0)
+    write_sets = list(response.write_sets)
+    write_sets[index] = write_sets[index][:-1] + bytes([write_sets[index][-1] ^ 1])  # a forged value
+    remembered = dict(ledger_module._DECODED_BLOBS)
+    with pytest.raises(LedgerError):
+        StateSync(follower, _NoNetwork(), None).apply(  # type: ignore[arg-type]
+            dataclasses.replace(response, write_sets=tuple(write_sets)), response.ledger_info
+        )
+    assert remembered == ledger_module._DECODED_BLOBS  # the refused block's blobs are not kept
+    blocks = StateSync(follower, _NoNetwork(), None).apply(response, response.ledger_info)  # type: ignore[arg-type]
+    assert len(blocks) == 2
+    tip = source.db.next_version - 1
+    assert follower.db.get_state_root(tip) == source.db.get_state_root(tip)
+    assert follower.db.get_accumulator_root(tip) == source.db.get_accumulator_root(tip)
+    for blob, (resources, order) in ledger_module._DECODED_BLOBS.items():
+        assert resources == decode_account_blob(blob)
+        assert order == sorted((ledger_module._uleb(len(key)) + key, key) for key in resources)
+    # the accounts the payments touched are remembered as stored, for the next block
+    vasp_blobs = [follower.db.get_account_blob(address, tip) for address in ledger_module._LATEST_BLOBS]
+    assert any(blob in ledger_module._DECODED_BLOBS for blob in vasp_blobs)
