@@ -239,27 +239,52 @@ _EVENT_TAGS_CAP = 1024
 _EVENT_HEAD = 2 + EVENT_KEY_LENGTH + 8
 
 
-def event_head(data: bytes) -> tuple[bytes, int, bytes]:
-    """(key, sequence number, type tag encoding) of a ``ContractEvent``'s BCS bytes;
-    ``BcsError`` exactly where ``ContractEvent.from_bcs`` raises it.
-
-    The fast path takes a non-generic struct tag whose encoding was decoded whole before
-    (BCS is prefix-free: a valid encoding at the tag's offset is what the decoder reads)
-    and event data under 128 bytes that ends the input.
-    """
+def _event_fast(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(end of the type tag, end of the event) of the event at ``data[pos:]`` when its tag is
+    a non-generic struct tag whose encoding was decoded whole before (BCS is prefix-free: a
+    valid encoding there is what the decoder reads) and its data length is one ULEB byte;
+    None otherwise (the full decoder is then asked)."""
     try:
-        if data[0] == 0 and data[1] == EVENT_KEY_LENGTH and data[_EVENT_HEAD] == 7:
-            module_end = _EVENT_HEAD + 18 + data[_EVENT_HEAD + 17]  # tag 7, address, module length, module
+        head = pos + _EVENT_HEAD
+        if data[pos] == 0 and data[pos + 1] == EVENT_KEY_LENGTH and data[head] == 7:
+            module_end = head + 18 + data[head + 17]  # tag 7, address, module length, module
             end = module_end + 2 + data[module_end]  # name length, name, type parameter count
-            tag = data[_EVENT_HEAD:end]
-            if data[end - 1] == 0 and tag in _EVENT_TAGS and data[end] < 0x80 and end + 1 + data[end] == len(data):
-                return data[2:26], int.from_bytes(data[26:_EVENT_HEAD], "little"), tag
+            if data[end - 1] == 0 and data[head:end] in _EVENT_TAGS and data[end] < 0x80:
+                stop = end + 1 + data[end]
+                if stop <= len(data):
+                    return end, stop
     except IndexError:
         pass
-    event = ContractEvent.from_bcs(data)
+    return None
+
+
+def _learn_event_tag(event: ContractEvent) -> bytes:
+    """The encoding of ``event``'s type tag (just decoded whole), remembered for the fast path."""
     serializer = Serializer()
     serialize_type_tag(serializer, event.type_tag)
     tag = serializer.output()
     if len(_EVENT_TAGS) < _EVENT_TAGS_CAP:
         _EVENT_TAGS[tag] = None
-    return event.key.value, event.sequence_number, tag
+    return tag
+
+
+def read_event_bytes(deserializer: Deserializer) -> bytes:
+    """The bytes of the ``ContractEvent`` at the deserializer's position, checked as
+    ``ContractEvent.deserialize`` checks them (``BcsError`` exactly where it raises)."""
+    data, pos, _ = deserializer.view()
+    fast = _event_fast(data, pos)
+    if fast is not None:
+        deserializer.skip_to(fast[1])
+        return data[pos : fast[1]]
+    _learn_event_tag(ContractEvent.deserialize(deserializer))
+    return deserializer.consumed_since(pos)
+
+
+def event_head(data: bytes) -> tuple[bytes, int, bytes]:
+    """(key, sequence number, type tag encoding) of a ``ContractEvent``'s BCS bytes;
+    ``BcsError`` exactly where ``ContractEvent.from_bcs`` raises it (see :func:`_event_fast`)."""
+    fast = _event_fast(data, 0)
+    if fast is not None and fast[1] == len(data):
+        return data[2:26], int.from_bytes(data[26:_EVENT_HEAD], "little"), data[_EVENT_HEAD : fast[0]]
+    event = ContractEvent.from_bcs(data)
+    return event.key.value, event.sequence_number, _learn_event_tag(event)

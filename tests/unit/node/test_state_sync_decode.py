@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 
-from libra.bcs import BcsError
+from libra.bcs import BcsError, Deserializer
 from libra.framework.events import NewEpochEvent
 from libra.framework.state import decode_account_blob
 from libra.node.ledger import LedgerError
-from libra.node.state_sync import StateSync
+from libra.node.state_sync import StateSync, decode_message, split_blocks
+from libra.types import proof as proof_module
+from libra.types.ledger import TransactionInfo
 from libra.types.move import AccountAddress, StructTag, TypeTag
+from libra.types.transaction import deserialize_transaction, transaction_from_bcs
 from libra.types.write_set import (
     AccessPath,
     ContractEvent,
@@ -229,3 +232,70 @@ def test_blobs_remembered_across_blocks_give_the_same_ledger(ledgers) -> None:  
     # the accounts the payments touched are remembered as stored, for the next block
     vasp_blobs = [follower.db.get_account_blob(address, tip) for address in ledger_module._LATEST_BLOBS]
     assert any(blob in ledger_module._DECODED_BLOBS for blob in vasp_blobs)
+
+
+# --- reading a chunk message: transactions, events and infos found in a larger buffer -----
+
+
+def _read_with(read: Callable[[Deserializer], Any], buffer: bytes) -> Any:
+    deserializer = Deserializer(buffer)
+    try:
+        value = read(deserializer)
+    except BcsError:
+        return BcsError
+    return value, deserializer.offset
+
+
+def _reference_event(deserializer: Deserializer) -> bytes:
+    start = deserializer.offset
+    ContractEvent.deserialize(deserializer)
+    return deserializer.consumed_since(start)
+
+
+def _reference_transaction(deserializer: Deserializer) -> bytes:
+    start = deserializer.offset
+    deserialize_transaction(deserializer)
+    return deserializer.consumed_since(start)
+
+
+def test_chunk_readers_agree_with_the_full_decoders_on_valid_and_mutated_bytes(ledgers) -> None:  # noqa: F811
+    source, follower = ledgers
+    response = _chunk(source, follower.db.next_version)
+    listing = response.listing
+    assert listing.events is not None
+    events = [data for listed in listing.events for data in listed]
+    infos = [info.to_bcs() for info in listing.proof.transaction_infos]
+    for data in events * 2:
+        for tail in (b"", b"\x00\x01"):  # alone and followed by more of the message
+            assert _read_with(proof_module._read_event, data + tail) == _read_with(_reference_event, data + tail)
+    for data in infos:
+        assert _read_with(proof_module._read_transaction_info, data + b"\x07") == _read_with(
+            TransactionInfo.deserialize, data + b"\x07"
+        )
+    for data in listing.transactions:
+        assert _read_with(proof_module._read_transaction, data + b"\x00") == _read_with(
+            _reference_transaction, data + b"\x00"
+        )
+        assert proof_module.take_decoded_transaction(data) == transaction_from_bcs(data)
+    mutated_inputs = [
+        (proof_module._read_event, _reference_event, events[0]),
+        (proof_module._read_transaction_info, TransactionInfo.deserialize, infos[-1]),
+        (proof_module._read_transaction, _reference_transaction, listing.transactions[-1]),
+    ]
+    for fast, reference, data in mutated_inputs:
+        for mutated in _mutations(data):
+            for tail in (b"", b"\x00"):
+                assert _read_with(fast, mutated + tail) == _read_with(reference, mutated + tail), mutated.hex()
+
+
+def test_a_decoded_chunk_gives_its_transactions_to_split_blocks_once(ledgers) -> None:  # noqa: F811
+    source, follower = ledgers
+    response = _chunk(source, follower.db.next_version)  # decoded from its bytes in _chunk
+    first = response.listing.transactions[0]
+    decoded = decode_message(response.to_bcs())
+    assert decoded == response
+    blocks = split_blocks(follower.db.next_version, response.listing.transactions)
+    assert blocks[0].metadata == transaction_from_bcs(first)
+    assert proof_module.take_decoded_transaction(first) is None  # taken
+    # without the decoded copies split_blocks decodes the bytes itself, to the same blocks
+    assert split_blocks(follower.db.next_version, response.listing.transactions) == blocks
