@@ -36,6 +36,7 @@ from libra.framework.views import ChainView, get_chain_view
 from libra.mempool.pool import encoding_of
 from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
 from libra.types.ledger import (
+    KEPT_EXECUTED,
     BlockInfo,
     EpochState,
     LedgerInfo,
@@ -516,7 +517,8 @@ class Ledger:
             if user is not None:
                 # the store recomputes each info's transaction hash from these bytes and the
                 # block is refused below unless all infos match: the proven hash is the hash
-                name = _kept_status_name(kept_status(info.status))
+                status = info.status
+                name = "executed" if status.kind == KEPT_EXECUTED else _kept_status_name(kept_status(status))
                 results.append(CommittedTransaction(user, info.transaction_hash, first_version + offset, name))
         with self._write_lock:
             prepared = self.db.prepare_block(entries, first_version)
