@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from itertools import islice
 
 from libra.bcs import BcsError, Serializer, encode_uleb128
 from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_hash
@@ -35,6 +36,7 @@ from libra.framework.views import ChainView, get_chain_view
 from libra.mempool.pool import encoding_of
 from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
 from libra.types.ledger import (
+    KEPT_EXECUTED,
     BlockInfo,
     EpochState,
     LedgerInfo,
@@ -52,7 +54,7 @@ from libra.types.transaction import (
     transaction_from_bcs,
     transaction_to_bcs,
 )
-from libra.types.write_set import ContractEvent, WriteSet
+from libra.types.write_set import ContractEvent, RawWrite, WriteSet, event_head, write_set_entries
 
 LedgerInfoSigner = Callable[[LedgerInfo], LedgerInfoWithSignatures]
 
@@ -153,17 +155,45 @@ class _BlobTracker:
         self._accounts: dict[bytes, dict[bytes, bytes]] = {}
         self._order: dict[bytes, list[tuple[bytes, bytes]]] = {}  # address -> sorted (encoded key, key)
 
-    def _resources(self, address: AccountAddress) -> dict[bytes, bytes]:
-        resources = self._accounts.get(address.value)
+    def _resources(self, address: bytes) -> dict[bytes, bytes]:
+        resources = self._accounts.get(address)
         if resources is None:
-            known = self._initial.get(address)
+            account = AccountAddress(address)
+            known = self._initial.get(account)
             if known is not None:
                 resources = dict(known)
             else:
-                blob = self._view.get_account_blob(address)
-                resources = decode_account_blob(blob) if blob is not None else {}
-            self._accounts[address.value] = resources
+                blob = self._view.get_account_blob(account)
+                if blob is None:
+                    resources = {}
+                else:
+                    decoded = _DECODED_BLOBS.get(blob)
+                    if decoded is not None:
+                        resources = dict(decoded[0])
+                        self._order[address] = decoded[1]
+                    else:
+                        resources = decode_account_blob(blob)
+            self._accounts[address] = resources
         return resources
+
+    def remember(self, blobs: Mapping[bytes, bytes | None]) -> None:
+        """Keep the resources (and key order) of these final blobs for the next block, which
+        finds them by the blob bytes it reads (decoding is a pure function of the bytes).
+        The tracker must not be used afterwards."""
+        for address, blob in blobs.items():
+            previous = _LATEST_BLOBS.pop(address, None)
+            if previous is not None:
+                _DECODED_BLOBS.pop(previous, None)
+            order = self._order.get(address)
+            if blob is None or order is None:
+                continue
+            _DECODED_BLOBS[blob] = (self._accounts[address], order)
+            _LATEST_BLOBS[address] = blob
+        if len(_DECODED_BLOBS) > _DECODED_BLOBS_CAP:  # drop the oldest quarter (dicts keep insertion order)
+            for oldest in list(islice(_DECODED_BLOBS, len(_DECODED_BLOBS) - _DECODED_BLOBS_CAP * 3 // 4)):
+                del _DECODED_BLOBS[oldest]
+            for stale in list(islice(_LATEST_BLOBS, len(_LATEST_BLOBS) - _DECODED_BLOBS_CAP * 3 // 4)):
+                del _LATEST_BLOBS[stale]
 
     def _encode(self, address: bytes) -> bytes | None:
         resources = self._accounts[address]
@@ -178,21 +208,38 @@ class _BlobTracker:
             parts += (encoded_key, _uleb(len(value)), value)
         return b"".join(parts)
 
-    def apply(self, write_set: WriteSet) -> dict[bytes, bytes | None]:
+    def apply(self, writes: Sequence[RawWrite] | WriteSet) -> dict[bytes, bytes | None]:
+        """Apply one version's writes (a write set, or its (address, path, value or None)
+        as :func:`write_set_entries` gives them); the blobs of the accounts they touch, by address."""
+        if isinstance(writes, WriteSet):
+            writes = _raw_writes(writes)
         touched: set[bytes] = set()
-        for access_path, op in write_set.entries:
-            resources = self._resources(access_path.address)
-            address = access_path.address.value
-            if op.value is None:
-                if resources.pop(access_path.path, None) is not None:
-                    self._order.pop(address, None)
+        accounts, order = self._accounts, self._order
+        for address, path, value in writes:
+            resources = accounts.get(address)
+            if resources is None:
+                resources = self._resources(address)
+            if value is None:
+                if resources.pop(path, None) is not None:
+                    order.pop(address, None)
             else:
-                if access_path.path not in resources:
-                    self._order.pop(address, None)
-                resources[access_path.path] = op.value
+                if path not in resources:
+                    order.pop(address, None)
+                resources[path] = value
             touched.add(address)
         return {address: self._encode(address) for address in sorted(touched)}
 
+
+def _raw_writes(write_set: WriteSet) -> list[RawWrite]:
+    return [(access_path.address.value, access_path.path, op.value) for access_path, op in write_set.entries]
+
+
+# Account blobs applied by state sync -> (resources, sorted (encoded key, key)), which encode
+# to exactly that blob: the next block reads those blobs and decodes nothing. The latest blob
+# per address only (others go), bounded; never mutated (a tracker copies the resources).
+_DECODED_BLOBS: dict[bytes, tuple[dict[bytes, bytes], list[tuple[bytes, bytes]]]] = {}
+_LATEST_BLOBS: dict[bytes, bytes] = {}  # address -> its blob in _DECODED_BLOBS
+_DECODED_BLOBS_CAP = 10_000
 
 _ULEB_SMALL = tuple(bytes((n,)) for n in range(0x80))
 
@@ -431,30 +478,34 @@ class Ledger:
                 decoded = [transaction_from_bcs(data) for data in transactions]
             elif len(decoded) != count:
                 raise LedgerError("decoded transactions must match the transaction bytes one to one")
-            write_set_values = [WriteSet.from_bcs(data) for data in write_sets]
-            event_values = [[ContractEvent.from_bcs(data) for data in listed] for listed in events]
+            writes = [write_set_entries(data) for data in write_sets]
+            # key, sequence number, type tag encoding: what the store keeps besides the bytes
+            # (exact: malformed events are refused as the full decoder refuses them)
+            heads = [[event_head(data) for data in listed] for listed in events]
         except BcsError as exc:
             raise LedgerError(f"undecodable outputs: {exc}") from None
         metadata = decoded[0]
         if not isinstance(metadata, BlockMetadata) or not all(isinstance(t, SignedTransaction) for t in decoded[1:]):
             raise LedgerError(f"the outputs at version {first_version} are not one block")
         tracker = _BlobTracker(self.state_view())
+        new_epoch_tag = _type_tag_bytes(NewEpochEvent.TYPE_TAG)
         entries = []
         results = []
         final_blobs: dict[bytes, bytes | None] = {}
         reconfiguration = False
         for offset, (txn, info) in enumerate(zip(decoded, infos, strict=True)):
-            blobs = tracker.apply(write_set_values[offset])
+            blobs = tracker.apply(writes[offset])
             final_blobs.update(blobs)
-            reconfiguration |= any(e.type_tag == NewEpochEvent.TYPE_TAG for e in event_values[offset])
+            listed = heads[offset]
+            reconfiguration |= any(head[2] == new_epoch_tag for head in listed)
             user = txn if isinstance(txn, SignedTransaction) else None
             entries.append(
                 TransactionToCommit(
                     transaction_bytes=transactions[offset],
                     account_blobs=blobs,
                     events=tuple(
-                        EventToCommit(e.key.value, e.sequence_number, data)
-                        for e, data in zip(event_values[offset], events[offset], strict=True)
+                        EventToCommit(key, sequence_number, data)
+                        for (key, sequence_number, _), data in zip(listed, events[offset], strict=True)
                     ),
                     gas_used=info.gas_used,
                     status=info.status,
@@ -464,13 +515,16 @@ class Ledger:
                 )
             )
             if user is not None:
-                txn_hash = user_transaction_hash(transactions[offset][1:])
-                name = _kept_status_name(kept_status(info.status))
-                results.append(CommittedTransaction(user, txn_hash, first_version + offset, name))
+                # the store recomputes each info's transaction hash from these bytes and the
+                # block is refused below unless all infos match: the proven hash is the hash
+                status = info.status
+                name = "executed" if status.kind == KEPT_EXECUTED else _kept_status_name(kept_status(status))
+                results.append(CommittedTransaction(user, info.transaction_hash, first_version + offset, name))
         with self._write_lock:
             prepared = self.db.prepare_block(entries, first_version)
         if prepared.transaction_infos != tuple(infos):
             raise LedgerError(f"the outputs of the block at version {first_version} do not give the proven results")
+        tracker.remember(final_blobs)
         changed = {AccountAddress(address): blob for address, blob in final_blobs.items()}
         next_epoch = None
         if reconfiguration:

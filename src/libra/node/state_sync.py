@@ -56,7 +56,7 @@ from libra.node.ledger import CommittedBlock, Ledger, LedgerError
 from libra.storage.errors import StorageError
 from libra.types.ledger import EpochState, LedgerInfoWithSignatures
 from libra.types.move import AccountAddress
-from libra.types.proof import EpochChangeProof, TransactionListWithProof
+from libra.types.proof import EpochChangeProof, TransactionListWithProof, take_decoded_transaction
 from libra.types.transaction import BlockMetadata, SignedTransaction, transaction_from_bcs
 
 log = logging.getLogger("libra.state_sync")
@@ -170,7 +170,9 @@ def split_blocks(first_version: int, transactions: Sequence[bytes]) -> list[_Blo
     users: list[SignedTransaction] = []
     start = first_version
     for offset, data in enumerate(transactions):
-        txn = transaction_from_bcs(data)
+        txn = take_decoded_transaction(data)  # decoded with the chunk message, if it was
+        if txn is None:
+            txn = transaction_from_bcs(data)
         if isinstance(txn, BlockMetadata):
             if metadata is not None:
                 blocks.append(_Block(metadata, tuple(users), start))

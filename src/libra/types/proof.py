@@ -33,7 +33,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from libra.bcs import BcsType, Deserializer, Serializer
-from libra.types.ledger import LedgerInfoWithSignatures, TransactionInfo, deserialize_hash, serialize_hash
+from libra.types.ledger import (
+    EXECUTED,
+    LedgerInfoWithSignatures,
+    TransactionInfo,
+    deserialize_hash,
+    serialize_hash,
+)
 
 
 def _write_hashes(serializer: Serializer, hashes: tuple[bytes, ...]) -> None:
@@ -59,16 +65,42 @@ def _read_canonical(deserializer: Deserializer, decode: Callable[[Deserializer],
     return deserializer.consumed_since(start)
 
 
-def _read_transaction(deserializer: Deserializer) -> bytes:
-    from libra.types.transaction import deserialize_transaction
+# Transactions decoded while reading a transaction list, by their bytes, for the reader
+# (state sync) to take instead of decoding them again: decoding is a pure function of the
+# bytes and the values are immutable. Bounded; cleared when full.
+_DECODED_TRANSACTIONS: dict[bytes, object] = {}
+_DECODED_TRANSACTIONS_CAP = 1024
 
-    return _read_canonical(deserializer, deserialize_transaction)
+
+def take_decoded_transaction(data: bytes) -> object | None:
+    """The transaction decoded from exactly ``data`` by a transaction list read before
+    (once), or None."""
+    return _DECODED_TRANSACTIONS.pop(data, None)
+
+
+def _read_transaction(deserializer: Deserializer) -> bytes:
+    from libra.types.transaction import decode_signed_transaction_fast, deserialize_transaction
+
+    data, start, _ = deserializer.view()
+    txn: object = None
+    if data[start : start + 1] == b"\x00":  # a user transaction: try the fast path
+        fast = decode_signed_transaction_fast(data, start + 1)
+        if fast is not None:
+            txn = fast[0]
+            deserializer.skip_to(fast[1])
+    if txn is None:
+        txn = deserialize_transaction(deserializer)
+    encoded = deserializer.consumed_since(start)
+    if len(_DECODED_TRANSACTIONS) >= _DECODED_TRANSACTIONS_CAP:
+        _DECODED_TRANSACTIONS.clear()
+    _DECODED_TRANSACTIONS[encoded] = txn
+    return encoded
 
 
 def _read_event(deserializer: Deserializer) -> bytes:
-    from libra.types.write_set import ContractEvent
+    from libra.types.write_set import read_event_bytes
 
-    return _read_canonical(deserializer, ContractEvent.deserialize)
+    return read_event_bytes(deserializer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +259,27 @@ class EventWithProof(BcsType):
         return cls(deserializer.u64(), deserializer.u64(), _read_event(deserializer), EventProof.deserialize(deserializer))
 
 
+def _read_transaction_info(deserializer: Deserializer) -> TransactionInfo:
+    """``TransactionInfo.deserialize``, reading an executed transaction's info (one-byte
+    variant and lengths, status Executed) directly; the same value or the same error."""
+    data, pos, _ = deserializer.view()
+    if (
+        data[pos : pos + 2] == b"\x00\x20"
+        and data[pos + 34 : pos + 35] == b"\x20"
+        and data[pos + 67 : pos + 68] == b"\x20"
+        and data[pos + 108 : pos + 109] == b"\x00"  # KeptVMStatus::Executed
+    ):
+        deserializer.skip_to(pos + 109)
+        return TransactionInfo(
+            data[pos + 2 : pos + 34],
+            data[pos + 35 : pos + 67],
+            data[pos + 68 : pos + 100],
+            int.from_bytes(data[pos + 100 : pos + 108], "little"),
+            EXECUTED,
+        )
+    return TransactionInfo.deserialize(deserializer)
+
+
 @dataclass(frozen=True, slots=True)
 class TransactionListProof(BcsType):
     ledger_info_to_transaction_infos_proof: AccumulatorRangeProof
@@ -240,7 +293,7 @@ class TransactionListProof(BcsType):
     def deserialize(cls, deserializer: Deserializer) -> TransactionListProof:
         return cls(
             AccumulatorRangeProof.deserialize(deserializer),
-            tuple(deserializer.sequence(TransactionInfo.deserialize, "transaction infos")),
+            tuple(deserializer.sequence(_read_transaction_info, "transaction infos")),
         )
 
 

@@ -170,3 +170,121 @@ class ChangeSet(BcsType):
             WriteSet.deserialize(deserializer),
             tuple(deserializer.sequence(ContractEvent.deserialize, "events")),
         )
+
+
+# --- fast exact decoding for applying peers' outputs (state sync) -------------------------
+#
+# Both functions below accept and refuse exactly the bytes the full decoders accept and
+# refuse (``BcsError``): a fast path reads the common layouts directly and hands anything
+# else (multi-byte lengths, unknown type tags, malformed input) to the full decoder.
+
+# A write: (address bytes, resource path, new value or None for a deletion).
+RawWrite = tuple[bytes, bytes, bytes | None]
+
+
+def write_set_entries(data: bytes) -> list[RawWrite]:
+    """The writes of a ``WriteSet``'s BCS bytes, in order; ``BcsError`` exactly where
+    ``WriteSet.from_bcs`` raises it."""
+    try:
+        entries = _write_set_entries_fast(data)
+    except IndexError:
+        entries = None
+    if entries is None:
+        return [(path.address.value, path.path, op.value) for path, op in WriteSet.from_bcs(data).entries]
+    return entries
+
+
+def _write_set_entries_fast(data: bytes) -> list[RawWrite] | None:
+    """None unless ``data`` is a canonical write set whose lengths are single ULEB128 bytes
+    (values: up to two); IndexError on short input."""
+    count = data[0]
+    if count >= 0x80:
+        return None
+    pos = 1
+    entries: list[RawWrite] = []
+    append = entries.append
+    for _ in range(count):
+        address = data[pos : pos + 16]
+        size = data[pos + 16]
+        if size >= 0x80:
+            return None
+        pos += 17
+        path = data[pos : pos + size]
+        pos += size
+        kind = data[pos]
+        pos += 1
+        if kind == 0:
+            append((address, path, None))
+            continue
+        if kind != 1:
+            return None
+        size = data[pos]
+        pos += 1
+        if size >= 0x80:
+            high = data[pos]
+            if high == 0 or high >= 0x80:
+                return None
+            size = (size & 0x7F) | high << 7
+            pos += 1
+        append((address, path, data[pos : pos + size]))
+        pos += size
+    # a slice cut short by the end of input leaves ``pos`` past the end: refused here
+    return entries if pos == len(data) else None
+
+
+# Encodings of type tags decoded whole from events before (all valid), bounded.
+_EVENT_TAGS: dict[bytes, None] = {}
+_EVENT_TAGS_CAP = 1024
+# variant 0, key length 24, key, sequence number: the fixed-layout head of every event
+_EVENT_HEAD = 2 + EVENT_KEY_LENGTH + 8
+
+
+def _event_fast(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(end of the type tag, end of the event) of the event at ``data[pos:]`` when its tag is
+    a non-generic struct tag whose encoding was decoded whole before (BCS is prefix-free: a
+    valid encoding there is what the decoder reads) and its data length is one ULEB byte;
+    None otherwise (the full decoder is then asked)."""
+    try:
+        head = pos + _EVENT_HEAD
+        if data[pos] == 0 and data[pos + 1] == EVENT_KEY_LENGTH and data[head] == 7:
+            module_end = head + 18 + data[head + 17]  # tag 7, address, module length, module
+            end = module_end + 2 + data[module_end]  # name length, name, type parameter count
+            if data[end - 1] == 0 and data[head:end] in _EVENT_TAGS and data[end] < 0x80:
+                stop = end + 1 + data[end]
+                if stop <= len(data):
+                    return end, stop
+    except IndexError:
+        pass
+    return None
+
+
+def _learn_event_tag(event: ContractEvent) -> bytes:
+    """The encoding of ``event``'s type tag (just decoded whole), remembered for the fast path."""
+    serializer = Serializer()
+    serialize_type_tag(serializer, event.type_tag)
+    tag = serializer.output()
+    if len(_EVENT_TAGS) < _EVENT_TAGS_CAP:
+        _EVENT_TAGS[tag] = None
+    return tag
+
+
+def read_event_bytes(deserializer: Deserializer) -> bytes:
+    """The bytes of the ``ContractEvent`` at the deserializer's position, checked as
+    ``ContractEvent.deserialize`` checks them (``BcsError`` exactly where it raises)."""
+    data, pos, _ = deserializer.view()
+    fast = _event_fast(data, pos)
+    if fast is not None:
+        deserializer.skip_to(fast[1])
+        return data[pos : fast[1]]
+    _learn_event_tag(ContractEvent.deserialize(deserializer))
+    return deserializer.consumed_since(pos)
+
+
+def event_head(data: bytes) -> tuple[bytes, int, bytes]:
+    """(key, sequence number, type tag encoding) of a ``ContractEvent``'s BCS bytes;
+    ``BcsError`` exactly where ``ContractEvent.from_bcs`` raises it (see :func:`_event_fast`)."""
+    fast = _event_fast(data, 0)
+    if fast is not None and fast[1] == len(data):
+        return data[2:26], int.from_bytes(data[26:_EVENT_HEAD], "little"), data[_EVENT_HEAD : fast[0]]
+    event = ContractEvent.from_bcs(data)
+    return event.key.value, event.sequence_number, _learn_event_tag(event)
