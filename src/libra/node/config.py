@@ -15,7 +15,7 @@ Example (what ``libra localnet`` writes)::
     key_file = ".libra/localnet/validator-0/consensus.key"
     max_block_transactions = 1000
     round_timeout_ms = 1000
-    block_time_budget_ms = 300    # a leader proposes what it executes and commits in this time
+    block_time_budget_ms = 500    # a leader proposes what it executes and commits in this time
 
     [network]
     listen = "127.0.0.1:6180"
@@ -94,7 +94,7 @@ class ConsensusSection(_Section):
     round_timeout_ms: int = Field(default=1000, ge=50, le=600_000)
     # A leader proposes what its recent blocks say it executes and commits in this time, so
     # that rounds end well inside the timeout even on a loaded machine (node/block_pace.py).
-    block_time_budget_ms: int = Field(default=300, ge=10, le=600_000)
+    block_time_budget_ms: int = Field(default=500, ge=10, le=600_000)
     # A leader with nothing to propose waits at most this long before an empty block
     # (keeps the ledger clock moving without adding latency when busy).
     idle_block_ms: int = Field(default=1000, ge=10, le=600_000)

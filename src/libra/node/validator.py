@@ -77,7 +77,7 @@ from libra.types.write_set import ContractEvent
 log = logging.getLogger("libra.consensus")
 
 FETCH_TIMEOUT_SECS = 2.0
-DEFAULT_BLOCK_BUDGET_SECS = 0.3
+DEFAULT_BLOCK_BUDGET_SECS = 0.5
 RETRIEVAL_FAILED = 1
 
 

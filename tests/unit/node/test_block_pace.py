@@ -31,7 +31,7 @@ def test_a_slower_machine_shrinks_blocks_and_a_faster_one_grows_them():
 
 def test_small_blocks_teach_nothing():
     pace = BlockPace(0.3, initial_secs_per_txn=0.001, weight=1.0)
-    pace.executed(MIN_SAMPLE_TXNS - 1, 5.0)  # one slow metadata-only block must not shrink proposals
+    pace.executed(MIN_SAMPLE_TXNS - 1, 5.0)  # a small block is mostly fixed cost: it must not shrink proposals
     pace.committed(1, 5.0)
     assert pace.block_limit() == 300
 
