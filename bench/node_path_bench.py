@@ -192,16 +192,26 @@ def run(txns: int, accounts: int, block_size: int) -> dict[str, float]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_workload(argv: list[str] | None, description: str) -> argparse.Namespace:
+    """``--txns``, ``--accounts`` and ``--block`` of a per-payment CPU bench."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--txns", type=int, default=5000)
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--block", type=int, default=500)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def print_per_payment(results: dict[str, float]) -> None:
+    """The machine's load, then each component's CPU µs per payment, largest first."""
     print(f"load average {os.getloadavg()[0]:.2f} (2 cores shared; CPU time is per process)")
-    results = run(args.txns, args.accounts, args.block)
     for name, micros in sorted(results.items(), key=lambda kv: -kv[1]):
         print(f"{name:45s} {micros:8.1f} µs/payment")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_workload(argv, __doc__.splitlines()[0])
+    results = run(args.txns, args.accounts, args.block)
+    print_per_payment(results)
     print(f"one core sustains about {1e6 / results['total CPU']:,.0f} payments/s on this path (no HTTP)")
 
 

@@ -19,15 +19,13 @@ microseconds per payment (``time.process_time``) of:
 
 from __future__ import annotations
 
-import argparse
-import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.node_path_bench import CHAIN_ID, Chain, Meter, fund
+from bench.node_path_bench import CHAIN_ID, Chain, Meter, fund, parse_workload, print_per_payment
 from libra.client.loadgen import PaymentSigner, Sender, payment_plan
 from libra.node import state_sync as state_sync_module
 from libra.node.ledger import Ledger
@@ -107,15 +105,9 @@ def run(txns: int, accounts: int, block_size: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--txns", type=int, default=5000)
-    parser.add_argument("--accounts", type=int, default=1000)
-    parser.add_argument("--block", type=int, default=500)
-    args = parser.parse_args(argv)
-    print(f"load average {os.getloadavg()[0]:.2f} (2 cores shared; CPU time is per process)")
+    args = parse_workload(argv, __doc__.splitlines()[0])
     results = run(args.txns, args.accounts, args.block)
-    for name, micros in sorted(results.items(), key=lambda kv: -kv[1]):
-        print(f"{name:45s} {micros:8.1f} µs/payment")
+    print_per_payment(results)
     print(f"one core follows about {1e6 / results['total CPU']:,.0f} payments/s by state sync")
 
 

@@ -9,29 +9,16 @@ import numpy as np
 from diem import stdlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from testchain import XUS, Account, TestChain, sdk_address
+from testchain import XUS, Account, TestChain, mixed_chain, sdk_address
 
 from libra.execution import BlockOutput, DecodedAccounts, InMemoryStateView, execute_block
 from libra.framework.state import decode_account_blob, encode_account_blob
 from libra.types.transaction import SignedTransaction
 
-_BASE: dict[str, object] = {}
-
 
 def base_chain() -> tuple[TestChain, list[Account]]:
-    """Two VASPs (one with a child) and a second DD, built once; each example gets copies."""
-    if not _BASE:
-        chain = TestChain()
-        alice = chain.new_parent_vasp("alice", fund=10**7)
-        child = chain.new_child_vasp(alice, "alice-child", initial=10**6)
-        bob = chain.new_parent_vasp("bob", fund=10**7)
-        dealer = chain.new_dd("dealer")
-        _BASE.update(chain=chain, view=chain.view.copy(), seq=dict(chain.seq), now=chain.now, round=chain.round,
-                     accounts=[alice, child, bob, dealer, chain.dd_account])
-    chain = _BASE["chain"]
-    chain.view, chain.seq = _BASE["view"].copy(), dict(_BASE["seq"])  # type: ignore[attr-defined]
-    chain.now, chain.round = _BASE["now"], _BASE["round"]  # type: ignore[attr-defined]
-    return chain, _BASE["accounts"]  # type: ignore[return-value]
+    """Two VASPs (one with a child) and a second DD, restored for each example."""
+    return mixed_chain()
 
 
 ACTIONS = st.lists(

@@ -6,30 +6,17 @@ import numpy as np
 from diem import stdlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from testchain import XUS, TestChain, sdk_address
+from testchain import XUS, TestChain, mixed_chain, mixed_chain_accounts, sdk_address
 
 from libra.framework.resources import DIEM_ACCOUNT, PreburnQueue, transaction_fee_kind
 from libra.framework.state import BlockState
 from libra.framework.views import get_account_view, get_currency_views
 from libra.types.move import TREASURY_COMPLIANCE_ADDRESS
 
-_BASE: dict[str, object] = {}
-
 
 def base_chain() -> TestChain:
-    """A chain with two VASPs (one with a child) and a second DD, built once and copied per example."""
-    if not _BASE:
-        chain = TestChain()
-        alice = chain.new_parent_vasp("alice", fund=10**7)
-        child = chain.new_child_vasp(alice, "alice-child", initial=10**6)
-        bob = chain.new_parent_vasp("bob", fund=10**7)
-        dealer = chain.new_dd("dealer")
-        _BASE.update(chain=chain, view=chain.view.copy(), seq=dict(chain.seq), now=chain.now, round=chain.round,
-                     accounts=[alice, child, bob, dealer, chain.dd_account])
-    chain = _BASE["chain"]  # type: ignore[assignment]
-    chain.view, chain.seq = _BASE["view"].copy(), dict(_BASE["seq"])  # type: ignore[attr-defined]
-    chain.now, chain.round = _BASE["now"], _BASE["round"]  # type: ignore[assignment]
-    return chain  # type: ignore[return-value]
+    """A chain with two VASPs (one with a child) and a second DD, restored for each example."""
+    return mixed_chain()[0]
 
 
 ACTIONS = st.lists(
@@ -45,7 +32,7 @@ ACTIONS = st.lists(
 
 
 def build(chain: TestChain, actions: list[tuple[str, int, int, int]]) -> list:  # type: ignore[type-arg]
-    accounts = _BASE["accounts"]
+    accounts = mixed_chain_accounts()
     txns = []
     for kind, i, j, amount in actions:
         a, b = accounts[i], accounts[j]  # type: ignore[index]

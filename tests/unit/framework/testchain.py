@@ -231,3 +231,32 @@ def status_of(out: TransactionOutput) -> tuple[str, int | None, str | None]:
     if name == "Discarded":
         return name, None, status.status_code  # type: ignore[union-attr]
     return name, None, None
+
+
+_MIXED: dict[str, object] = {}
+
+
+def mixed_chain() -> tuple[TestChain, list[Account]]:
+    """Two VASPs (one with a child) and a second DD, built once; each call restores that state.
+
+    Returns the chain and its accounts: alice, alice's child, bob, the second dealer, the testnet DD.
+    """
+    if not _MIXED:
+        chain = TestChain()
+        alice = chain.new_parent_vasp("alice", fund=10**7)
+        child = chain.new_child_vasp(alice, "alice-child", initial=10**6)
+        bob = chain.new_parent_vasp("bob", fund=10**7)
+        dealer = chain.new_dd("dealer")
+        _MIXED.update(chain=chain, view=chain.view.copy(), seq=dict(chain.seq), now=chain.now, round=chain.round,
+                      accounts=[alice, child, bob, dealer, chain.dd_account])
+    chain = _MIXED["chain"]  # type: ignore[assignment]
+    chain.view, chain.seq = _MIXED["view"].copy(), dict(_MIXED["seq"])  # type: ignore[attr-defined]
+    chain.now, chain.round = _MIXED["now"], _MIXED["round"]  # type: ignore[attr-defined]
+    return chain, list(_MIXED["accounts"])  # type: ignore[call-overload, return-value]
+
+
+def mixed_chain_accounts() -> list[Account]:
+    """The accounts of :func:`mixed_chain`, without restoring its state."""
+    if not _MIXED:
+        mixed_chain()
+    return list(_MIXED["accounts"])  # type: ignore[call-overload]
