@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from libra.node.localnet import end_with_this_process
+
 _PORTS = random.Random(os.getpid())
 
 
@@ -94,6 +96,7 @@ def start_localnet(data_dir: Path, port: int | None = None, extra: list[str] | N
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=end_with_this_process(),  # a killed test run leaves no localnet behind
         )
     deadline = time.monotonic() + 90
     while not state.exists():

@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from libra.client import loadgen
+from libra.node.localnet import end_with_this_process
 
 LOCALNET_READY_SECS = 90.0
 
@@ -73,6 +74,7 @@ class OwnLocalnet:
              "--network-port", str(network_port), "--validators", str(self.validators),
              "--full-nodes", str(self.full_nodes)],
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=end_with_this_process(),  # an interrupted bench leaves no localnet behind
         )
         state = data / "localnet.json"
         deadline = time.monotonic() + LOCALNET_READY_SECS

@@ -20,11 +20,14 @@ The first start creates everything; a later start with the same folder reuses it
 the network resumes from disk (node configs are written again, from the options given).
 Nodes are separate processes (``libra node run
 --config``); the launcher never restarts one that dies, it says so and keeps the
-others running. SIGINT/SIGTERM stop every node cleanly.
+others running. SIGINT/SIGTERM stop every node cleanly. On Linux a node also gets SIGTERM
+when its launcher dies by any means, SIGKILL included, so no node outlives it.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
 import os
 import signal
@@ -363,6 +366,30 @@ def _check_ports_free(plans: list[NodePlan]) -> None:
                     ) from None
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _terminate_with(prctl: Callable[..., int], parent_pid: int) -> None:
+    """In a child between fork and exec: have Linux send it SIGTERM when its parent dies.
+
+    The launcher stops its nodes on SIGINT/SIGTERM, but nothing runs in a process killed by
+    SIGKILL (a test runner's timeout, the OOM killer), and its nodes would keep their ports
+    and stores. The signal is asked for after the fork, so a parent that died in between is
+    noticed by its pid instead. ``prctl`` is looked up before the fork: the child loads nothing.
+    """
+    if prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        return  # not fatal: the node simply outlives a killed launcher, as before
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def end_with_this_process() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for child processes that must not outlive this one (Linux only)."""
+    if sys.platform != "linux":
+        return None
+    return functools.partial(_terminate_with, ctypes.CDLL(None, use_errno=True).prctl, os.getpid())
+
+
 def _start(plan: NodePlan) -> RunningNode:
     log = open(plan.folder / "node.log", "ab")  # noqa: SIM115 - closed when the node stops
     process = subprocess.Popen(
@@ -370,6 +397,7 @@ def _start(plan: NodePlan) -> RunningNode:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # Ctrl-C reaches the launcher, which stops nodes in order
+        preexec_fn=end_with_this_process(),
     )
     return RunningNode(plan, process, log)
 
