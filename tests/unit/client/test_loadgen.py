@@ -139,3 +139,54 @@ def test_proc_readers() -> None:
 def test_faucet_url() -> None:
     assert loadgen.faucet_url_for("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/mint"
     assert loadgen.faucet_url_for("http://h:1/v1/") == "http://h:1/mint"
+
+
+def _stuck_generator() -> tuple[loadgen.LoadGenerator, list[str]]:
+    generator = loadgen.LoadGenerator(loadgen.LoadConfig(url="http://unused"), chain_id=2)
+    generator.senders = [Sender.generate() for _ in range(3)]
+    addresses = [s.address.value.hex() for s in generator.senders]
+    # sender 0: seqs 7 and 5 accepted, uncommitted; sender 2: seq 3; sender 1 nothing stuck;
+    # "inflight" was sent but never answered (not accepted): not a stuck payment
+    accepted = {"h07": (0, 7), "h05": (0, 5), "h23": (2, 3)}
+    for txn_hash, (index, seq) in accepted.items():
+        generator._pending[txn_hash] = (1.0, index)
+        generator._sequence_of[txn_hash] = seq
+    generator._pending["inflight"] = (1.0, 1)
+    generator._sequence_of["committed"] = 4  # accepted and seen committed: not pending
+    return generator, addresses
+
+
+def test_stuck_payments_are_the_accepted_ones_still_pending() -> None:
+    generator, addresses = _stuck_generator()
+    stuck = sorted(generator.stuck(), key=lambda p: p.hash)
+    assert stuck == [
+        loadgen.StuckPayment(addresses[0], 5, "h05"),
+        loadgen.StuckPayment(addresses[0], 7, "h07"),
+        loadgen.StuckPayment(addresses[2], 3, "h23"),
+    ]
+    assert loadgen.stuck_senders(stuck) == dict(sorted({addresses[0]: (5, 2), addresses[2]: (3, 1)}.items()))
+
+
+def test_stuck_report_lists_each_senders_lowest_first_and_the_chain_view() -> None:
+    generator, addresses = _stuck_generator()
+    report = loadgen.stuck_report(generator.stuck(), {addresses[0]: 5, addresses[2]: None}, limit=2)
+    assert report["count"] == 3
+    lowest = sorted([(addresses[0], 5, "h05"), (addresses[2], 3, "h23")])
+    assert [(p["sender"], p["sequence_number"], p["hash"]) for p in report["payments"]] == lowest
+    assert report["senders"] == sorted(
+        [
+            {"sender": addresses[0], "lowest_stuck": 5, "stuck": 2, "on_chain": 5},
+            {"sender": addresses[2], "lowest_stuck": 3, "stuck": 1, "on_chain": None},
+        ],
+        key=lambda e: e["sender"],
+    )
+    full = loadgen.stuck_report(generator.stuck(), {})
+    assert [p["hash"] for p in full["payments"]][2:] == ["h07"]  # later ones after every sender's lowest
+    assert json.loads(json.dumps(full)) == full
+    assert loadgen.stuck_report([], {}) == {"count": 0, "payments": [], "senders": []}
+
+
+def test_presigned_payments_carry_their_sequence_number() -> None:
+    signer = PaymentSigner(2, 2**40)
+    sender, payee = Sender.generate(), Sender.generate()
+    assert signer.presign(sender, 11, payee.address).sequence_number == 11
