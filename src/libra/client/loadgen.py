@@ -54,7 +54,8 @@ CHILDREN_PER_PARENT = 100  # below mempool's per-account cap, so one wave opens 
 CHILD_BALANCE = 10_000_000  # 10 XUS: far more than a run's 1-micro-unit payments spend
 PAYMENT_AMOUNT = 1
 CURRENCY = "XUS"
-RETRY_CODES = (-32008, -32009)  # mempool full, too many for the account: retry the same bytes
+RETRY_CODES = (-32008, -32009, "transport")  # mempool full, too many for the account, no answer:
+# send the same bytes again (a payment the node already has is answered as accepted)
 RETRY_PAUSE_SECS = 0.1
 POLL_PAGE = 1000  # the node's page size limit
 POLL_IDLE_SECS = 0.02
@@ -421,6 +422,7 @@ class LoadReport:
     first_version: int = 0
     last_version: int = 0
     stuck: list[StuckPayment] = field(default_factory=list)  # accepted, not seen committed
+    unsent_retries: int = 0  # refused payments not sent again before the drain ended
 
 
 Progress = Callable[[dict[str, Any]], None]
@@ -445,6 +447,7 @@ class LoadGenerator:
         self._sequence_of: dict[str, int] = {}  # hash -> sequence number of an accepted payment
         self._issued = 0  # payments handed to connections (including retries re-issued)
         self._inflight = 0
+        self._unanswered = 0  # payments handed to connections whose submit has not been answered
         self._cursor = 0
         self._next_version = 0
         self._submitting = False
@@ -540,6 +543,15 @@ class LoadGenerator:
     def _retries_left(self) -> bool:
         return any(a.retries for a in self._accounts)
 
+    def _resubmitting_done(self) -> bool:
+        """After the load: nothing refused waits to be sent again, and no submit is unanswered
+        (an answer still to come may be a refusal that has to be sent again)."""
+        return not self._retries_left() and self._unanswered == 0
+
+    def unsent_retries(self) -> int:
+        """Refused payments never sent again (the drain ended first)."""
+        return sum(a.retries for a in self._accounts)
+
     async def _pacer(self, batches: asyncio.Queue[list[tuple[int, Presigned]] | None]) -> None:
         cfg = self.config
         start = self.report.start
@@ -573,16 +585,19 @@ class LoadGenerator:
             issued += len(batch)
             last_sent = now
             self._inflight += len(batch)
+            self._unanswered += len(batch)
             await batches.put(batch)
         # payments refused as "mempool full" hold up their senders' later ones: send them
-        # again (nothing new) so that every accepted payment can commit
+        # again (nothing new) so that every accepted payment can commit, including those
+        # refused in answers that arrive from here on
         deadline = time.perf_counter() + cfg.drain_s
-        while self._retries_left() and time.perf_counter() < deadline:
+        while not self._resubmitting_done() and time.perf_counter() < deadline:
             batch = self._take(BATCH, time.perf_counter(), retries_only=True)
             if not batch:
                 await asyncio.sleep(0.01)
                 continue
             self._inflight += len(batch)
+            self._unanswered += len(batch)
             await batches.put(batch)
         for _ in range(cfg.connections):
             await batches.put(None)
@@ -605,6 +620,7 @@ class LoadGenerator:
             if isinstance(answers, dict):  # one error for the whole batch
                 answers = [{"id": i, "error": answers.get("error")} for i in range(len(batch))]
             report.attempts += len(batch)
+            self._unanswered -= len(batch)
             now = time.perf_counter()
             report.submit_rpc_ms.append((now - sent_at) * 1000)
             if any(isinstance(a, dict) and a.get("error") is not None for a in answers):
@@ -745,6 +761,7 @@ class LoadGenerator:
         await ticker
         report.lost = len(self._pending)
         report.stuck = self.stuck()
+        report.unsent_retries = self.unsent_retries()
         report.tps = rate_in_window(report.commit_times, report.window)
         report.offered_tps = rate_in_window(self._submit_times, report.window)
         return report
