@@ -150,6 +150,7 @@ def _table(doc: dict[str, Any]) -> Table:
         ("submit POST p50 / p99 (ms), with a rejection", " / ".join(map(str, doc["rejected_rpc_ms"]))),
         ("submitted (accepted) / attempts", f"{doc['submitted']:,} / {doc['attempts']:,}"),
         ("committed / lost", f"{doc['committed']:,} / {doc['lost']:,}"),
+        ("refused, not sent again before the drain ended", f"{doc.get('unsent_retries', 0):,}"),
         ("steady window (s) / run (s)", f"{doc['window_s']:.1f} / {doc['duration_s']:.1f}"),
         ("accounts / connections / validators", f"{doc['accounts']} / {doc['connections']} / {doc['validators']}"),
         ("PyNaCl verifies/s on one core", f"{doc['verify_per_core']:,}"),
@@ -168,7 +169,67 @@ def _table(doc: dict[str, Any]) -> Table:
     return table
 
 
-async def _bench(config: loadgen.LoadConfig, pids: dict[str, int], validators: int, console: Console) -> dict[str, Any]:
+STUCK_SENDERS_LOOKED_UP = 200  # senders of stuck payments whose account is read at the end
+
+
+async def _mempool_size(session: aiohttp.ClientSession, metrics_url: str) -> int | None:
+    """A node's ``libra_mempool_transactions`` gauge (None when it does not answer)."""
+    try:
+        async with session.get(metrics_url) as response:
+            text = await response.text()
+    except (TimeoutError, aiohttp.ClientError):
+        return None
+    for line in text.splitlines():
+        if line.startswith("libra_mempool_transactions "):
+            return int(float(line.split()[1]))
+    return None
+
+
+async def _stuck(
+    session: aiohttp.ClientSession, generator: loadgen.LoadGenerator, url: str, nodes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The stuck payments, their senders' sequence numbers on chain (as the API node and,
+    for a localnet, every node tells it) and every node's mempool size."""
+    stuck = generator.report.stuck
+    senders = list(loadgen.stuck_senders(stuck))[:STUCK_SENDERS_LOOKED_UP]
+    on_chain = await generator.on_chain_sequence_numbers(session, url, senders)
+    doc = loadgen.stuck_report(stuck, on_chain)
+    per_node: dict[str, Any] = {}
+    for node in nodes:
+        name = str(node.get("name"))
+        view: dict[str, Any] = {}
+        if node.get("metrics"):
+            view["mempool"] = await _mempool_size(session, str(node["metrics"]))
+        if node.get("json_rpc"):
+            seqs = await generator.on_chain_sequence_numbers(session, str(node["json_rpc"]), senders[:20])
+            view["on_chain"] = seqs
+        per_node[name] = view
+    doc["nodes"] = per_node
+    return doc
+
+
+def _stuck_lines(stuck: dict[str, Any]) -> list[str]:
+    lines = [f"stuck: {stuck['count']} accepted payment(s) not committed"]
+    for p in stuck["payments"]:
+        lines.append(f"  sender {p['sender']} seq {p['sequence_number']} hash {p['hash']}")
+    lines.append("  per sender: lowest stuck seq / stuck / seq on chain")
+    for entry in stuck["senders"][: loadgen.STUCK_LISTED]:
+        lines.append(f"  {entry['sender']}  {entry['lowest_stuck']} / {entry['stuck']} / {entry['on_chain']}")
+    if len(stuck["senders"]) > loadgen.STUCK_LISTED:
+        lines.append(f"  … {len(stuck['senders']) - loadgen.STUCK_LISTED} more sender(s) in the --json document")
+    for name, view in stuck.get("nodes", {}).items():
+        seqs = view.get("on_chain", {})
+        lines.append(f"  node {name}: mempool {view.get('mempool')}, seqs on chain {list(seqs.values())[:10]}")
+    return lines
+
+
+async def _bench(
+    config: loadgen.LoadConfig,
+    pids: dict[str, int],
+    validators: int,
+    console: Console,
+    nodes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=config.connections + 4)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
@@ -192,6 +253,7 @@ async def _bench(config: loadgen.LoadConfig, pids: dict[str, int], validators: i
             generator.on_mark = cpu.mark
             report = await generator.run(session)
         cpu.mark("drained")
+        stuck = await _stuck(session, generator, config.url, nodes or []) if report.stuck else None
         cpu.marks.setdefault("window", cpu.marks["start"])
         cpu.marks.setdefault("end", cpu.marks["drained"])
         window_s = report.window[1] - report.window[0]
@@ -214,6 +276,7 @@ async def _bench(config: loadgen.LoadConfig, pids: dict[str, int], validators: i
                 "connections": config.connections,
                 "attempts": report.attempts,
                 "lost": report.lost,
+                "unsent_retries": report.unsent_retries,
                 "window_s": round(window_s, 2),
                 "cpu_util": {k: round(100 * v / max(window_s, 1e-9), 1) for k, v in sorted(cpu_s.items())},
                 "rss_mb": {k: [round(v[0], 1), round(v[1], 1)] for k, v in rss.items() if v is not None},
@@ -225,6 +288,7 @@ async def _bench(config: loadgen.LoadConfig, pids: dict[str, int], validators: i
                 "versions": [report.first_version, report.last_version],
                 "submit_rpc_ms": _p50_p99(report.submit_rpc_ms),
                 "rejected_rpc_ms": _p50_p99(report.rejected_rpc_ms),
+                **({"stuck": stuck} if stuck is not None else {}),
             },
         )
 
@@ -302,12 +366,15 @@ def bench(
             per_account_window=per_account_window, warmup_s=warmup, drain_s=drain, presign=presign,
             max_rate_hint=max_rate_hint,
         )
-        doc = asyncio.run(_bench(config, pids, validators, console))
+        nodes = list(info["nodes"]) if info is not None else []
+        doc = asyncio.run(_bench(config, pids, validators, console, nodes))
     except (loadgen.RpcFailure, aiohttp.ClientError) as exc:
         raise click.ClickException(f"bench failed: {exc}") from None
     finally:
         if localnet is not None:
             localnet.stop()
     Console().print(_table(doc))
+    if "stuck" in doc:
+        Console().print("\n".join(_stuck_lines(doc["stuck"])), markup=False, highlight=False)
     if json_path is not None:
         json_path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -54,7 +54,8 @@ CHILDREN_PER_PARENT = 100  # below mempool's per-account cap, so one wave opens 
 CHILD_BALANCE = 10_000_000  # 10 XUS: far more than a run's 1-micro-unit payments spend
 PAYMENT_AMOUNT = 1
 CURRENCY = "XUS"
-RETRY_CODES = (-32008, -32009)  # mempool full, too many for the account: retry the same bytes
+RETRY_CODES = (-32008, -32009, "transport")  # mempool full, too many for the account, no answer:
+# send the same bytes again (a payment the node already has is answered as accepted)
 RETRY_PAUSE_SECS = 0.1
 POLL_PAGE = 1000  # the node's page size limit
 POLL_IDLE_SECS = 0.02
@@ -147,6 +148,56 @@ def rejection_reason(error: Any) -> str:
     return f"{error.get('code')} {str(error.get('message', ''))[:120]}"
 
 
+STUCK_LISTED = 20  # stuck payments listed in the report at most
+
+
+@dataclass(frozen=True, slots=True)
+class StuckPayment:
+    """An accepted payment not seen committed: its sender (hex), sequence number and hash (hex)."""
+
+    sender: str
+    sequence_number: int
+    hash: str
+
+
+def stuck_senders(stuck: Sequence[StuckPayment]) -> dict[str, tuple[int, int]]:
+    """Per sender of ``stuck``: (lowest stuck sequence number, how many are stuck), by address."""
+    senders: dict[str, tuple[int, int]] = {}
+    for payment in stuck:
+        lowest, count = senders.get(payment.sender, (payment.sequence_number, 0))
+        senders[payment.sender] = (min(lowest, payment.sequence_number), count + 1)
+    return dict(sorted(senders.items()))
+
+
+def stuck_report(
+    stuck: Sequence[StuckPayment], on_chain: dict[str, int | None], limit: int = STUCK_LISTED
+) -> dict[str, Any]:
+    """The ``stuck`` part of the result document.
+
+    ``payments``: up to ``limit`` stuck payments, each sender's lowest first (the one that
+    holds the others back), then by sender and sequence number. ``senders``: every sender
+    with a stuck payment, its lowest stuck sequence number and the account's sequence
+    number on chain at the end (``on_chain``, None when unknown): equal means the payment
+    at the head of the sender's queue is the one that never committed; lower means an
+    earlier payment of the sender is missing too.
+    """
+    senders = stuck_senders(stuck)
+    ordered = sorted(
+        stuck,
+        key=lambda p: (p.sequence_number != senders[p.sender][0], p.sender, p.sequence_number),
+    )
+    return {
+        "count": len(stuck),
+        "payments": [
+            {"sender": p.sender, "sequence_number": p.sequence_number, "hash": p.hash} for p in ordered[:limit]
+        ],
+        "senders": [
+            {"sender": sender, "lowest_stuck": lowest, "stuck": count, "on_chain": on_chain.get(sender)}
+            for sender, (lowest, count) in senders.items()
+        ],
+    }
+
+
 def submit_batch_body(first_id: int, hex_payloads: Sequence[str]) -> bytes:
     """A JSON-RPC batch of ``submit`` calls with ids ``first_id, first_id + 1, …``."""
     parts = [
@@ -225,6 +276,7 @@ class Sender:
 class Presigned:
     hex: str  # what ``submit`` takes
     hash: str  # hex of the transaction hash, as get_transactions shows it
+    sequence_number: int = 0
 
 
 class PaymentSigner:
@@ -273,7 +325,7 @@ class PaymentSigner:
 
     def presign(self, sender: Sender, sequence_number: int, payee: AccountAddress) -> Presigned:
         signed, digest = self.sign(sender, sequence_number, payee)
-        return Presigned(signed.hex(), digest.hex())
+        return Presigned(signed.hex(), digest.hex(), sequence_number)
 
 
 def payment_plan(accounts: int, total: int, seed: int = 1) -> list[tuple[int, int]]:
@@ -369,6 +421,8 @@ class LoadReport:
     ran_out: bool = False
     first_version: int = 0
     last_version: int = 0
+    stuck: list[StuckPayment] = field(default_factory=list)  # accepted, not seen committed
+    unsent_retries: int = 0  # refused payments not sent again before the drain ended
 
 
 Progress = Callable[[dict[str, Any]], None]
@@ -390,8 +444,10 @@ class LoadGenerator:
         self.senders: list[Sender] = []
         self._accounts: list[_Account] = []
         self._pending: dict[str, tuple[float, int]] = {}  # hash -> (submit time, account index)
+        self._sequence_of: dict[str, int] = {}  # hash -> sequence number of an accepted payment
         self._issued = 0  # payments handed to connections (including retries re-issued)
         self._inflight = 0
+        self._unanswered = 0  # payments handed to connections whose submit has not been answered
         self._cursor = 0
         self._next_version = 0
         self._submitting = False
@@ -487,6 +543,15 @@ class LoadGenerator:
     def _retries_left(self) -> bool:
         return any(a.retries for a in self._accounts)
 
+    def _resubmitting_done(self) -> bool:
+        """After the load: nothing refused waits to be sent again, and no submit is unanswered
+        (an answer still to come may be a refusal that has to be sent again)."""
+        return not self._retries_left() and self._unanswered == 0
+
+    def unsent_retries(self) -> int:
+        """Refused payments never sent again (the drain ended first)."""
+        return sum(a.retries for a in self._accounts)
+
     async def _pacer(self, batches: asyncio.Queue[list[tuple[int, Presigned]] | None]) -> None:
         cfg = self.config
         start = self.report.start
@@ -520,16 +585,19 @@ class LoadGenerator:
             issued += len(batch)
             last_sent = now
             self._inflight += len(batch)
+            self._unanswered += len(batch)
             await batches.put(batch)
         # payments refused as "mempool full" hold up their senders' later ones: send them
-        # again (nothing new) so that every accepted payment can commit
+        # again (nothing new) so that every accepted payment can commit, including those
+        # refused in answers that arrive from here on
         deadline = time.perf_counter() + cfg.drain_s
-        while self._retries_left() and time.perf_counter() < deadline:
+        while not self._resubmitting_done() and time.perf_counter() < deadline:
             batch = self._take(BATCH, time.perf_counter(), retries_only=True)
             if not batch:
                 await asyncio.sleep(0.01)
                 continue
             self._inflight += len(batch)
+            self._unanswered += len(batch)
             await batches.put(batch)
         for _ in range(cfg.connections):
             await batches.put(None)
@@ -552,6 +620,7 @@ class LoadGenerator:
             if isinstance(answers, dict):  # one error for the whole batch
                 answers = [{"id": i, "error": answers.get("error")} for i in range(len(batch))]
             report.attempts += len(batch)
+            self._unanswered -= len(batch)
             now = time.perf_counter()
             report.submit_rpc_ms.append((now - sent_at) * 1000)
             if any(isinstance(a, dict) and a.get("error") is not None for a in answers):
@@ -560,6 +629,7 @@ class LoadGenerator:
                 account_index, item = batch[answer["id"]]
                 error = answer.get("error")
                 if error is None:
+                    self._sequence_of[item.hash] = item.sequence_number
                     report.submitted += 1
                     self._submit_times.append(sent_at)
                     continue
@@ -631,6 +701,32 @@ class LoadGenerator:
             )
             last_committed, last_time = report.committed, now
 
+    def stuck(self) -> list[StuckPayment]:
+        """Accepted payments still pending (not seen committed)."""
+        out = []
+        for txn_hash, (_, account_index) in self._pending.items():
+            sequence_number = self._sequence_of.get(txn_hash)
+            if sequence_number is None:
+                continue  # in flight, not (yet) accepted
+            out.append(StuckPayment(self.senders[account_index].address.value.hex(), sequence_number, txn_hash))
+        return out
+
+    async def on_chain_sequence_numbers(
+        self, session: aiohttp.ClientSession, url: str, senders: Sequence[str]
+    ) -> dict[str, int | None]:
+        """Each sender's sequence number as ``get_account`` at ``url`` tells it (None: no answer)."""
+        found: dict[str, int | None] = {}
+        for start in range(0, len(senders), BATCH):
+            part = senders[start : start + BATCH]
+            try:
+                answers = await rpc_batch(session, url, [("get_account", [s]) for s in part])
+            except (TimeoutError, aiohttp.ClientError, RpcFailure, ValueError):
+                answers = [None] * len(part)
+            for sender, answer in zip(part, answers, strict=True):
+                ok = isinstance(answer, dict) and "sequence_number" in answer
+                found[sender] = int(answer["sequence_number"]) if ok else None
+        return found
+
     def _mark(self, name: str) -> None:
         if self.on_mark is not None:
             self.on_mark(name)
@@ -664,6 +760,8 @@ class LoadGenerator:
         await observer
         await ticker
         report.lost = len(self._pending)
+        report.stuck = self.stuck()
+        report.unsent_retries = self.unsent_retries()
         report.tps = rate_in_window(report.commit_times, report.window)
         report.offered_tps = rate_in_window(self._submit_times, report.window)
         return report

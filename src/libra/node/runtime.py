@@ -21,13 +21,22 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from libra.bcs import BcsError, Deserializer, Serializer
+from libra.bcs import BcsError
 from libra.client.verifier import VerificationError
 from libra.consensus.pacemaker import ConsensusConfig
 from libra.crypto.auth import compute_address, compute_auth_key
 from libra.crypto.ed25519 import Ed25519PrivateKey, load_private_key
 from libra.crypto.hashing import hash_seed, user_transaction_hash
 from libra.mempool.admission import Admission, Checked, admit, check_signatures
+from libra.mempool.broadcast import (
+    MAX_BATCH_RECEIVED,
+    RETRY_STATUSES,
+    Ack,
+    Broadcast,
+    BroadcastTracker,
+    decode_message,
+    encode_message,
+)
 from libra.mempool.pool import AddStatus, Mempool, PoolConfig
 from libra.mempool.verified import VerifiedTransactions
 from libra.network.config import NetworkConfig
@@ -60,6 +69,8 @@ GOSSIP_BATCHES_IN_FLIGHT = 32
 on the event loop (so a flood is slowed down by its own checks instead of piling up)."""
 GOSSIP_VERIFY_JOBS = 2
 """A gossip batch is checked in this many jobs (one per worker of the verify pool)."""
+GOSSIP_TICK_SECS = 0.02
+"""How often transactions accepted here are handed on (and un-acknowledged ones looked at)."""
 
 STALL_SECS = 5.0
 """A validator that commits nothing for this long asks the nodes it follows whether its epoch ended."""
@@ -115,7 +126,9 @@ class NodeRuntime:
         self._listeners: list[CommitListener] = []
         self._stopping = False
         self._gossip: Network | None = None
-        self._outgoing: list[bytes] = []
+        # transactions accepted here (API, or a follower we serve) and handed on to the peers
+        # until each acknowledges them (mempool/broadcast.py)
+        self._broadcast: BroadcastTracker[AccountAddress] = BroadcastTracker(self.mempool.contains_hash)
         self._gossip_batches = 0  # gossip batches being checked or waiting to be admitted
         self._gossip_tail: asyncio.Future[None] | None = None
         self._last_commit_at = time.monotonic()
@@ -152,8 +165,8 @@ class NodeRuntime:
             if admission.status is AddStatus.ACCEPTED and admission.txn is not None:
                 self.verified.remember(data, admission.txn)
             self.pending_work.set()
-            if share and admission.status is AddStatus.ACCEPTED and self._gossip is not None:
-                self._outgoing.append(data)
+            if share and admission.status is AddStatus.ACCEPTED and admission.txn_hash is not None:
+                self._broadcast.add(admission.txn_hash, data)
         return admission
 
     def watch(self, txn_hash: bytes) -> asyncio.Future[CommittedTransaction]:
@@ -386,62 +399,104 @@ class NodeRuntime:
             self._loop.call_soon_threadsafe(self._after_commit, block)
         return False
 
-    def _on_mempool_gossip(self, peer: object, payload: bytes) -> None:
-        """Transactions shared by a peer: admitted like submissions, not shared again, except
-        those a guest (a follower) forwards, which go on to the validators like submissions."""
+    def _on_mempool_gossip(self, peer: AccountAddress, payload: bytes) -> None:
+        """A peer's broadcast (admitted like submissions, then acknowledged) or its ack of ours.
+
+        Admitted transactions are not shared again, except those a guest (a follower)
+        forwards, which go on to the validators like submissions. The ack names what the
+        pool could not take for now (full, too many for the sender, too far ahead), so that
+        the sender offers it again later (``RETRY_STATUSES``)."""
 
         try:
-            deserializer = Deserializer(payload)
-            items = deserializer.sequence(lambda d: d.bytes("transaction"), "transactions")
-            deserializer.finish()
+            message = decode_message(payload)
         except ValueError:
-            log.warning("undecodable mempool gossip from %s", peer)
+            log.warning("undecodable mempool message from %s", peer)
+            return
+        if isinstance(message, Ack):
+            self._broadcast.ack(peer, message.request_id, message.retry, self._now())
             return
         share = self._gossip is not None and peer in self._gossip.guests()
-        items = items[:1000]
-        if not items:
-            return
+        items = list(message.transactions[:MAX_BATCH_RECEIVED])
+        over = range(len(items), len(message.transactions))
         if self._gossip_batches >= GOSSIP_BATCHES_IN_FLIGHT:  # the verify pool is behind: check here
-            for data in items:
-                self._admit(data, share=share)
+            statuses = [self._admit(data, share=share).status for data in items]
+            self._acknowledge(peer, message.request_id, statuses, over)
             return
         # Signatures are checked on the verify pool, not here: after each check libsodium hands
         # the GIL back and the event loop would wait for it (up to the 5 ms switch interval
         # while a block executes) once per transaction. Batches are admitted in arrival order.
         self._gossip_batches += 1
         previous = self._gossip_tail
-        self._gossip_tail = asyncio.ensure_future(self._admit_gossip(items, share, previous))
+        self._gossip_tail = asyncio.ensure_future(
+            self._admit_gossip(peer, message.request_id, items, over, share, previous)
+        )
 
-    async def _admit_gossip(self, items: list[bytes], share: bool, previous: asyncio.Future[None] | None) -> None:
+    def _acknowledge(
+        self, peer: AccountAddress, request_id: int, statuses: list[AddStatus | None], over: range
+    ) -> None:
+        if self._gossip is None:
+            return
+        retry = tuple(i for i, status in enumerate(statuses) if status in RETRY_STATUSES) + tuple(over)
+        self._gossip.send(peer, Protocol.MEMPOOL, encode_message(Ack(request_id, retry)))
+
+    async def _admit_gossip(
+        self,
+        peer: AccountAddress,
+        request_id: int,
+        items: list[bytes],
+        over: range,
+        share: bool,
+        previous: asyncio.Future[None] | None,
+    ) -> None:
         try:
             loop = asyncio.get_running_loop()
-            size = -(-len(items) // GOSSIP_VERIFY_JOBS)
-            jobs = [
-                loop.run_in_executor(self.verify_pool, check_signatures, items[start : start + size])
-                for start in range(0, len(items), size)
-            ]
-            results: list[Checked | None] = []
-            for chunk in await asyncio.gather(*jobs):
-                results.extend(chunk)
+            # what the pool has (a batch sent again) or cannot take now needs no signature check
+            fresh = [i for i, data in enumerate(items) if not self.refuses_for_capacity(data)
+                     and not self.mempool.contains_hash(user_transaction_hash(data))]
+            results: list[Checked | None] = [None] * len(items)
+            if fresh:
+                size = -(-len(fresh) // GOSSIP_VERIFY_JOBS)
+                parts = [fresh[start : start + size] for start in range(0, len(fresh), size)]
+                jobs = [
+                    loop.run_in_executor(self.verify_pool, check_signatures, [items[i] for i in part])
+                    for part in parts
+                ]
+                for part, chunk in zip(parts, await asyncio.gather(*jobs), strict=True):
+                    for i, checked in zip(part, chunk, strict=True):
+                        results[i] = checked
             if previous is not None:
                 await asyncio.wait([previous])  # admit after the batches that arrived before
-            for data, checked in zip(items, results, strict=True):
-                self._admit(data, share=share, checked=checked)
-        except Exception:  # a bug here must cost these transactions, not the node
+            statuses = [
+                self._admit(data, share=share, checked=checked).status
+                for data, checked in zip(items, results, strict=True)
+            ]
+            self._acknowledge(peer, request_id, statuses, over)
+        except Exception:  # a bug here must cost this batch (the sender offers it again), not the node
             log.exception("admitting gossiped transactions failed")
         finally:
             self._gossip_batches -= 1
 
     async def _flush_gossip(self) -> None:
-
+        """Hand accepted transactions on to the connected peers (not guests), in batches
+        each peer acknowledges; what a peer did not take is offered again (BroadcastTracker)."""
         while True:
-            await asyncio.sleep(0.02)
-            if not self._outgoing or self._gossip is None:
-                continue
-            batch, self._outgoing = self._outgoing, []
-            serializer = Serializer()
-            serializer.sequence(batch, Serializer.bytes)
-            self._gossip.broadcast(Protocol.MEMPOOL, serializer.output())
+            await asyncio.sleep(GOSSIP_TICK_SECS)
+            try:
+                self._gossip_tick(self._now())
+            except Exception:  # never stop handing transactions on
+                log.exception("mempool broadcast failed")
+
+    def _now(self) -> float:
+        """The clock of broadcasts and their acks."""
+        return time.monotonic()
+
+    def _gossip_tick(self, now: float) -> None:
+        network = self._gossip
+        if network is None:
+            return
+        self._broadcast.set_peers(network.connected_peers() - network.guests())
+        for peer, request_id, batch in self._broadcast.due(now):
+            network.send(peer, Protocol.MEMPOOL, encode_message(Broadcast(request_id, tuple(batch))))
 
     async def run_block_producer(self) -> None:
         identity = self._check_single_validator()

@@ -1,9 +1,14 @@
-"""The load generator's pure parts: pacing, percentiles, windows, the result document, signing."""
+"""The load generator: pacing, percentiles, windows, the result document, signing, stuck payments, the drain."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import os
+import time
+from json import loads
+from typing import Any
 
 import pytest
 
@@ -22,6 +27,7 @@ from libra.client.loadgen import (
     submit_batch_body,
     tokens_due,
 )
+from libra.crypto.hashing import hash_seed
 
 
 def test_tokens_due_follows_the_rate_and_what_was_issued() -> None:
@@ -139,3 +145,163 @@ def test_proc_readers() -> None:
 def test_faucet_url() -> None:
     assert loadgen.faucet_url_for("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/mint"
     assert loadgen.faucet_url_for("http://h:1/v1/") == "http://h:1/mint"
+
+
+def _stuck_generator() -> tuple[loadgen.LoadGenerator, list[str]]:
+    generator = loadgen.LoadGenerator(loadgen.LoadConfig(url="http://unused"), chain_id=2)
+    generator.senders = [Sender.generate() for _ in range(3)]
+    addresses = [s.address.value.hex() for s in generator.senders]
+    # sender 0: seqs 7 and 5 accepted, uncommitted; sender 2: seq 3; sender 1 nothing stuck;
+    # "inflight" was sent but never answered (not accepted): not a stuck payment
+    accepted = {"h07": (0, 7), "h05": (0, 5), "h23": (2, 3)}
+    for txn_hash, (index, seq) in accepted.items():
+        generator._pending[txn_hash] = (1.0, index)
+        generator._sequence_of[txn_hash] = seq
+    generator._pending["inflight"] = (1.0, 1)
+    generator._sequence_of["committed"] = 4  # accepted and seen committed: not pending
+    return generator, addresses
+
+
+def test_stuck_payments_are_the_accepted_ones_still_pending() -> None:
+    generator, addresses = _stuck_generator()
+    stuck = sorted(generator.stuck(), key=lambda p: p.hash)
+    assert stuck == [
+        loadgen.StuckPayment(addresses[0], 5, "h05"),
+        loadgen.StuckPayment(addresses[0], 7, "h07"),
+        loadgen.StuckPayment(addresses[2], 3, "h23"),
+    ]
+    assert loadgen.stuck_senders(stuck) == dict(sorted({addresses[0]: (5, 2), addresses[2]: (3, 1)}.items()))
+
+
+def test_stuck_report_lists_each_senders_lowest_first_and_the_chain_view() -> None:
+    generator, addresses = _stuck_generator()
+    report = loadgen.stuck_report(generator.stuck(), {addresses[0]: 5, addresses[2]: None}, limit=2)
+    assert report["count"] == 3
+    lowest = sorted([(addresses[0], 5, "h05"), (addresses[2], 3, "h23")])
+    assert [(p["sender"], p["sequence_number"], p["hash"]) for p in report["payments"]] == lowest
+    assert report["senders"] == sorted(
+        [
+            {"sender": addresses[0], "lowest_stuck": 5, "stuck": 2, "on_chain": 5},
+            {"sender": addresses[2], "lowest_stuck": 3, "stuck": 1, "on_chain": None},
+        ],
+        key=lambda e: e["sender"],
+    )
+    full = loadgen.stuck_report(generator.stuck(), {})
+    assert [p["hash"] for p in full["payments"]][2:] == ["h07"]  # later ones after every sender's lowest
+    assert json.loads(json.dumps(full)) == full
+    assert loadgen.stuck_report([], {}) == {"count": 0, "payments": [], "senders": []}
+
+
+def test_presigned_payments_carry_their_sequence_number() -> None:
+    signer = PaymentSigner(2, 2**40)
+    sender, payee = Sender.generate(), Sender.generate()
+    assert signer.presign(sender, 11, payee.address).sequence_number == 11
+
+
+class _FakeNode:
+    """A JSON-RPC node for ``LoadGenerator.run``: ``submit`` refuses chosen payments once
+    (mempool full), answering only when ``gate`` is set; a sender's payments commit in
+    sequence order, so one never accepted holds back the later ones (as a real pool does)."""
+
+    def __init__(self, refuse_once: set[str], gate: asyncio.Event) -> None:
+        self.refuse_once = refuse_once
+        self.gate = gate
+        self.posted = asyncio.Event()
+        self.accepted: dict[tuple[str, int], str] = {}  # (sender hex, seq) -> hash
+        self.next_seq: dict[str, int] = {}
+        self.committed: list[str] = []
+
+    def _commit(self) -> None:
+        progress = True
+        while progress:
+            progress = False
+            for (sender, seq), txn_hash in list(self.accepted.items()):
+                if self.next_seq.get(sender, 0) == seq:
+                    self.committed.append(txn_hash)
+                    self.next_seq[sender] = seq + 1
+                    del self.accepted[(sender, seq)]
+                    progress = True
+
+    async def answer(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for call in calls:
+            method, params = call["method"], call["params"]
+            if method == "get_metadata":
+                result: Any = {"version": 0, "chain_id": 2}
+            elif method == "get_transactions":
+                self._commit()
+                start, limit = params[0], params[1]
+                result = [{"hash": h} for h in self.committed[start - 1 : start - 1 + limit]]
+            else:
+                data = bytes.fromhex(params[0])
+                txn_hash = hashlib.sha3_256(hash_seed("Transaction") + b"\x00" + data).hexdigest()
+                if txn_hash in self.refuse_once:
+                    self.refuse_once.discard(txn_hash)
+                    self.posted.set()
+                    await self.gate.wait()
+                    out.append({"id": call["id"], "error": {"code": -32008, "message": "mempool is full"}})
+                    continue
+                sender, seq = data[:16].hex(), int.from_bytes(data[16:24], "little")
+                self.accepted[(sender, seq)] = txn_hash
+                result = None
+            out.append({"id": call["id"], "result": result})
+        return out
+
+
+class _FakeResponse:
+    status = 200
+
+    def __init__(self, node: _FakeNode, calls: list[dict[str, Any]]) -> None:
+        self._node, self._calls = node, calls
+        self._body: Any = None
+
+    async def __aenter__(self) -> _FakeResponse:
+        self._body = await self._node.answer(self._calls)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
+
+    async def read(self) -> bytes:
+        return json.dumps(self._body).encode()
+
+    async def json(self, content_type: Any = None) -> Any:
+        return self._body
+
+
+class _FakeSession:
+    def __init__(self, node: _FakeNode) -> None:
+        self.node = node
+
+    def post(self, _url: str, data: bytes | None = None, json: Any = None, headers: Any = None) -> _FakeResponse:
+        calls = json if json is not None else loads(data or b"[]")
+        return _FakeResponse(self.node, calls)
+
+
+def test_a_payment_refused_after_the_load_ended_is_sent_again() -> None:
+    """The answer "mempool full" to a batch still in flight when the load ends must be sent
+    again: before, the drain stopped resubmitting as soon as no refusal was waiting at that
+    instant, and the refused payment's later ones (accepted) never committed."""
+
+    async def run() -> loadgen.LoadReport:
+        config = loadgen.LoadConfig(url="http://fake", accounts=2, rate=None, duration_s=0.01, drain_s=10.0,
+                                    presign=4, connections=1, warmup_s=0.0)
+        generator = loadgen.LoadGenerator(config, chain_id=2)
+        generator.senders = [Sender.generate() for _ in range(2)]
+        generator.presign()
+        first = generator._accounts[0].queue[0]
+        assert first.sequence_number == 0
+        gate = asyncio.Event()
+        node = _FakeNode({first.hash}, gate)
+        task = asyncio.ensure_future(generator.run(_FakeSession(node)))  # type: ignore[arg-type]
+        await node.posted.wait()
+        while time.perf_counter() < generator.report.start + config.duration_s:  # the load has ended
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # the pacer has looked for refusals to send again
+        gate.set()  # now the refusal arrives
+        return await task
+
+    report = asyncio.run(run())
+    assert report.rejected == {"-32008 mempool is full": 1}
+    assert report.unsent_retries == 0
+    assert (report.submitted, report.committed, report.lost, report.stuck) == (4, 4, 0, [])

@@ -8,19 +8,18 @@ import types
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from libra.bcs import Serializer
 from libra.client import builders
 from libra.crypto.ed25519 import Ed25519PrivateKey
 from libra.mempool.admission import check_signatures
+from libra.mempool.broadcast import Broadcast, encode_message
+from libra.mempool.pool import AddStatus
 from libra.node import runtime as runtime_module
 from libra.node.runtime import NodeRuntime
 from libra.types.move import AccountAddress
 
 
 def _payload(items: list[bytes]) -> bytes:
-    serializer = Serializer()
-    serializer.sequence(items, Serializer.bytes)
-    return serializer.output()
+    return encode_message(Broadcast(0, tuple(items)))
 
 
 def _signed(count: int) -> list[bytes]:
@@ -44,11 +43,17 @@ class _Node:
         self._gossip_batches = 0
         self._gossip_tail: asyncio.Future[None] | None = None
         self.admitted: list[tuple[bytes, Any]] = []
+        self.mempool = types.SimpleNamespace(contains_hash=lambda _hash: False)
         self.on_gossip = types.MethodType(NodeRuntime._on_mempool_gossip, self)
         self._admit_gossip = types.MethodType(NodeRuntime._admit_gossip, self)
+        self._acknowledge = types.MethodType(NodeRuntime._acknowledge, self)
 
-    def _admit(self, data: bytes, *, share: bool, checked: Any = None) -> None:
+    def refuses_for_capacity(self, _data: bytes) -> bool:
+        return False
+
+    def _admit(self, data: bytes, *, share: bool, checked: Any = None) -> Any:
         self.admitted.append((data, checked))
+        return types.SimpleNamespace(status=AddStatus.ACCEPTED)
 
 
 async def _settle(node: _Node) -> None:
