@@ -54,7 +54,7 @@ from libra.types.transaction import (
     transaction_from_bcs,
     transaction_to_bcs,
 )
-from libra.types.write_set import ContractEvent, RawWrite, WriteSet, event_head, write_set_entries
+from libra.types.write_set import ContractEvent, RawWrite, WriteSet, event_head, raw_writes, write_set_entries
 
 LedgerInfoSigner = Callable[[LedgerInfo], LedgerInfoWithSignatures]
 
@@ -212,7 +212,7 @@ class _BlobTracker:
         """Apply one version's writes (a write set, or its (address, path, value or None)
         as :func:`write_set_entries` gives them); the blobs of the accounts they touch, by address."""
         if isinstance(writes, WriteSet):
-            writes = _raw_writes(writes)
+            writes = raw_writes(writes)
         touched: set[bytes] = set()
         accounts, order = self._accounts, self._order
         for address, path, value in writes:
@@ -228,10 +228,6 @@ class _BlobTracker:
                 resources[path] = value
             touched.add(address)
         return {address: self._encode(address) for address in sorted(touched)}
-
-
-def _raw_writes(write_set: WriteSet) -> list[RawWrite]:
-    return [(access_path.address.value, access_path.path, op.value) for access_path, op in write_set.entries]
 
 
 # Account blobs applied by state sync -> (resources, sorted (encoded key, key)), which encode
