@@ -194,14 +194,16 @@ class _Account:
         self.shared = False
 
     def copy(self) -> _Account:
-        """An independent, unshared copy (decoded resources are frozen and stay shared)."""
-        copy = _Account(
-            dict(self.resources),
-            dict(self.decoded),
-            dict(self.entries) if self.entries is not None else None,
-            list(self.order) if self.order is not None else None,
-        )
+        """An independent, unshared copy (decoded resources are frozen and stay shared, and so
+        does ``order``: it is replaced, never changed in place)."""
+        copy = _Account.__new__(_Account)
+        copy.resources = dict(self.resources)
+        copy.decoded = dict(self.decoded)
+        entries = self.entries
+        copy.entries = dict(entries) if entries is not None else None
+        copy.order = self.order
         copy.blob = self.blob
+        copy.shared = False
         return copy
 
     def write(self, path: bytes, data: bytes | None, value: MoveStruct | None = _UNREAD) -> None:
@@ -399,13 +401,14 @@ class BlockState:
     def changed_blobs(self) -> dict[AccountAddress, bytes | None]:
         """New blob of every account written in this block (None: no resources left)."""
         out: dict[AccountAddress, bytes | None] = {}
-        cache = self._cache
-        for key in sorted(self._dirty):
-            account = self._accounts[key]
+        accounts, dirty = self._accounts, self._dirty
+        put = self._cache.put if self._cache is not None else None
+        for key in sorted(dirty):
+            account = accounts[key]
             blob = account.encode()
-            out[self._dirty[key]] = blob
-            if cache is not None and blob is not None:
-                cache.put(key, blob, account)
+            out[dirty[key]] = blob
+            if put is not None and blob is not None:
+                put(key, blob, account)
         return out
 
 
