@@ -257,7 +257,9 @@ class DecodedAccounts:
     and the accounts ``shared``: a block copies one before writing to it. A block adds the
     final state of each account it wrote (:meth:`BlockState.changed_blobs`), in place of the
     state it added before for the same address: the next block reads those very blobs and
-    decodes nothing. Beyond ``capacity`` accounts the oldest go (about 4 KB each).
+    decodes nothing. Blocks executed and blocks applied from raw writes (state sync,
+    :meth:`BlockState.apply_raw`) add the same kind of account; a node keeps one instance
+    (its ledger's). Beyond ``capacity`` accounts the oldest go (about 4 KB each).
     """
 
     def __init__(self, capacity: int = 10_000) -> None:
