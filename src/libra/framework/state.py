@@ -18,7 +18,8 @@ Reading works in three layers:
 
 After each commit, :meth:`BlockState.account_blobs` gives the new blob of every account
 the transaction wrote (the state its version commits), built from the encoded entries
-each account keeps. :class:`DecodedAccounts` carries decoded accounts from one block to
+each account keeps. :meth:`BlockState.apply_raw` merges a version's writes given as
+bytes instead (state sync applying a peer's outputs, genesis) and gives the same blobs. :class:`DecodedAccounts` carries decoded accounts from one block to
 the next, found by their blob's bytes.
 """
 
@@ -33,7 +34,7 @@ from libra.framework.codec import EventHandle, MoveStruct
 from libra.framework.events import EventData
 from libra.framework.resources import ResourceKind
 from libra.types.move import AccountAddress
-from libra.types.write_set import AccessPath, ContractEvent, EventKey, WriteOp, WriteSet
+from libra.types.write_set import AccessPath, ContractEvent, EventKey, RawWrite, WriteOp, WriteSet
 
 R = TypeVar("R", bound=MoveStruct)
 
@@ -168,7 +169,8 @@ class _Account:
     """One account inside a block: its resources and what was derived from them.
 
     ``resources`` is the truth (``path -> bytes``). The rest is derived and kept in step:
-    ``decoded`` holds each resource read or written (None: absent), ``entries`` each
+    ``decoded`` holds each resource read or written with its value (None: absent; a raw
+    write drops the resource from it, to be decoded when read), ``entries`` each
     resource's encoded map entry, ``order`` the paths in encoded-key order (None after a
     resource is added or removed), ``blob`` the encoding of ``resources`` once computed.
     A ``shared`` account (remembered by :class:`DecodedAccounts`) is never written: a
@@ -192,18 +194,21 @@ class _Account:
         self.shared = False
 
     def copy(self) -> _Account:
-        """An independent, unshared copy (decoded resources are frozen and stay shared)."""
-        copy = _Account(
-            dict(self.resources),
-            dict(self.decoded),
-            dict(self.entries) if self.entries is not None else None,
-            list(self.order) if self.order is not None else None,
-        )
+        """An independent, unshared copy (decoded resources are frozen and stay shared, and so
+        does ``order``: it is replaced, never changed in place)."""
+        copy = _Account.__new__(_Account)
+        copy.resources = dict(self.resources)
+        copy.decoded = dict(self.decoded)
+        entries = self.entries
+        copy.entries = dict(entries) if entries is not None else None
+        copy.order = self.order
         copy.blob = self.blob
+        copy.shared = False
         return copy
 
-    def write(self, path: bytes, data: bytes | None, value: MoveStruct | None) -> None:
-        """Set (or, with ``data`` None, delete) one resource."""
+    def write(self, path: bytes, data: bytes | None, value: MoveStruct | None = _UNREAD) -> None:
+        """Set (or, with ``data`` None, delete) one resource. ``value`` is ``data`` decoded;
+        without it (a raw write) the resource is decoded when it is first read."""
         assert not self.shared, "a shared account is copied before it is written"
         resources, entries = self.resources, self.entries
         if data is None:
@@ -211,13 +216,17 @@ class _Account:
                 self.order = None
             if entries is not None:
                 entries.pop(path, None)
+            self.decoded[path] = None
         else:
             if path not in resources:
                 self.order = None
             resources[path] = data
             if entries is not None:
                 entries[path] = _map_entry(path, data)
-        self.decoded[path] = value
+            if value is _UNREAD:
+                self.decoded.pop(path, None)  # what was decoded before is stale
+            else:
+                self.decoded[path] = value
         self.blob = _NOT_ENCODED
 
     def encode(self) -> bytes | None:
@@ -248,7 +257,9 @@ class DecodedAccounts:
     and the accounts ``shared``: a block copies one before writing to it. A block adds the
     final state of each account it wrote (:meth:`BlockState.changed_blobs`), in place of the
     state it added before for the same address: the next block reads those very blobs and
-    decodes nothing. Beyond ``capacity`` accounts the oldest go (about 4 KB each).
+    decodes nothing. Blocks executed and blocks applied from raw writes (state sync,
+    :meth:`BlockState.apply_raw`) add the same kind of account; a node keeps one instance
+    (its ledger's). Beyond ``capacity`` accounts the oldest go (about 4 KB each).
     """
 
     def __init__(self, capacity: int = 10_000) -> None:
@@ -362,6 +373,23 @@ class BlockState:
             entries.append((_access_path(key, address, path), WriteOp(data)))
         return WriteSet(tuple(entries))
 
+    def apply_raw(self, writes: Iterable[RawWrite]) -> dict[bytes, bytes | None]:
+        """Merge one version's writes as bytes, not executed here (state sync applies a peer's
+        proven outputs, genesis its write set): (address bytes, path, value or None), each
+        value decoded only if it is read. Returns the blob, as of now, of each account they
+        touch (None when it has no resources left), in address order, as
+        :meth:`account_blobs` does for a committed transaction."""
+        dirty = self._dirty
+        touched: dict[bytes, _Account] = {}
+        for address, path, data in writes:
+            account = touched.get(address)
+            if account is None:
+                key = dirty.get(address) or AccountAddress(address)
+                account = touched[address] = self._writable(key)
+                dirty[address] = key
+            account.write(path, data)
+        return {address: touched[address].encode() for address in sorted(touched)}
+
     def account_blobs(self, write_set: WriteSet) -> dict[bytes, bytes | None]:
         """The blob, as of now, of each account ``write_set`` touched (address bytes -> blob,
         None when it has no resources left), in address order: a version's changed blobs."""
@@ -375,13 +403,14 @@ class BlockState:
     def changed_blobs(self) -> dict[AccountAddress, bytes | None]:
         """New blob of every account written in this block (None: no resources left)."""
         out: dict[AccountAddress, bytes | None] = {}
-        cache = self._cache
-        for key in sorted(self._dirty):
-            account = self._accounts[key]
+        accounts, dirty = self._accounts, self._dirty
+        put = self._cache.put if self._cache is not None else None
+        for key in sorted(dirty):
+            account = accounts[key]
             blob = account.encode()
-            out[self._dirty[key]] = blob
-            if cache is not None and blob is not None:
-                cache.put(key, blob, account)
+            out[dirty[key]] = blob
+            if put is not None and blob is not None:
+                put(key, blob, account)
         return out
 
 

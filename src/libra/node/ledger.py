@@ -10,7 +10,9 @@ and committed with its signed ledger info in one synced write batch.
 
 Per-version account blobs (the state tree has a root per version) come with each
 executed transaction's output; for outputs received from peers (state sync) they are
-derived from each write set applied, in order, to a working copy of the touched accounts.
+derived from each write set applied, in order, to the framework's ``BlockState`` of the
+touched accounts. Both paths find accounts decoded by earlier blocks in the ledger's one
+``DecodedAccounts`` (by blob bytes) and leave there the accounts a block wrote.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from itertools import islice
 
 from libra.bcs import BcsError, Serializer, encode_uleb128
 from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_hash
@@ -31,7 +32,7 @@ from libra.framework.errors import (
 )
 from libra.framework.events import NewEpochEvent
 from libra.framework.kept_status import kept_status, kept_vm_status
-from libra.framework.state import DecodedAccounts, StateView, decode_account_blob
+from libra.framework.state import BlockState, DecodedAccounts
 from libra.framework.views import ChainView, get_chain_view
 from libra.mempool.pool import encoding_of
 from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
@@ -54,7 +55,7 @@ from libra.types.transaction import (
     transaction_from_bcs,
     transaction_to_bcs,
 )
-from libra.types.write_set import ContractEvent, RawWrite, WriteSet, event_head, write_set_entries
+from libra.types.write_set import ContractEvent, WriteSet, event_head, raw_writes, write_set_entries
 
 LedgerInfoSigner = Callable[[LedgerInfo], LedgerInfoWithSignatures]
 
@@ -114,9 +115,10 @@ class SpeculativeBlock:
 class DbStateView:
     """The framework's state view over the store at a fixed version.
 
-    ``decoded_accounts`` is the ledger's cache of accounts decoded by executed blocks; it is
-    found by blob bytes, so a reader that first gets the blob from this view and then looks
-    it up there sees exactly what decoding that blob gives (never another version's state).
+    ``decoded_accounts`` is the ledger's cache of accounts decoded by executed or
+    state-synced blocks; it is found by blob bytes, so a reader that first gets the blob
+    from this view and then looks it up there sees exactly what decoding that blob gives
+    (never another version's state).
     """
 
     def __init__(self, ledger: Ledger, version: int | None) -> None:
@@ -140,106 +142,6 @@ def _kept_status_name(status: KeptStatus) -> str:
         return "executed"
     return str(vm_status_json(status)["type"])
 
-
-class _BlobTracker:
-    """Working copy of the accounts a block touches, to produce per-version blobs.
-
-    ``initial`` holds resources of accounts as the block found them (execution read them
-    already); other accounts are read from ``view``. Each account keeps its encoded keys
-    in order, so a version's blob is one join unless the write set adds or drops a resource.
-    """
-
-    def __init__(self, view: StateView, initial: Mapping[AccountAddress, Mapping[bytes, bytes]] | None = None) -> None:
-        self._view = view
-        self._initial = initial or {}
-        self._accounts: dict[bytes, dict[bytes, bytes]] = {}
-        self._order: dict[bytes, list[tuple[bytes, bytes]]] = {}  # address -> sorted (encoded key, key)
-
-    def _resources(self, address: bytes) -> dict[bytes, bytes]:
-        resources = self._accounts.get(address)
-        if resources is None:
-            account = AccountAddress(address)
-            known = self._initial.get(account)
-            if known is not None:
-                resources = dict(known)
-            else:
-                blob = self._view.get_account_blob(account)
-                if blob is None:
-                    resources = {}
-                else:
-                    decoded = _DECODED_BLOBS.get(blob)
-                    if decoded is not None:
-                        resources = dict(decoded[0])
-                        self._order[address] = decoded[1]
-                    else:
-                        resources = decode_account_blob(blob)
-            self._accounts[address] = resources
-        return resources
-
-    def remember(self, blobs: Mapping[bytes, bytes | None]) -> None:
-        """Keep the resources (and key order) of these final blobs for the next block, which
-        finds them by the blob bytes it reads (decoding is a pure function of the bytes).
-        The tracker must not be used afterwards."""
-        for address, blob in blobs.items():
-            previous = _LATEST_BLOBS.pop(address, None)
-            if previous is not None:
-                _DECODED_BLOBS.pop(previous, None)
-            order = self._order.get(address)
-            if blob is None or order is None:
-                continue
-            _DECODED_BLOBS[blob] = (self._accounts[address], order)
-            _LATEST_BLOBS[address] = blob
-        if len(_DECODED_BLOBS) > _DECODED_BLOBS_CAP:  # drop the oldest quarter (dicts keep insertion order)
-            for oldest in list(islice(_DECODED_BLOBS, len(_DECODED_BLOBS) - _DECODED_BLOBS_CAP * 3 // 4)):
-                del _DECODED_BLOBS[oldest]
-            for stale in list(islice(_LATEST_BLOBS, len(_LATEST_BLOBS) - _DECODED_BLOBS_CAP * 3 // 4)):
-                del _LATEST_BLOBS[stale]
-
-    def _encode(self, address: bytes) -> bytes | None:
-        resources = self._accounts[address]
-        if not resources:
-            return None
-        order = self._order.get(address)
-        if order is None or len(order) != len(resources):
-            order = self._order[address] = sorted((_uleb(len(key)) + key, key) for key in resources)
-        parts = [_uleb(len(order))]
-        for encoded_key, key in order:
-            value = resources[key]
-            parts += (encoded_key, _uleb(len(value)), value)
-        return b"".join(parts)
-
-    def apply(self, writes: Sequence[RawWrite] | WriteSet) -> dict[bytes, bytes | None]:
-        """Apply one version's writes (a write set, or its (address, path, value or None)
-        as :func:`write_set_entries` gives them); the blobs of the accounts they touch, by address."""
-        if isinstance(writes, WriteSet):
-            writes = _raw_writes(writes)
-        touched: set[bytes] = set()
-        accounts, order = self._accounts, self._order
-        for address, path, value in writes:
-            resources = accounts.get(address)
-            if resources is None:
-                resources = self._resources(address)
-            if value is None:
-                if resources.pop(path, None) is not None:
-                    order.pop(address, None)
-            else:
-                if path not in resources:
-                    order.pop(address, None)
-                resources[path] = value
-            touched.add(address)
-        return {address: self._encode(address) for address in sorted(touched)}
-
-
-def _raw_writes(write_set: WriteSet) -> list[RawWrite]:
-    return [(access_path.address.value, access_path.path, op.value) for access_path, op in write_set.entries]
-
-
-# Account blobs applied by state sync -> (resources, sorted (encoded key, key)), which encode
-# to exactly that blob: the next block reads those blobs and decodes nothing. The latest blob
-# per address only (others go), bounded; never mutated (a tracker copies the resources).
-_DECODED_BLOBS: dict[bytes, tuple[dict[bytes, bytes], list[tuple[bytes, bytes]]]] = {}
-_LATEST_BLOBS: dict[bytes, bytes] = {}  # address -> its blob in _DECODED_BLOBS
-_DECODED_BLOBS_CAP = 10_000
 
 _ULEB_SMALL = tuple(bytes((n,)) for n in range(0x80))
 
@@ -379,7 +281,7 @@ class Ledger:
                     raise LedgerError("the store was created from a different genesis; wrong data folder?")
                 return False
             change_set = genesis.write_set.change_set  # type: ignore[union-attr]
-            blobs = _BlobTracker(self.state_view()).apply(change_set.write_set)
+            blobs = BlockState(self.state_view()).apply_raw(raw_writes(change_set.write_set))
             entry = TransactionToCommit(
                 transaction_bytes=genesis_bytes,
                 account_blobs=blobs,
@@ -487,15 +389,14 @@ class Ledger:
         metadata = decoded[0]
         if not isinstance(metadata, BlockMetadata) or not all(isinstance(t, SignedTransaction) for t in decoded[1:]):
             raise LedgerError(f"the outputs at version {first_version} are not one block")
-        tracker = _BlobTracker(self.state_view())
+        # the accounts the block touches, from the blobs earlier blocks left where possible
+        state = BlockState(self.state_view(), cache=self._decoded)
         new_epoch_tag = _type_tag_bytes(NewEpochEvent.TYPE_TAG)
         entries = []
         results = []
-        final_blobs: dict[bytes, bytes | None] = {}
         reconfiguration = False
         for offset, (txn, info) in enumerate(zip(decoded, infos, strict=True)):
-            blobs = tracker.apply(writes[offset])
-            final_blobs.update(blobs)
+            blobs = state.apply_raw(writes[offset])
             listed = heads[offset]
             reconfiguration |= any(head[2] == new_epoch_tag for head in listed)
             user = txn if isinstance(txn, SignedTransaction) else None
@@ -524,8 +425,8 @@ class Ledger:
             prepared = self.db.prepare_block(entries, first_version)
         if prepared.transaction_infos != tuple(infos):
             raise LedgerError(f"the outputs of the block at version {first_version} do not give the proven results")
-        tracker.remember(final_blobs)
-        changed = {AccountAddress(address): blob for address, blob in final_blobs.items()}
+        # proven: the accounts it leaves are remembered for the next block (a refused block's are not)
+        changed = state.changed_blobs()
         next_epoch = None
         if reconfiguration:
             next_epoch = epoch_state_of(get_chain_view(_ChainView(self, None, changed)))

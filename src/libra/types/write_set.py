@@ -190,8 +190,13 @@ def write_set_entries(data: bytes) -> list[RawWrite]:
     except IndexError:
         entries = None
     if entries is None:
-        return [(path.address.value, path.path, op.value) for path, op in WriteSet.from_bcs(data).entries]
+        return raw_writes(WriteSet.from_bcs(data))
     return entries
+
+
+def raw_writes(write_set: WriteSet) -> list[RawWrite]:
+    """The writes of a decoded ``WriteSet``, in order, as :func:`write_set_entries` gives them."""
+    return [(access_path.address.value, access_path.path, op.value) for access_path, op in write_set.entries]
 
 
 def _write_set_entries_fast(data: bytes) -> list[RawWrite] | None:

@@ -20,11 +20,13 @@ from libra.framework.state import (
     DecodedAccounts,
     InMemoryStateView,
     TxnState,
+    _encoded_key,
+    _map_entry,
     decode_account_blob,
     encode_account_blob,
 )
 from libra.types.move import AccountAddress
-from libra.types.write_set import AccessPath, WriteOp, WriteSet
+from libra.types.write_set import AccessPath, WriteOp, WriteSet, raw_writes
 
 ADDRESSES = [AccountAddress(bytes([i]) * 16) for i in range(3)]
 KINDS = [balance_kind("XUS"), balance_kind("XDX"), FREEZING_BIT, PARENT_VASP]
@@ -182,3 +184,123 @@ def test_the_cache_is_bounded_oldest_first() -> None:
     changed = block.changed_blobs()
     assert len(cache) <= 4
     assert cache.get(changed[addresses[0]]) is None and cache.get(changed[addresses[5]]) is not None
+
+
+# --- writes applied as bytes (state sync, genesis) -----------------------------------------
+
+ODD_PATH = b"\x01" + b"odd" * 50  # a path no rule reads, with a two-byte ULEB128 length in the blob
+
+
+def _raw_write(account: int, kind_index: int, number: int | None) -> tuple[bytes, bytes, bytes | None]:
+    """A raw write of a framework resource, or of an odd path with a value of any size."""
+    if kind_index < len(KINDS):
+        path = KINDS[kind_index].path
+        data = _value(kind_index, number).to_bcs() if number is not None else None
+    else:
+        path, data = ODD_PATH, bytes([number % 251]) * (number % 300) if number is not None else None
+    return ADDRESSES[account].value, path, data
+
+
+def check_remembered(cache: DecodedAccounts) -> None:
+    """Every remembered account is what decoding its blob gives: resources, encoded entries
+    and key order, and each resource decoded so far."""
+    for blob, account in cache._accounts.items():
+        assert account.shared
+        assert account.resources == decode_account_blob(blob)
+        assert account.encode() == blob == encode_account_blob(account.resources)
+        if account.entries is not None:
+            assert account.entries == {path: _map_entry(path, data) for path, data in account.resources.items()}
+        if account.order is not None:
+            assert account.order == sorted(account.resources, key=_encoded_key)
+        for path, value in account.decoded.items():
+            data = account.resources.get(path)
+            assert (value.to_bcs() if value is not None else None) == data, path
+
+
+# a version: executed (False) or applied from raw writes (True), and its writes
+RAW_WRITES = st.tuples(st.integers(0, 2), st.integers(0, len(KINDS)), st.one_of(st.none(), st.integers(0, 2**64 - 1)))
+VERSIONS = st.lists(st.tuples(st.booleans(), st.lists(RAW_WRITES, max_size=6)), min_size=1, max_size=6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(VERSIONS, min_size=1, max_size=3))
+def test_raw_writes_give_the_blobs_and_reads_of_the_plain_computation(blocks) -> None:  # type: ignore[no-untyped-def]
+    """Blocks mixing raw and executed versions, with and without accounts remembered across
+    blocks: each version's blobs are the plain encoding, every read afterwards decodes the
+    bytes written last (a raw write leaves no stale decoded value behind), the remembered
+    accounts stay what their blobs decode to."""
+    cache = DecodedAccounts()
+    view = _initial_view()
+    model = _model(view)
+    for versions in blocks:
+        for block in (BlockState(view), BlockState(view, cache=cache)):
+            expected = {address: dict(resources) for address, resources in model.items()}
+            for address in ADDRESSES:  # read everything first: the reads are remembered
+                for kind in KINDS:
+                    block.read(address, kind)
+            for raw, writes in versions:
+                if raw:
+                    raw_writes = [_raw_write(*write) for write in writes]
+                    for address, path, data in raw_writes:
+                        resources = expected.setdefault(AccountAddress(address), {})
+                        if data is None:
+                            resources.pop(path, None)
+                        else:
+                            resources[path] = data
+                    blobs = block.apply_raw(raw_writes)
+                    touched = sorted({address for address, _, _ in raw_writes})
+                    assert list(blobs) == touched
+                    for address in touched:
+                        resources = expected[AccountAddress(address)]
+                        assert blobs[address] == (encode_account_blob(resources) if resources else None)
+                else:
+                    _run(block, [[w for w in writes if w[1] < len(KINDS)]], expected)
+                for address in ADDRESSES:
+                    for kind in KINDS:
+                        data = expected.get(address, {}).get(kind.path)
+                        assert block.read(address, kind) == (kind.decode(data) if data is not None else None)
+                    assert block.raw_account(address) == expected.get(address, {})
+            changed = block.changed_blobs()
+            for address, blob in changed.items():
+                resources = expected[address]
+                assert blob == (encode_account_blob(resources) if resources else None)
+            check_remembered(cache)
+        model = expected
+        view.apply(changed)
+
+
+def test_a_write_set_applied_as_bytes_gives_each_version_its_blob() -> None:
+    a, b = ADDRESSES[1], ADDRESSES[2]
+    start_a = {b"\x01a": b"1", b"\x01b": b"2"}
+    steps = [
+        WriteSet(((AccessPath(a, b"\x01a"), WriteOp(b"3")), (AccessPath(b, b"\x01z"), WriteOp(b"9")))),
+        WriteSet(((AccessPath(a, b"\x01c"), WriteOp(b"4")),)),  # a new resource: key order changes
+        WriteSet(((AccessPath(a, b"\x01a"), WriteOp(None)), (AccessPath(b, b"\x01z"), WriteOp(None)))),
+    ]
+    cache = DecodedAccounts()
+    for remembered in (False, True):  # a read from the view, or found in the cache
+        view = InMemoryStateView({a: encode_account_blob(start_a)})
+        if remembered:
+            warm = BlockState(view, cache=cache)
+            warm.apply_raw([(a.value, b"\x01a", b"0")])
+            warm.apply_raw([(a.value, b"\x01a", b"1")])
+            view.apply(warm.changed_blobs())
+            assert cache.get(view.blobs[a]) is not None
+        block = BlockState(view, cache=cache)
+        expected_a, expected_b = dict(start_a), {}
+        for write_set in steps:
+            blobs = block.apply_raw(raw_writes(write_set))
+            for path, op in write_set.entries:
+                target = expected_a if path.address == a else expected_b
+                if op.value is None:
+                    target.pop(path.path, None)
+                else:
+                    target[path.path] = op.value
+            assert list(blobs) == sorted({path.address.value for path, _ in write_set.entries})
+            for address, expected in ((a, expected_a), (b, expected_b)):
+                if address.value in blobs:
+                    assert blobs[address.value] == (encode_account_blob(expected) if expected else None)
+        check_remembered(cache)
+        if remembered:  # the block wrote to its own copy of the remembered account
+            found = cache.get(view.blobs[a])
+            assert found is not None and found.resources == start_a

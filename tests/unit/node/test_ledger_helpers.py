@@ -1,11 +1,10 @@
-"""The ledger's commit helpers: one-join encodings equal the types' BCS; per-version blobs."""
+"""The ledger's commit helpers: one-join encodings equal the types' BCS."""
 
 from __future__ import annotations
 
 import os
 
-from libra.framework.state import InMemoryStateView, decode_account_blob, encode_account_blob
-from libra.node.ledger import _BlobTracker, _event_bytes, _write_set_bytes
+from libra.node.ledger import _event_bytes, _write_set_bytes
 from libra.types.move import AccountAddress, StructTag, currency_type_tag
 from libra.types.write_set import AccessPath, ContractEvent, EventKey, WriteOp, WriteSet
 
@@ -36,30 +35,3 @@ def test_event_bytes_of_the_same_tag_object_and_of_equal_tags() -> None:
         tag = StructTag(A, "M", f"E{n % 7}", ())
         event = ContractEvent(EventKey(os.urandom(24)), n, tag, b"")
         assert _event_bytes(event) == event.to_bcs()
-
-
-def test_blob_tracker_gives_each_version_its_blob() -> None:
-    start_a = {b"\x01a": b"1", b"\x01b": b"2"}
-    view = InMemoryStateView({A: encode_account_blob(start_a)})
-    steps = [
-        WriteSet(((AccessPath(A, b"\x01a"), WriteOp(b"3")), (AccessPath(B, b"\x01z"), WriteOp(b"9")))),
-        WriteSet(((AccessPath(A, b"\x01c"), WriteOp(b"4")),)),  # a new resource: key order changes
-        WriteSet(((AccessPath(A, b"\x01a"), WriteOp(None)), (AccessPath(B, b"\x01z"), WriteOp(None)))),
-    ]
-    for initial in (None, {A: dict(start_a)}):  # read from the view, or given by execution
-        tracker = _BlobTracker(view, initial)
-        expected_a, expected_b = dict(start_a), {}
-        for write_set in steps:
-            blobs = tracker.apply(write_set)
-            for path, op in write_set.entries:
-                target = expected_a if path.address == A else expected_b
-                if op.value is None:
-                    target.pop(path.path, None)
-                else:
-                    target[path.path] = op.value
-            for address, expected in ((A, expected_a), (B, expected_b)):
-                if address.value in blobs:
-                    blob = blobs[address.value]
-                    assert (decode_account_blob(blob) if blob is not None else {}) == expected
-                    assert blob == (encode_account_blob(expected) if expected else None)
-    assert start_a == {b"\x01a": b"1", b"\x01b": b"2"}  # the given initial state is not modified

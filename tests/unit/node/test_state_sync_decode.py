@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from libra.bcs import BcsError, Deserializer
+from libra.bcs import BcsError, Deserializer, encode_uleb128
 from libra.framework.events import NewEpochEvent
-from libra.framework.state import decode_account_blob
+from libra.framework.resources import DIEM_ACCOUNT, PARENT_VASP, balance_kind
+from libra.framework.state import BlockState, DecodedAccounts, decode_account_blob, encode_account_blob
 from libra.node.ledger import LedgerError
-from libra.node.state_sync import StateSync, decode_message, split_blocks
+from libra.node.state_sync import decode_message, split_blocks
 from libra.types import proof as proof_module
 from libra.types.ledger import TransactionInfo
 from libra.types.move import AccountAddress, StructTag, TypeTag
@@ -203,35 +204,70 @@ def test_a_new_epoch_event_is_recognised_by_its_head() -> None:
         assert event_head(event.to_bcs())[2] == _tag_bytes(NewEpochEvent.TYPE_TAG)
 
 
-def test_blobs_remembered_across_blocks_give_the_same_ledger(ledgers) -> None:  # noqa: F811
-    """The second block starts from blobs the first one left (found again by their bytes, not
-    decoded): the same ledger as the source's; a refused block leaves nothing behind to reuse."""
-    from libra.node import ledger as ledger_module
+def _check_remembered(cache: DecodedAccounts) -> None:
+    """Every account in a ledger's DecodedAccounts is what decoding its blob gives."""
+    for blob, account in cache._accounts.items():
+        assert account.shared
+        assert account.resources == decode_account_blob(blob)
+        assert account.encode() == blob == encode_account_blob(account.resources)
+        if account.order is not None:
+            assert account.order == sorted(account.resources, key=lambda path: encode_uleb128(len(path)) + path)
+        for path, value in account.decoded.items():  # resources decoded so far: their bytes
+            assert (value.to_bcs() if value is not None else None) == account.resources.get(path)
 
+
+def _read_through_the_cache(ledger: Any, addresses: list[AccountAddress]) -> None:
+    """Read the accounts as admission and execution do (through the ledger's DecodedAccounts,
+    which keeps what they decode) and check the answers against decoding the stored blobs."""
+    cached, plain = BlockState(ledger.state_view(), cache=ledger._decoded), BlockState(ledger.state_view())
+    for address in addresses:
+        for kind in (DIEM_ACCOUNT, balance_kind("XUS"), PARENT_VASP):
+            assert cached.read(address, kind) == plain.read(address, kind)
+        assert cached.raw_account(address) == plain.raw_account(address)
+
+
+def test_blobs_remembered_across_blocks_give_the_same_ledger(ledgers) -> None:  # noqa: F811
+    """The second block starts from the accounts the first one left in the ledger's
+    DecodedAccounts (found again by their blob bytes, not decoded, after readers decoded
+    resources of them): the same ledger as the source's; a refused block leaves nothing
+    behind and changes nothing remembered."""
     source, follower = ledgers
-    start = follower.db.next_version
-    response = _chunk(source, start)
-    listing = response.listing
-    index = next(i for i, data in enumerate(listing.transactions) if data[0] == 0)
+    cache = follower._decoded
+    follower.commit(_apply_first_block(follower, _chunk(source, follower.db.next_version)), None)
+    _check_remembered(cache)
+    first = [AccountAddress(address) for address in cache._latest]
+    assert first
+    _read_through_the_cache(follower, first)
+
+    response = _chunk(source, follower.db.next_version)  # payments to the account the first block created
+    index = next(i for i, data in enumerate(response.listing.transactions) if data[0] == 0)
     write_sets = list(response.write_sets)
     write_sets[index] = write_sets[index][:-1] + bytes([write_sets[index][-1] ^ 1])  # a forged value
-    remembered = dict(ledger_module._DECODED_BLOBS)
+    remembered = {blob: (account, dict(account.resources)) for blob, account in cache._accounts.items()}
     with pytest.raises(LedgerError):
-        StateSync(follower, _NoNetwork(), None).apply(  # type: ignore[arg-type]
-            dataclasses.replace(response, write_sets=tuple(write_sets)), response.ledger_info
-        )
-    assert remembered == ledger_module._DECODED_BLOBS  # the refused block's blobs are not kept
-    blocks = StateSync(follower, _NoNetwork(), None).apply(response, response.ledger_info)  # type: ignore[arg-type]
-    assert len(blocks) == 2
+        _apply_first_block(follower, response, write_sets=write_sets)
+    assert {blob: (account, dict(account.resources)) for blob, account in cache._accounts.items()} == remembered
+    _check_remembered(cache)
+
+    found = []
+    get = cache.get
+
+    def counting_get(blob: bytes) -> Any:
+        found.append(get(blob))
+        return found[-1]
+
+    cache.get = counting_get  # type: ignore[method-assign]
+    follower.commit(_apply_first_block(follower, response), None)
+    del cache.get
+    assert any(account is not None for account in found)  # the second block started from remembered accounts
     tip = source.db.next_version - 1
+    assert follower.db.next_version == tip + 1
     assert follower.db.get_state_root(tip) == source.db.get_state_root(tip)
     assert follower.db.get_accumulator_root(tip) == source.db.get_accumulator_root(tip)
-    for blob, (resources, order) in ledger_module._DECODED_BLOBS.items():
-        assert resources == decode_account_blob(blob)
-        assert order == sorted((ledger_module._uleb(len(key)) + key, key) for key in resources)
-    # the accounts the payments touched are remembered as stored, for the next block
-    vasp_blobs = [follower.db.get_account_blob(address, tip) for address in ledger_module._LATEST_BLOBS]
-    assert any(blob in ledger_module._DECODED_BLOBS for blob in vasp_blobs)
+    _check_remembered(cache)
+    latest = [AccountAddress(address) for address in cache._latest]
+    assert all(cache.get(follower.db.get_account_blob(a.value, tip)) is not None for a in latest)  # type: ignore[arg-type]
+    _read_through_the_cache(follower, latest)
 
 
 # --- reading a chunk message: transactions, events and infos found in a larger buffer -----
