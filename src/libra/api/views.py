@@ -72,21 +72,13 @@ def _u64_as_f32(value: int) -> float:
     return float(quotient << shift)
 
 
-class JsonFloat(float):
-    """A float of a JSON-RPC answer: a float in every way, written by ``encode_json`` exactly as
-    ``json.dumps`` writes it (orjson, which writes plain floats, hands float subclasses to
-    a hook that uses Python's ``repr``). Every float the API shows is one of these."""
-
-    __slots__ = ()
-
-
-def _f32_json(value: float) -> JsonFloat:
+def _f32_json(value: float) -> float:
     """The float whose JSON text is the shortest that reads back as the f32 ``value`` (serde's f32 output)."""
     for digits in range(1, 10):
         candidate = float(f"{value:.{digits}g}")
         if _f32(candidate) == value:
-            return JsonFloat(candidate)
-    return JsonFloat(value)
+            return candidate
+    return value
 
 
 def fixed_point32_rate(raw: int) -> float:
