@@ -8,7 +8,6 @@ Prints a live progress line and a table at the end; ``--json FILE`` writes the f
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -28,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from libra.client import loadgen
+from libra.node import event_loop
 
 LOCALNET_READY_SECS = 90.0
 
@@ -300,7 +300,7 @@ def bench(
             per_account_window=per_account_window, warmup_s=warmup, drain_s=drain, presign=presign,
             max_rate_hint=max_rate_hint,
         )
-        doc = asyncio.run(_bench(config, pids, validators, console))
+        doc = event_loop.run(_bench(config, pids, validators, console))
     except (loadgen.RpcFailure, aiohttp.ClientError) as exc:
         raise click.ClickException(f"bench failed: {exc}") from None
     finally:
