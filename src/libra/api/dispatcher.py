@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from libra.api import errors
 from libra.api.backend import ApiBackend, JsonValue, LedgerState
 from libra.api.errors import JsonRpcError
@@ -247,9 +249,33 @@ METHODS: dict[str, MethodSpec] = {
 # --- envelope ------------------------------------------------------------------------------
 
 
-def encode_json(value: Any) -> str:
-    """Compact JSON; NaN/Infinity are refused (they are not JSON)."""
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+"""Dataclasses and datetimes are not JSON values for json.dumps either: both refuse them."""
+
+
+def _reference_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encode_json(value: Any) -> str:
+    """Compact JSON, exactly the text of ``json.dumps(value, separators=(",", ":"),
+    ensure_ascii=False, allow_nan=False)``, written by orjson (10-15 times faster).
+
+    What orjson refuses goes to ``json.dumps``, which writes it or raises as before:
+    integers outside [-2^63, 2^64) (u64 values above 2^53 orjson writes exactly), keys that
+    are not strings, lone surrogates, sets and other non-JSON objects. Floats orjson writes
+    unlike Python's ``repr`` (6e-05 as 0.00006, 1e-07 as 1e-7: magnitudes 1e-9 .. 1e-4) are
+    caught on the text: any ``e-`` or ``0.0000`` in it (in a string too, rarely) and
+    ``json.dumps`` writes the value instead. One difference is left: NaN and infinities,
+    which the API never holds, come out as null instead of raising ``ValueError``.
+    """
+    try:
+        text = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return _reference_json(value)
+    if (b"-" in text and b"e-" in text) or (b"." in text and b"0.0000" in text):  # memchr first: cheap
+        return _reference_json(value)
+    return text.decode()
 
 
 def _envelope(ledger: LedgerState, request_id: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ Prints a live progress line and a table at the end; ``--json FILE`` writes the f
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -28,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from libra.client import loadgen
+from libra.node import event_loop
 from libra.node.localnet import end_with_this_process
 
 LOCALNET_READY_SECS = 90.0
@@ -367,7 +367,7 @@ def bench(
             max_rate_hint=max_rate_hint,
         )
         nodes = list(info["nodes"]) if info is not None else []
-        doc = asyncio.run(_bench(config, pids, validators, console, nodes))
+        doc = event_loop.run(_bench(config, pids, validators, console, nodes))
     except (loadgen.RpcFailure, aiohttp.ClientError) as exc:
         raise click.ClickException(f"bench failed: {exc}") from None
     finally:

@@ -19,6 +19,7 @@ from libra.api.server import create_app
 from libra.api.service import NodeApiService
 from libra.api.wallet_static import wallet_routes
 from libra.crypto.ed25519 import KeyFileError, load_private_key
+from libra.node import event_loop
 from libra.node.config import ConfigError, NodeConfig, load_config
 from libra.node.genesis import GenesisError
 from libra.node.ledger import LedgerError
@@ -51,6 +52,7 @@ def _configure_logging(level: str) -> None:
 
 async def serve(config: NodeConfig) -> None:
     """Run the node until SIGINT/SIGTERM, then stop cleanly: API first, then blocks, then the store."""
+    log.info("event loop: %s", event_loop.loop_name(asyncio.get_running_loop()))
     runtime = NodeRuntime(config)
     runner: web.AppRunner | None = None
     try:
@@ -126,8 +128,12 @@ def run(config_path: Path, log_level: str) -> None:
     _configure_logging(log_level)
     _tune_garbage_collector()
     try:
+        factory = event_loop.loop_factory()
+    except ValueError as exc:  # a bad LIBRA_EVENT_LOOP
+        raise click.ClickException(str(exc)) from None
+    try:
         config = load_config(config_path)
-        asyncio.run(serve(config))
+        event_loop.run(serve(config), factory)
     except (ConfigError, GenesisError, LedgerError, NodeError, StorageError, KeyFileError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -55,6 +55,7 @@ import datetime
 import inspect
 import logging
 import random
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -90,6 +91,17 @@ _QUIET_REFUSALS = frozenset({"tls", "too_many_pending", "not_started"})
 def peer_id_for_key(public_key: bytes) -> AccountAddress:
     """The peer id of a node without an account: the last 16 bytes of its network key."""
     return AccountAddress(bytes(public_key[-ADDRESS_LENGTH:]))
+
+
+async def _listen(host: str, port: int) -> socket.socket:
+    """A non-blocking TCP socket listening on the first address ``host`` resolves to ("" or
+    "0.0.0.0": every IPv4 interface; "::": every IPv6 one); port 0 picks a free port."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, _, _, _, address = infos[0]
+    sock = socket.create_server(address, family=family, backlog=128)
+    sock.setblocking(False)
+    return sock
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +168,8 @@ class Network:
         self._peers: dict[AccountAddress, _Peer] = {}
         self._by_key: dict[bytes, AccountAddress] = {}
         self._handlers: dict[int, Handler] = {}
-        self._server: asyncio.Server | None = None
+        self._listener: socket.socket | None = None
+        self._accepted: set[socket.socket] = set()  # accepted sockets no transport owns yet
         self._running = False
         self._pending_handshakes = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -176,9 +189,10 @@ class Network:
         if self._running:
             raise RuntimeError("network already started")
         self._tls()
-        self._server = await asyncio.start_server(self._on_accept, listen_host, port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        self._listener = await _listen(listen_host, port)
+        self.port = int(self._listener.getsockname()[1])
         self._running = True
+        self._spawn(self._accept_loop(self._listener), "net-accept")
         for peer in self._peers.values():
             self._start_dialer(peer)
         log.info("network %s listening on %s:%d", short(self.peer_id), listen_host, self.port)
@@ -187,8 +201,6 @@ class Network:
     async def close(self) -> None:
         """Stop listening and dialing, close every connection and wait for all tasks."""
         self._running = False
-        if self._server is not None:
-            self._server.close()
         connections = [p.connection for p in self._peers.values() if p.connection is not None]
         for peer in self._peers.values():
             if peer.dialer is not None:
@@ -201,9 +213,12 @@ class Network:
             connection.close("closing")
         await asyncio.gather(*self._tasks, *(c.wait_closed() for c in connections), return_exceptions=True)
         self._tasks.clear()
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
+        for sock in self._accepted:  # their handshake tasks were cancelled before they started
+            sock.close()
+        self._accepted.clear()
+        if self._listener is not None:
+            self._listener.close()  # after the accept loop is done with it
+            self._listener = None
 
     def _tls(self) -> TlsIdentity:
         """The current TLS identity, renewed when half of its validity has passed."""
@@ -294,49 +309,81 @@ class Network:
 
     # --- accepting -----------------------------------------------------------------------
 
-    async def _on_accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _accept_loop(self, listener: socket.socket) -> None:
+        """Accept TCP connections until closed; each is authenticated by its own task."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, _ = await loop.sock_accept(listener)
+            except OSError as exc:  # out of file descriptors, a reset before accept: go on
+                log.warning("network %s: accept failed: %s", short(self.peer_id), exc)
+                await asyncio.sleep(0.1)
+                continue
+            self._accepted.add(sock)
+            self._spawn(self._on_accept(sock), "net-accept-handshake")
+
+    async def _on_accept(self, sock: socket.socket) -> None:
         """Authenticate an inbound connection; never raises.
 
-        Reading is paused before anything else: the client's first TLS bytes must reach the
-        TLS layer, not the plain stream's buffer.
+        The TLS layer is the first to read from the socket (``connect_accepted_socket``):
+        upgrading a plain stream with ``start_tls`` loses a ClientHello that the plain stream
+        read first, which uvloop does before the accepting task runs.
         """
-        if isinstance(writer.transport, asyncio.ReadTransport):
-            writer.transport.pause_reading()
+        self._accepted.discard(sock)  # closed below, or owned by its transport from here on
+        try:
+            peer: object = sock.getpeername()
+        except OSError:  # reset already
+            peer = None
         if not self._running or self._pending_handshakes >= self.config.max_pending_handshakes:
-            self._refused("too_many_pending" if self._running else "not_started", "inbound", writer)
+            self._count_refusal("too_many_pending" if self._running else "not_started", "inbound", peer)
+            sock.close()
             return
         self._pending_handshakes += 1
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+        writer: asyncio.StreamWriter | None = None
         try:
             async with asyncio.timeout(self.config.handshake_timeout):
-                peer_id = await self._authenticate_inbound(writer)
+                reader, writer = await self._tls_accept(sock)
+            peer_id = self._authenticate_inbound(writer)
             await self._hello(reader, writer)
         except HandshakeRefused as exc:
+            assert writer is not None
             self._refused(exc.reason, str(exc), writer)
             return
         except (TimeoutError, ssl.SSLError, ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
-            self._refused("tls", f"{type(exc).__name__}: {exc}", writer)
+            self._refused_any("tls", f"{type(exc).__name__}: {exc}", writer, peer)
             return
         except asyncio.CancelledError:
-            writer.transport.abort()
+            if writer is not None:
+                writer.transport.abort()
             raise
         except Exception as exc:  # a bug must cost one connection, never the node
             log.exception("unexpected error while accepting a connection")
-            self._refused("error", repr(exc), writer)
+            self._refused_any("error", repr(exc), writer, peer)
             return
         finally:
             self._pending_handshakes -= 1
-            if task is not None:
-                self._tasks.discard(task)
         if peer_id not in self._peers and not self._add_guest(peer_id, writer):
             return
         self._register(peer_id, Origin.INBOUND, reader, writer)
 
-    async def _authenticate_inbound(self, writer: asyncio.StreamWriter) -> AccountAddress:
-        """TLS handshake as server, then pin the client's key to an allowed peer."""
-        await writer.start_tls(self._tls().server, ssl_handshake_timeout=self.config.handshake_timeout)
+    async def _tls_accept(self, sock: socket.socket) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """TLS handshake as server on an accepted socket; streams as ``start_server`` gives them."""
+        loop = asyncio.get_running_loop()
+        try:
+            context = self._tls().server
+            reader = asyncio.StreamReader()
+            protocol = asyncio.StreamReaderProtocol(reader)
+        except BaseException:
+            sock.close()  # nothing owns it yet
+            raise
+        # from here on the transport owns the socket, and closes it if the handshake fails
+        transport, _ = await loop.connect_accepted_socket(
+            lambda: protocol, sock, ssl=context, ssl_handshake_timeout=self.config.handshake_timeout
+        )
+        return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+
+    def _authenticate_inbound(self, writer: asyncio.StreamWriter) -> AccountAddress:
+        """Pin the client's key (after the TLS handshake) to an allowed peer."""
         key = self._peer_key(writer)
         peer_id = self._by_key.get(key)
         if peer_id is None and self._guest_protocols:
@@ -380,11 +427,21 @@ class Network:
 
     def _refused(self, reason: str, detail: str, writer: asyncio.StreamWriter) -> None:
         """Count, log and drop a connection that did not authenticate."""
+        self._count_refusal(reason, detail, writer.get_extra_info("peername"))
+        writer.transport.abort()
+
+    def _refused_any(self, reason: str, detail: str, writer: asyncio.StreamWriter | None, peer: object) -> None:
+        """Refuse an inbound connection: through its transport once there is one; before, the
+        failed handshake has closed the socket already, so only count."""
+        if writer is not None:
+            self._refused(reason, detail, writer)
+        else:
+            self._count_refusal(reason, detail, peer)
+
+    def _count_refusal(self, reason: str, detail: str, peer: object) -> None:
         self.metrics.handshakes_refused[reason] += 1
-        peer = writer.get_extra_info("peername")
         level = logging.INFO if reason in _QUIET_REFUSALS else logging.WARNING
         log.log(level, "network %s refused connection with %s: %s", short(self.peer_id), peer, detail)
-        writer.transport.abort()
 
     async def _hello(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Send our Hello and read the peer's, both within the handshake timeout."""
