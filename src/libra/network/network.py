@@ -93,15 +93,37 @@ def peer_id_for_key(public_key: bytes) -> AccountAddress:
     return AccountAddress(bytes(public_key[-ADDRESS_LENGTH:]))
 
 
-async def _listen(host: str, port: int) -> socket.socket:
-    """A non-blocking TCP socket listening on the first address ``host`` resolves to ("" or
-    "0.0.0.0": every IPv4 interface; "::": every IPv6 one); port 0 picks a free port."""
+async def _listen(host: str, port: int) -> list[socket.socket]:
+    """Non-blocking TCP sockets listening on every address ``host`` resolves to, as
+    ``asyncio.start_server`` does ("" : every IPv4 and IPv6 interface; a name: each of its
+    addresses). Port 0 picks one free port, which the other addresses then share. A family
+    this machine has no sockets for (IPv6 switched off) is skipped; any other error closes
+    what was opened and is raised."""
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, _, _, _, address = infos[0]
-    sock = socket.create_server(address, family=family, backlog=128)
-    sock.setblocking(False)
-    return sock
+    listeners: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            try:
+                sock = socket.socket(family, kind, proto)
+            except OSError:
+                continue
+            listeners.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # "::" must not also claim the IPv4 port bound beside it
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if len(listeners) > 1:
+                address = (address[0], listeners[0].getsockname()[1], *address[2:])
+            sock.bind(address)
+            sock.listen(128)
+            sock.setblocking(False)
+    except OSError:
+        for sock in listeners:
+            sock.close()
+        raise
+    if not listeners:
+        raise OSError(f"no address to listen on for host {host!r}")
+    return listeners
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +190,7 @@ class Network:
         self._peers: dict[AccountAddress, _Peer] = {}
         self._by_key: dict[bytes, AccountAddress] = {}
         self._handlers: dict[int, Handler] = {}
-        self._listener: socket.socket | None = None
+        self._listeners: list[socket.socket] = []
         self._accepted: set[socket.socket] = set()  # accepted sockets no transport owns yet
         self._running = False
         self._pending_handshakes = 0
@@ -189,10 +211,11 @@ class Network:
         if self._running:
             raise RuntimeError("network already started")
         self._tls()
-        self._listener = await _listen(listen_host, port)
-        self.port = int(self._listener.getsockname()[1])
+        self._listeners = await _listen(listen_host, port)
+        self.port = int(self._listeners[0].getsockname()[1])
         self._running = True
-        self._spawn(self._accept_loop(self._listener), "net-accept")
+        for listener in self._listeners:
+            self._spawn(self._accept_loop(listener), "net-accept")
         for peer in self._peers.values():
             self._start_dialer(peer)
         log.info("network %s listening on %s:%d", short(self.peer_id), listen_host, self.port)
@@ -216,9 +239,9 @@ class Network:
         for sock in self._accepted:  # their handshake tasks were cancelled before they started
             sock.close()
         self._accepted.clear()
-        if self._listener is not None:
-            self._listener.close()  # after the accept loop is done with it
-            self._listener = None
+        for listener in self._listeners:
+            listener.close()  # after the accept loops are done with them
+        self._listeners = []
 
     def _tls(self) -> TlsIdentity:
         """The current TLS identity, renewed when half of its validity has passed."""

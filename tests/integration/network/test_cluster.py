@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 from net_helpers import FAST, Cluster, address, eventually, tls_connect
@@ -238,3 +239,19 @@ async def test_a_public_node_takes_guests_for_state_sync_only_and_keeps_them_acr
     finally:
         await asyncio.gather(public.close(), guest.close(), second.close())
 
+
+
+async def test_an_empty_listen_host_accepts_on_every_family() -> None:
+    """Like ``asyncio.start_server``: "" listens on IPv4 and IPv6 (where the machine has it),
+    on one port, so a peer dialing either loopback address reaches the node."""
+    loopbacks = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
+    families = {info[0] for info in socket.getaddrinfo(None, 0, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)}
+    node = Cluster(1, FAST).nodes[0]
+    port = await node.network.start("", 0)
+    try:
+        for family in families & loopbacks.keys():
+            _, writer = await asyncio.wait_for(asyncio.open_connection(loopbacks[family], port), 5.0)
+            writer.close()
+    finally:
+        await node.network.close()
+    assert families & loopbacks.keys()
