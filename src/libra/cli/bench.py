@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 import click
+from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -173,15 +174,22 @@ STUCK_SENDERS_LOOKED_UP = 200  # senders of stuck payments whose account is read
 
 
 async def _mempool_size(session: aiohttp.ClientSession, metrics_url: str) -> int | None:
-    """A node's ``libra_mempool_transactions`` gauge (None when it does not answer)."""
+    """A node's ``libra_mempool_transactions`` gauge (None when it does not answer with it)."""
     try:
         async with session.get(metrics_url) as response:
-            text = await response.text()
+            return mempool_gauge(await response.text())
     except (TimeoutError, aiohttp.ClientError):
         return None
-    for line in text.splitlines():
-        if line.startswith("libra_mempool_transactions "):
-            return int(float(line.split()[1]))
+
+
+def mempool_gauge(exposition: str) -> int | None:
+    """``libra_mempool_transactions`` in Prometheus text ``exposition`` (None: absent or unparsable)."""
+    try:
+        for family in text_string_to_metric_families(exposition):
+            if family.name == "libra_mempool_transactions" and family.samples:
+                return int(family.samples[0].value)
+    except ValueError:
+        return None
     return None
 
 
