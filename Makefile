@@ -8,12 +8,18 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
+# The native core (core/, Rust) is built into the package as libra._core by maturin, with the
+# versions in core/Cargo.lock (--locked); changing any of its sources rebuilds it.
+CORE_SOURCES := core/Cargo.toml core/Cargo.lock $(wildcard core/*/Cargo.toml core/*/src/*.rs core/*/src/*/*.rs)
+
+$(STAMP): pyproject.toml constraints.txt $(CORE_SOURCES)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 lint: venv
+	cd core && cargo fmt --check
+	cd core && cargo clippy --locked --release --all-targets -- -D warnings
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src/libra
 	$(BIN)/lint-imports
@@ -24,9 +30,11 @@ $(CHROMIUM):
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 test: lint $(CHROMIUM)
+	cd core && cargo test --locked --release -p libra-engine
 	$(BIN)/pytest -q tests
 
 unit: venv
+	cd core && cargo test --locked --release -p libra-engine
 	$(BIN)/pytest -q tests/unit
 
 localnet: venv
@@ -53,4 +61,4 @@ faults: venv
 	LIBRA_FAULT_KILLS=$${N:-100} $(BIN)/pytest -q tests/integration/consensus/test_faults.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache core/target src/libra/_core*.so

@@ -1,0 +1,7 @@
+//! The per-payment path of Libra in Python, in Rust.
+//!
+//! The Python framework (`src/libra/framework`) is the executable specification; every
+//! function here must give byte-identical results to its Python counterpart, which the
+//! differential tests under `tests/unit/native/` check.
+
+pub mod hashing;
