@@ -4,4 +4,6 @@
 //! function here must give byte-identical results to its Python counterpart, which the
 //! differential tests under `tests/unit/native/` check.
 
+pub mod bcs;
 pub mod hashing;
+pub mod transaction;

@@ -35,6 +35,8 @@ pub(crate) fn guarded<T>(work: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     }
 }
 
+mod transaction;
+
 /// Plain SHA3-256 of `data`.
 #[pyfunction]
 fn sha3_256<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
@@ -53,5 +55,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(sha3_256, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    transaction::register(m)?;
     Ok(())
 }
