@@ -7,3 +7,4 @@
 pub mod bcs;
 pub mod hashing;
 pub mod transaction;
+pub mod views;
