@@ -40,12 +40,16 @@ JsonValue = Any
 RECENT_TRANSACTIONS = 20_000
 
 
-def transaction_page_text(db: LibraDB, start_version: int, end: int, view: Callable[[int], JsonValue]) -> JsonText:
-    """``get_transactions``' page ``[start_version, end)`` without events as JSON text: the native
-    views write the common transactions, byte for byte what ``encode_json`` writes for their
-    Python views; ``view(version)`` gives the Python view of the others."""
-    assert CORE is not None
-    render = CORE.transaction_view_json
+NativeView = Callable[[int, bytes, bytes], str | None]
+
+
+def transaction_page_text(
+    db: LibraDB, start_version: int, end: int, render: NativeView, view: Callable[[int], JsonValue]
+) -> JsonText:
+    """``get_transactions``' page ``[start_version, end)`` without events as JSON text:
+    ``render(version, data, info)`` (the native views) writes the common transactions, byte for
+    byte what ``encode_json`` writes for their Python views; ``view(version)`` gives the Python
+    view of the others."""
     parts = []
     for version, (data, info) in enumerate(db.get_transactions_with_infos(start_version, end - start_version), start_version):
         text = render(version, data, info)
@@ -150,7 +154,9 @@ class NodeApiService:
         end = min(last + 1, start_version + limit)
         if include_events or CORE is None:
             return [self._transaction_at(v, include_events) for v in range(start_version, end)]
-        return transaction_page_text(self._db, start_version, end, lambda v: self._transaction_at(v, False))
+        return transaction_page_text(
+            self._db, start_version, end, CORE.transaction_view_json, lambda v: self._transaction_at(v, False)
+        )
 
     def get_events(self, key: bytes, start_seq: int, limit: int) -> JsonValue:
         stored = self._db.get_events(key, start_seq, limit)

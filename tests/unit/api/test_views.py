@@ -733,6 +733,7 @@ def test_native_views_write_the_python_text_at_every_version(world):
 
 
 def test_a_native_page_is_the_text_of_the_python_page(world):
+    from libra import _core
     from libra.api.dispatcher import encode_json
     from libra.api.service import transaction_page_text
 
@@ -742,5 +743,5 @@ def test_a_native_page_is_the_text_of_the_python_page(world):
 
     end = world.db.next_version
     for start, stop in ((0, end), (0, 1), (3, end), (end - 1, end)):
-        page = transaction_page_text(world.db, start, stop, python_view)
+        page = transaction_page_text(world.db, start, stop, _core.transaction_view_json, python_view)
         assert page.text == encode_json([python_view(v) for v in range(start, stop)])
