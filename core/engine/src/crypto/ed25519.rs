@@ -94,13 +94,22 @@ pub fn is_canonical_scalar(s: &[u8; 32]) -> bool {
     bool::from(Scalar::from_canonical_bytes(*s).is_some())
 }
 
+/// The point of a strict public key, as libsodium checks `A` (4 of the module docs): `y < p`,
+/// `y` not of small order, a curve point. One function for both uses, so the key rule of
+/// [`verify`] is the one [`is_strict_public_key`] shows (a non-canonical key cannot be given a
+/// signature to test it with: that needs the discrete log of a point chosen by its `y`).
+pub fn strict_public_key_point(key: &[u8; PUBLIC_KEY_LENGTH]) -> Option<EdwardsPoint> {
+    if !is_canonical_y(key) || has_small_order_y(key) {
+        return None;
+    }
+    CompressedEdwardsY(*key).decompress()
+}
+
 /// A strict public key (`check_public_key_bytes` accepts it): 32 bytes, `y < p`, a curve
 /// point, not of small order.
 pub fn is_strict_public_key(public_key: &[u8]) -> bool {
-    let Ok(key) = <&[u8; PUBLIC_KEY_LENGTH]>::try_from(public_key) else {
-        return false;
-    };
-    is_canonical_y(key) && !has_small_order_y(key) && CompressedEdwardsY(*key).decompress().is_some()
+    <&[u8; PUBLIC_KEY_LENGTH]>::try_from(public_key)
+        .is_ok_and(|key| strict_public_key_point(key).is_some())
 }
 
 /// Strict verification (see the module docs); false for any malformed or wrong input.
@@ -116,10 +125,10 @@ pub fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
     let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s)) else {
         return false;
     };
-    if has_small_order_y(r) || !is_canonical_y(key) || has_small_order_y(key) {
+    if has_small_order_y(r) {
         return false;
     }
-    let Some(a) = CompressedEdwardsY(*key).decompress() else {
+    let Some(a) = strict_public_key_point(key) else {
         return false;
     };
     let mut hasher = Sha512::new();
