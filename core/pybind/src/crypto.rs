@@ -49,7 +49,12 @@ fn scheme_of(variant: u8) -> PyResult<Scheme> {
     }
 }
 
-type PyItem<'py> = (u8, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>);
+type PyItem<'py> = (
+    u8,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+);
 
 /// The validity of each `(scheme, public_key, message, signature)`, in order; scheme 0 is
 /// Ed25519, 1 MultiEd25519 (the authenticator variants). `message_prefix` is put before every
@@ -109,10 +114,9 @@ fn check_signed_transactions<'py>(
         for item in &checked {
             match item {
                 None => out.append(py.None())?,
-                Some(checked) => out.append((
-                    PyBytes::new(py, &checked.hash),
-                    checked.signature_valid,
-                ))?,
+                Some(checked) => {
+                    out.append((PyBytes::new(py, &checked.hash), checked.signature_valid))?
+                }
             }
         }
         Ok(out)

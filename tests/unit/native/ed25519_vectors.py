@@ -106,7 +106,7 @@ def edge_vectors(seed: int = 5) -> list[tuple[str, bytes, bytes, bytes]]:
         return rng.randrange(1, L)
 
     # honest signatures, and the same with every part altered
-    for i in range(6):
+    for _ in range(6):
         key, sig = forge(scalar(), 0, scalar(), 0, message)
         out.append(("honest", key, message, sig))
         out.append(("R sign bit flipped", key, message, bytes([*sig[:31], sig[31] ^ 0x80]) + sig[32:]))

@@ -12,6 +12,14 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.unit.native.ed25519_vectors import (
+    L,
+    edge_vectors,
+    forge,
+    non_canonical_encodings,
+    small_order_encodings,
+)
+from tests.unit.types.test_transaction_fast_decode import ENCODED
 
 from libra import _core
 from libra.client import builders
@@ -28,14 +36,6 @@ from libra.types.transaction import (
     SignedTransaction,
     decode_signed_transaction_fast,
 )
-from tests.unit.native.ed25519_vectors import (
-    L,
-    edge_vectors,
-    forge,
-    non_canonical_encodings,
-    small_order_encodings,
-)
-from tests.unit.types.test_transaction_fast_decode import ENCODED
 
 VECTORS = edge_vectors()
 RAW_SEED = transaction_signature.RAW_TRANSACTION_SEED
@@ -272,12 +272,12 @@ def test_transaction_signatures_in_a_batch_answer_as_the_reference(pynacl_refere
     ]
     transactions = [*payments, script, *multis]
     raws = [t.raw_txn.to_bcs() for t in transactions]
-    expected = [transaction_signature.verify_transaction_signature_reference(t, r) for t, r in zip(transactions, raws)]
+    expected = [transaction_signature.verify_transaction_signature_reference(t, r) for t, r in zip(transactions, raws, strict=True)]
     assert expected.count(True) >= 8 and expected.count(False) >= 4
     assert transaction_signature.verify_transaction_signatures(transactions, raws) == expected
-    assert [transaction_signature.verify_transaction_signature(t, r) for t, r in zip(transactions, raws)] == expected
+    assert [transaction_signature.verify_transaction_signature(t, r) for t, r in zip(transactions, raws, strict=True)] == expected
     assert _core.verify_signatures(
-        [(0, t.authenticator.public_key, r, t.authenticator.signature) for t, r in zip(payments, raws)], RAW_SEED
+        [(0, t.authenticator.public_key, r, t.authenticator.signature) for t, r in zip(payments, raws, strict=True)], RAW_SEED
     ) == expected[: len(payments)]
     with pytest.raises(ValueError, match="one raw transaction per transaction"):
         transaction_signature.verify_transaction_signatures(transactions, raws[:-1])

@@ -29,7 +29,9 @@ fn parse_public_key(data: &[u8]) -> Option<(Vec<&[u8]>, usize)> {
         return None;
     }
     let threshold = data[data.len() - 1] as usize;
-    (1..=count).contains(&threshold).then_some((keys, threshold))
+    (1..=count)
+        .contains(&threshold)
+        .then_some((keys, threshold))
 }
 
 /// The signatures and the signer indices (increasing) of a MultiEd25519 signature, or None.
@@ -77,7 +79,9 @@ mod tests {
     use ed25519_dalek::{Signer, SigningKey};
 
     fn keys(n: u8) -> Vec<SigningKey> {
-        (0..n).map(|i| SigningKey::from_bytes(&[i + 1; 32])).collect()
+        (0..n)
+            .map(|i| SigningKey::from_bytes(&[i + 1; 32]))
+            .collect()
     }
 
     fn public(keys: &[SigningKey], threshold: u8) -> Vec<u8> {

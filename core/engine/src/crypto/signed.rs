@@ -4,7 +4,9 @@
 //! the signature over `seed("RawTransaction") ‖ raw` is valid).
 
 use crate::hashing::HashValue;
-use crate::transaction::{decode_common, signing_message, user_transaction_hash, CommonTransaction};
+use crate::transaction::{
+    decode_common, signing_message, user_transaction_hash, CommonTransaction,
+};
 
 use super::{batch, ed25519};
 
