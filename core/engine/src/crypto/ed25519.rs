@@ -33,6 +33,8 @@
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 pub const PUBLIC_KEY_LENGTH: usize = 32;
 pub const SIGNATURE_LENGTH: usize = 64;
@@ -102,8 +104,33 @@ pub fn strict_public_key_point(key: &[u8; PUBLIC_KEY_LENGTH]) -> Option<EdwardsP
     if !is_canonical_y(key) || has_small_order_y(key) {
         return None;
     }
-    CompressedEdwardsY(*key).decompress()
+    // a poisoned lock (a panic elsewhere while it was held) only means no cache
+    if let Some(point) = known_keys()
+        .lock()
+        .ok()
+        .and_then(|known| known.get(key).copied())
+    {
+        return Some(point);
+    }
+    let point = CompressedEdwardsY(*key).decompress()?;
+    if let Ok(mut known) = known_keys().lock() {
+        if known.len() >= KNOWN_KEYS_CAP {
+            known.clear();
+        }
+        known.insert(*key, point);
+    }
+    Some(point)
 }
+
+/// Decompressed strict keys, by their bytes: a sender signs many payments with one key, and
+/// decompressing it (a square root) is an eighth of a verification. A pure function memoised:
+/// answers never depend on what the cache holds; it is emptied when full.
+fn known_keys() -> &'static Mutex<HashMap<[u8; 32], EdwardsPoint>> {
+    static KNOWN: OnceLock<Mutex<HashMap<[u8; 32], EdwardsPoint>>> = OnceLock::new();
+    KNOWN.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+const KNOWN_KEYS_CAP: usize = 1 << 16;
 
 /// A strict public key (`check_public_key_bytes` accepts it): 32 bytes, `y < p`, a curve
 /// point, not of small order.
