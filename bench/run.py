@@ -14,6 +14,7 @@ SECTIONS = (
     "bench.execution_bench",
     "bench.storage_bench",
     "bench.node_path_bench",
+    "bench.signature_bench",
     "bench.state_sync_bench",
     "bench.ceiling_bench",
     "bench.loadgen_bench",

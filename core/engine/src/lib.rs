@@ -5,6 +5,7 @@
 //! differential tests under `tests/unit/native/` check.
 
 pub mod bcs;
+pub mod crypto;
 pub mod hashing;
 pub mod transaction;
 pub mod views;

@@ -35,6 +35,7 @@ pub(crate) fn guarded<T>(work: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     }
 }
 
+mod crypto;
 mod transaction;
 mod views;
 
@@ -56,6 +57,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(sha3_256, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    crypto::register(m)?;
     transaction::register(m)?;
     views::register(m)?;
     Ok(())

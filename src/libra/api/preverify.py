@@ -1,10 +1,13 @@
 """Signature checks of submissions, batched onto the node's verify pool.
 
-A JSON-RPC batch of 20 ``submit`` calls used to send 20 jobs to the pool, each
-waking the event loop when done. Submissions that arrive in the same turn of the
-loop (the calls of one batch start together) are instead checked in one job per
-worker, so both cores verify and the loop wakes once per job. libsodium releases
-the GIL, so the checks run beside the event loop and block execution.
+Submissions that arrive in the same turn of the event loop (the calls of one JSON-RPC
+batch start together) are checked together, off the event loop, and the loop wakes once
+per job:
+
+* native core: one job for all of them, whose single call into the core decodes, hashes
+  and checks every signature with the GIL released, over both cores;
+* ``LIBRA_CORE=python``: one job per worker, each checking its share with PyNaCl
+  (which releases the GIL during each check).
 """
 
 from __future__ import annotations
@@ -14,20 +17,16 @@ import functools
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
-from libra.mempool.admission import preverify
+from libra.mempool.admission import preverify_all
+from libra.native import CORE
 
 WORKERS = 2
-
-
-def _preverify_all(datas: Sequence[bytes]) -> None:
-    for data in datas:
-        preverify(data)
 
 
 class SubmissionVerifier:
     def __init__(self, pool: Executor, workers: int = WORKERS) -> None:
         self._pool = pool
-        self._workers = workers
+        self._jobs = 1 if CORE is not None else workers  # the core spreads one job over the cores
         self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
 
     async def verify(self, data: bytes) -> None:
@@ -41,11 +40,15 @@ class SubmissionVerifier:
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
-        size = -(-len(pending) // self._workers)
+        size = -(-len(pending) // self._jobs)
         for start in range(0, len(pending), size):
             chunk = pending[start : start + size]
-            job = asyncio.wrap_future(self._pool.submit(_preverify_all, [data for data, _ in chunk]))
+            job = asyncio.wrap_future(self._pool.submit(_check, [data for data, _ in chunk]))
             job.add_done_callback(functools.partial(_settle, chunk=chunk))
+
+
+def _check(datas: Sequence[bytes]) -> None:
+    preverify_all(datas)
 
 
 def _settle(job: asyncio.Future[None], chunk: list[tuple[bytes, asyncio.Future[None]]]) -> None:

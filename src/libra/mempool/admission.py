@@ -22,6 +22,7 @@ from libra.crypto.transaction_signature import verify_transaction_signature
 from libra.framework.state import BlockState, DecodedAccounts, StateView
 from libra.framework.vm import check_admission
 from libra.mempool.pool import AddStatus, Mempool
+from libra.native import CORE
 from libra.types.transaction import Ed25519Authenticator, SignedTransaction
 
 SEQUENCE_NUMBER_TOO_NEW = "SEQUENCE_NUMBER_TOO_NEW"
@@ -94,45 +95,71 @@ def _shared_state(pool: Mempool, state_view: StateView, ledger_time_usecs: int) 
 
 
 # Signature checks done ahead of ``admit`` (``preverify``, e.g. on a thread pool while the
-# event loop serves other requests): exact submitted bytes -> valid. Bounded like _DECODED.
-_VERIFIED: dict[bytes, bool] = {}
+# event loop serves other requests): exact submitted bytes -> (valid, hash). Bounded like _DECODED.
+_VERIFIED: dict[bytes, tuple[bool, bytes]] = {}
+
+
+def _remember_verified(data: bytes, valid: bool, txn_hash: bytes) -> None:
+    if len(_VERIFIED) >= _DECODED_CAP:
+        _VERIFIED.clear()
+    _VERIFIED[data] = (valid, txn_hash)
 
 
 def preverify(data: bytes) -> None:
     """Verify the signature of submitted bytes now, for the ``admit`` of the same bytes.
 
-    Meant for a worker thread: libsodium releases the GIL, so signatures are checked in
-    parallel with the event loop and block execution. Undecodable bytes are left to ``admit``.
+    Meant for a worker thread. Undecodable bytes are left to ``admit``.
     """
     try:
         txn = decode_submission(data)
     except BcsError:
         return
     valid = verify_transaction_signature(txn, raw_transaction_bytes(txn, data))
-    if len(_VERIFIED) >= _DECODED_CAP:
-        _VERIFIED.clear()
-    _VERIFIED[data] = valid
+    _remember_verified(data, valid, user_transaction_hash(data))
 
 
-Checked = tuple[SignedTransaction, bool]
-"""A decoded transaction and whether its signature is valid, for :func:`admit`."""
+def preverify_all(datas: Sequence[bytes]) -> None:
+    """:func:`preverify` of each of ``datas``: on the native path one call decodes, hashes and
+    checks every common transaction with the GIL released, over both cores (what it declines,
+    other shapes or malformed bytes, goes through :func:`preverify`)."""
+    if CORE is None:
+        for data in datas:
+            preverify(data)
+        return
+    declined = []
+    for data, found in zip(datas, CORE.check_signed_transactions(list(datas)), strict=True):
+        if found is None:
+            declined.append(data)
+        else:
+            _remember_verified(data, found[1], found[0])
+    for data in declined:
+        preverify(data)
+
+
+Checked = tuple[SignedTransaction, bool, bytes]
+"""A decoded transaction, whether its signature is valid, and its hash, for :func:`admit`."""
 
 
 def check_signatures(datas: Sequence[bytes]) -> list[Checked | None]:
     """Decode each of ``datas`` and check its signature (None: undecodable, left to ``admit``).
 
-    Meant for a worker thread, for a batch from a peer: libsodium releases the GIL during
-    each check, and the thread that calls it waits to get the GIL back after every one
-    (milliseconds while a block executes), so the event loop should not be that thread.
+    Meant for a worker thread, for a batch from a peer: the event loop should not wait for
+    the checks. On the native path the signatures and hashes of the whole batch are one call
+    that releases the GIL and uses both cores; the decoding into Python objects follows.
     """
+    found = CORE.check_signed_transactions(list(datas)) if CORE is not None else [None] * len(datas)
     out: list[Checked | None] = []
-    for data in datas:
+    for data, facts in zip(datas, found, strict=True):
         try:
             txn = SignedTransaction.from_bcs(data)
         except BcsError:
             out.append(None)
             continue
-        out.append((txn, verify_transaction_signature(txn, raw_transaction_bytes(txn, data))))
+        if facts is None:
+            valid = verify_transaction_signature(txn, raw_transaction_bytes(txn, data))
+            out.append((txn, valid, user_transaction_hash(data)))
+        else:
+            out.append((txn, facts[1], facts[0]))
     return out
 
 
@@ -155,17 +182,23 @@ def admit(
     checked: Checked | None = None,
 ) -> Admission:
     """Admit ``data``; ``checked`` is what :func:`check_signatures` found for these exact
-    bytes, if it was asked (then neither decoding nor the signature check is done again)."""
-    verified = _VERIFIED.pop(data, None)
+    bytes, if it was asked (then neither decoding, hashing nor the signature check is done
+    again; likewise for what :func:`preverify` found)."""
+    verified: bool | None = None
+    txn_hash: bytes | None = None
+    facts = _VERIFIED.pop(data, None)
+    if facts is not None:
+        verified, txn_hash = facts
     txn = _DECODED.pop(data, None)
     if checked is not None:
-        txn, verified = checked
+        txn, verified, txn_hash = checked
     if txn is None:
         try:
             txn = SignedTransaction.from_bcs(data)
         except BcsError:
             return Admission(None, "DESERIALIZATION_ERROR", None, None)
-    txn_hash = user_transaction_hash(data)
+    if txn_hash is None:
+        txn_hash = user_transaction_hash(data)
     if pool.contains_hash(txn_hash):
         return Admission(AddStatus.ALREADY_PRESENT, None, txn, txn_hash)
     if verified is None:

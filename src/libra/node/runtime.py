@@ -39,6 +39,7 @@ from libra.mempool.broadcast import (
 )
 from libra.mempool.pool import AddStatus, Mempool, PoolConfig
 from libra.mempool.verified import VerifiedTransactions
+from libra.native import CORE
 from libra.network.config import NetworkConfig
 from libra.network.network import Network, PeerInfo, peer_id_for_key
 from libra.network.wire import Protocol
@@ -67,8 +68,9 @@ CommitListener = Callable[[CommittedBlock], None]
 GOSSIP_BATCHES_IN_FLIGHT = 32
 """Gossip batches whose signatures may wait on the verify pool; past that, a batch is checked
 on the event loop (so a flood is slowed down by its own checks instead of piling up)."""
-GOSSIP_VERIFY_JOBS = 2
-"""A gossip batch is checked in this many jobs (one per worker of the verify pool)."""
+GOSSIP_VERIFY_JOBS = 2 if CORE is None else 1
+"""A gossip batch is checked in this many jobs: one per worker of the verify pool with PyNaCl,
+one with the native core (its single call for the batch spreads over the cores itself)."""
 GOSSIP_TICK_SECS = 0.02
 """How often transactions accepted here are handed on (and un-acknowledged ones looked at)."""
 
@@ -422,9 +424,10 @@ class NodeRuntime:
             statuses = [self._admit(data, share=share).status for data in items]
             self._acknowledge(peer, message.request_id, statuses, over)
             return
-        # Signatures are checked on the verify pool, not here: after each check libsodium hands
-        # the GIL back and the event loop would wait for it (up to the 5 ms switch interval
-        # while a block executes) once per transaction. Batches are admitted in arrival order.
+        # Signatures are checked on the verify pool, not here: the event loop should neither do
+        # that work nor wait for the GIL after it (up to the 5 ms switch interval while a block
+        # executes); natively the whole batch is one call over both cores (admission's
+        # check_signatures). Batches are admitted in arrival order.
         self._gossip_batches += 1
         previous = self._gossip_tail
         self._gossip_tail = asyncio.ensure_future(

@@ -6,9 +6,11 @@ import os
 
 from libra.client import builders
 from libra.crypto.ed25519 import Ed25519PrivateKey
+from libra.crypto.hashing import user_transaction_hash
 from libra.mempool import admission
 from libra.mempool.pool import AddStatus, Mempool, encoding_of
 from libra.types.move import AccountAddress
+from libra.types.transaction import Script
 
 
 def _signed(seq: int = 0) -> builders.SignedSubmission:
@@ -43,15 +45,34 @@ def test_pooled_encodings_live_as_long_as_the_transaction_is_pooled() -> None:
     assert encoding_of(other.transaction) is None
 
 
-def test_preverify_records_the_signature_check_for_those_exact_bytes() -> None:
+def test_preverify_records_the_signature_check_and_hash_for_those_exact_bytes() -> None:
     signed = _signed()
     admission.preverify(signed.bcs)
-    assert admission._VERIFIED.pop(signed.bcs) is True
+    assert admission._VERIFIED.pop(signed.bcs) == (True, signed.hash)
     tampered = signed.bcs[:-1] + bytes([signed.bcs[-1] ^ 1])
     admission.preverify(tampered)
-    assert admission._VERIFIED.pop(tampered) is False
+    assert admission._VERIFIED.pop(tampered) == (False, user_transaction_hash(tampered))
     admission.preverify(b"\x01\x02")  # undecodable: left to admit
     assert b"\x01\x02" not in admission._VERIFIED
+
+
+def test_preverify_all_records_what_preverify_records_for_every_shape() -> None:
+    good = _signed(1)
+    tampered = good.bcs[:-1] + bytes([good.bcs[-1] ^ 1])
+    script = builders.sign_transaction(  # not the common shape: the Python decoder answers
+        Ed25519PrivateKey.generate(), AccountAddress(os.urandom(16)), 0, Script(b"\x00code", (), ()),
+        chain_id=2, expiration_timestamp_secs=2**40,
+    )
+    datas = [good.bcs, tampered, script.bcs, b"\x01\x02", good.bcs + b"\x00"]
+    expected = {}
+    for data in datas:
+        admission.preverify(data)
+        expected[data] = admission._VERIFIED.pop(data, None)
+    assert expected[good.bcs] == (True, good.hash) and expected[script.bcs] == (True, script.hash)
+    assert expected[tampered] is not None and expected[tampered][0] is False
+    assert expected[b"\x01\x02"] is None and expected[good.bcs + b"\x00"] is None  # left to admit
+    admission.preverify_all(datas)
+    assert {data: admission._VERIFIED.pop(data, None) for data in datas} == expected
 
 
 def _admit(pool: Mempool, data: bytes, checked: admission.Checked | None = None) -> admission.Admission:
@@ -67,7 +88,8 @@ def test_check_signatures_gives_what_admit_would_find() -> None:
     tampered = good[:-1] + bytes([good[-1] ^ 1])
     garbage = b"\x01\x02"
     checked = admission.check_signatures([good, tampered, garbage])
-    assert checked[0] is not None and checked[0] == (admission.SignedTransaction.from_bcs(good), True)
+    assert checked[0] is not None
+    assert checked[0] == (admission.SignedTransaction.from_bcs(good), True, user_transaction_hash(good))
     assert checked[1] is not None and checked[1][1] is False
     assert checked[2] is None
     for data, found in zip([good, tampered, garbage], checked, strict=True):
@@ -82,8 +104,8 @@ def test_admit_takes_the_given_check_for_those_bytes() -> None:
     check_signatures found for exactly these bytes)."""
     signed = _signed()
     txn = admission.SignedTransaction.from_bcs(signed.bcs)
-    refused = _admit(Mempool(), signed.bcs, (txn, False))
+    refused = _admit(Mempool(), signed.bcs, (txn, False, signed.hash))
     assert refused.vm_status == "INVALID_SIGNATURE" and refused.txn is txn
     pool = Mempool()
     pool.add(txn, signed.bcs, signed.hash, 0, now=0.0)
-    assert _admit(pool, signed.bcs, (txn, True)).status is AddStatus.ALREADY_PRESENT
+    assert _admit(pool, signed.bcs, (txn, True, signed.hash)).status is AddStatus.ALREADY_PRESENT
