@@ -12,7 +12,8 @@ The JSON (amounts are decimal strings of micro-units; times are chain microsecon
     reserves        per currency: supply, preburn, reserve, as_of_usecs, report_hash,
                     attester, coverage_percent, covered, index_agrees (the index's
                     sum of mint and burn events equals the chain's supply)
-    supply_history  per currency: [{version, time, supply, reserve}] (at most 400 points)
+    supply_history  per currency: [{version, time, supply, reserve}] (at most 400 points from
+                    the index, then the chain's figures at the ledger version)
     alerts          [{kind, account, summary, count, first/last_version, first/last_time, versions}]
     travel_rule     counts over large transfers and coverage_percent
     large_transfers, frozen, seizures, refused, attestations   (newest first, at most 100)
@@ -52,10 +53,11 @@ class SupervisorView:
         """Everything the page shows (blocking: run it in a worker thread)."""
         index = self._runtime.event_index
         assert index is not None
-        view = self._runtime.ledger.state_view()
+        snapshot = self._runtime.ledger.snapshot()
+        ledger_version = snapshot.version
+        view = self._runtime.ledger.state_view(ledger_version)
         limit = get_chain_view(view).dual_attestation_limit
         reserves = get_reserve_views(view)
-        ledger_version = self._runtime.db.latest_version or 0
         with index.reader() as connection:
             meta = ix.query_meta(connection)
             history = ix.query_supply_history(connection)
@@ -75,6 +77,11 @@ class SupervisorView:
         indexed = int(meta.get("indexed_through", "-1"))
         caught_up = indexed >= ledger_version
         latest = {currency: rows[-1] for currency, rows in history.items() if rows}
+        for r in reserves:  # the chart ends with the chain's figures now
+            history.setdefault(r.code, []).append({
+                "version": ledger_version, "time": snapshot.timestamp_usecs, "supply": str(r.total_value),
+                "reserve": str(r.reserve) if r.reserve is not None else None,
+            })
         alerts = [
             *reserve_alerts(shortfalls, latest),
             *structuring_alerts(near, rules),

@@ -66,6 +66,7 @@ function amount(micro, code) {
 }
 function when(usecs) {
   if (usecs === null || usecs === undefined) return "—";
+  if (Number(usecs) === 0) return "genesis";
   return new Date(Number(usecs) / 1000).toISOString().replace("T", " ").replace(/\\.\\d+Z$/, " UTC");
 }
 const short = (address) => address ? "<code title='" + esc(address) + "'>" + esc(address.slice(0, 8) + "…" + address.slice(-6)) + "</code>" : "—";
