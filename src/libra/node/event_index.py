@@ -13,7 +13,8 @@ index can always be rebuilt from it; events and transactions are never pruned):
 * ``attestations``: each reserve attestation; ``refused``: payments refused because an
   account was frozen, from the chain (a payment to a frozen account aborts) or from
   admission (a frozen sender's submission, seen by this node, never reaches the chain);
-  attestations refused for a reserve below supply (``shortfalls``).
+  attestations refused for a reserve below supply (``shortfalls``). Admission refusals are
+  not in the store: those this node saw since it started are kept in memory until indexed.
 
 Life cycle: the index is kept once asked for (``start``, at the first supervisor request)
 and resumes whenever the node starts with its file present. A thread follows the store:
@@ -370,8 +371,9 @@ class EventIndex:
             self._wake.set()
 
     def on_refused(self, data: bytes, vm_status: str | None, ledger_time_usecs: int) -> None:
-        """Admission listener: a submission refused because its sender is frozen."""
-        if self._thread is not None and vm_status == "SENDING_ACCOUNT_FROZEN":
+        """Admission listener: a submission refused because its sender is frozen. Kept in memory
+        until the index records it (so also those seen before the index was started)."""
+        if vm_status == "SENDING_ACCOUNT_FROZEN":
             self._refusals.append((data, vm_status, ledger_time_usecs))
             self._wake.set()
 

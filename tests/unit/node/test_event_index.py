@@ -169,7 +169,6 @@ def test_alerts_structuring_frozen_and_shortfall(net, tmp_path):
 def test_admission_refusals_of_a_frozen_sender_are_kept_once(net, tmp_path):
     net, who = net
     index = fresh_index(net, tmp_path)
-    index._thread = types.SimpleNamespace()  # type: ignore[assignment] - accept refusals as a running index does
     txn = net.chain.p2p(who["carol"], who["bob"].address, 3 * XUS_UNIT, seq=99)
     for _ in range(3):  # a wallet retrying
         index.on_refused(txn.to_bcs(), "SENDING_ACCOUNT_FROZEN", 42)
