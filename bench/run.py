@@ -15,6 +15,7 @@ SECTIONS = (
     "bench.storage_bench",
     "bench.node_path_bench",
     "bench.state_sync_bench",
+    "bench.event_index_bench",
     "bench.ceiling_bench",
     "bench.loadgen_bench",
 )
