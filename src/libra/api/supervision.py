@@ -12,7 +12,9 @@
   below the supply; **under-collateralised**: supply above the attested reserve (the rules
   prevent it; the check does not rely on them).
 
-Times are chain time in microseconds; every alert names the versions it rests on.
+Structuring and velocity look at the last ``lookback_secs`` of chain time (a week), so that
+a supervisor's page stays quick on a long chain. Times are chain time in microseconds; every
+alert names the versions it rests on.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Rules:
     velocity_count: int = 20
     velocity_window_secs: int = 3_600
     velocity_value_limits: int = 10
+    lookback_secs: int = 7 * 86_400  # structuring and velocity look at this much recent chain time
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> Rules:

@@ -61,9 +61,10 @@ class SupervisorView:
         with index.reader() as connection:
             meta = ix.query_meta(connection)
             history = ix.query_supply_history(connection)
-            near = ix.query_near_limit(connection, rules.structuring_margin_percent)
+            since = max(0, int(meta.get("time", "0")) - rules.lookback_secs * 1_000_000)
+            near = ix.query_near_limit(connection, rules.structuring_margin_percent, since)
             busy = ix.query_busy_senders(
-                connection, rules.velocity_window_secs * 1_000_000, rules.velocity_count, rules.velocity_value_limits * limit
+                connection, rules.velocity_window_secs * 1_000_000, rules.velocity_count, rules.velocity_value_limits * limit, since
             )
             refused = ix.query_latest(connection, "refused", 1000)
             shortfalls = ix.query_latest(connection, "shortfalls", 100)

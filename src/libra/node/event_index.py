@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS transfers (
     attested INTEGER NOT NULL, required INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS transfers_by_sender ON transfers (sender, time);
 CREATE INDEX IF NOT EXISTS transfers_by_value ON transfers (amount_xdx);
+CREATE INDEX IF NOT EXISTS transfers_by_time ON transfers (time);
 CREATE TABLE IF NOT EXISTS freezes (
     version INTEGER NOT NULL, time INTEGER NOT NULL, address TEXT NOT NULL, frozen INTEGER NOT NULL, initiator TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seizures (
@@ -555,25 +556,29 @@ def query_supply_history(connection: sqlite3.Connection, points: int = 400) -> d
     return history
 
 
-def query_near_limit(connection: sqlite3.Connection, margin_percent: int, limit: int = 20_000) -> list[dict[str, Any]]:
-    """Transfers just under the limit in force (within ``margin_percent`` of it), by sender and time."""
+def query_near_limit(connection: sqlite3.Connection, margin_percent: int, since: int, limit: int = 20_000) -> list[dict[str, Any]]:
+    """Transfers from chain time ``since`` just under the limit in force (within ``margin_percent``
+    of it), by sender and time."""
     return _rows(
         connection,
         "SELECT * FROM (SELECT version, time, sender, receiver, currency, amount, amount_xdx, limit_xdx FROM transfers "
-        "WHERE amount_xdx < limit_xdx AND amount_xdx >= limit_xdx - limit_xdx * ? / 100 ORDER BY version DESC LIMIT ?) "
-        "ORDER BY sender, time, version",
-        margin_percent, limit,
+        "WHERE time >= ? AND amount_xdx < limit_xdx AND amount_xdx >= limit_xdx - limit_xdx * ? / 100 "
+        "ORDER BY version DESC LIMIT ?) ORDER BY sender, time, version",
+        since, margin_percent, limit,
     )
 
 
-def query_busy_senders(connection: sqlite3.Connection, window_usecs: int, count: int, value: int, limit: int = 50) -> list[dict[str, Any]]:
-    """Senders with at least ``count`` transfers, or ``value`` micro-XDX, in one window of chain time."""
+def query_busy_senders(
+    connection: sqlite3.Connection, window_usecs: int, count: int, value: int, since: int, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Senders with at least ``count`` transfers, or ``value`` micro-XDX, in one window of chain
+    time (windows from chain time ``since``)."""
     return _rows(
         connection,
         "SELECT sender, time / ? AS window, COUNT(*) AS transfers, TOTAL(amount_xdx) AS value, MIN(version) AS first_version, "
-        "MAX(version) AS last_version, MIN(time) AS first_time, MAX(time) AS last_time FROM transfers "
+        "MAX(version) AS last_version, MIN(time) AS first_time, MAX(time) AS last_time FROM transfers WHERE time >= ? "
         "GROUP BY sender, window HAVING transfers >= ? OR value >= ? ORDER BY transfers DESC, value DESC LIMIT ?",
-        window_usecs, count, value, limit,
+        window_usecs, since, count, value, limit,
     )
 
 
