@@ -16,6 +16,7 @@ SECTIONS = (
     "bench.node_path_bench",
     "bench.signature_bench",
     "bench.state_sync_bench",
+    "bench.event_index_bench",
     "bench.ceiling_bench",
     "bench.loadgen_bench",
 )

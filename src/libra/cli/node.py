@@ -17,6 +17,7 @@ from aiohttp import web
 from libra.api.faucet import Faucet
 from libra.api.server import create_app
 from libra.api.service import NodeApiService
+from libra.api.supervisor import SupervisorView
 from libra.api.wallet_static import wallet_routes
 from libra.crypto.ed25519 import KeyFileError, load_private_key
 from libra.node import event_loop
@@ -65,7 +66,7 @@ async def serve(config: NodeConfig) -> None:
                 load_private_key(config.faucet.designated_dealer_key_file),
             )
             routes = faucet.routes()
-        routes = [*routes, *wallet_routes(runtime)]
+        routes = [*routes, *wallet_routes(runtime), *SupervisorView(runtime).routes()]
         service = NodeApiService(runtime)
         producer = asyncio.create_task(runtime.run(), name="block-production")
         if config.api.enabled:

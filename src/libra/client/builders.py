@@ -234,6 +234,66 @@ def remove_validator_and_reconfigure(
     )
 
 
+def freeze_account(sliding_nonce: int, address: AccountAddress) -> ScriptFunction:
+    """Treasury Compliance freezes an account (it sends nothing until unfrozen)."""
+    return script_function("TreasuryComplianceScripts", "freeze_account", (), _u64(sliding_nonce), _address(address))
+
+
+def unfreeze_account(sliding_nonce: int, address: AccountAddress) -> ScriptFunction:
+    return script_function("TreasuryComplianceScripts", "unfreeze_account", (), _u64(sliding_nonce), _address(address))
+
+
+def preburn(currency: str, amount: int) -> ScriptFunction:
+    """A designated dealer asks to redeem ``amount``: it moves from its balance to its preburn queue."""
+    return script_function("TreasuryComplianceScripts", "preburn", (currency,), _u64(amount))
+
+
+def burn_with_amount(currency: str, sliding_nonce: int, preburn_address: AccountAddress, amount: int) -> ScriptFunction:
+    """Treasury Compliance burns a dealer's preburn request of ``amount`` (the redemption completes)."""
+    return script_function(
+        "TreasuryComplianceScripts", "burn_with_amount", (currency,),
+        _u64(sliding_nonce), _address(preburn_address), _u64(amount),
+    )
+
+
+# --- not in Diem's framework: reserves and lawful orders (libra.framework.reserve, .lawful_orders)
+
+
+def create_reserve_attester_account(sliding_nonce: int, address: AccountAddress, auth_key_prefix: bytes) -> ScriptFunction:
+    """Diem Root creates an account whose only power is attesting reserves."""
+    return script_function(
+        "AccountCreationScripts", "create_reserve_attester_account", (),
+        _u64(sliding_nonce), _address(address), _vector_u8(auth_key_prefix),
+    )
+
+
+def attest_reserve(currency: str, sliding_nonce: int, reserve: int, as_of_usecs: int, report_hash: bytes) -> ScriptFunction:
+    """Treasury Compliance or a Reserve Attester records the custodian's reserve of ``currency``:
+    ``reserve`` micro-units held as of ``as_of_usecs``, ``report_hash`` = SHA3-256 of the report."""
+    return script_function(
+        "ReserveScripts", "attest_reserve", (currency,),
+        _u64(sliding_nonce), _u64(reserve), _u64(as_of_usecs), _vector_u8(report_hash),
+    )
+
+
+def seize_frozen_funds(
+    currency: str, sliding_nonce: int, target: AccountAddress, destination: AccountAddress, amount: int, order_hash: bytes
+) -> ScriptFunction:
+    """Treasury Compliance moves ``amount`` from frozen ``target`` to ``destination`` on a lawful order."""
+    return script_function(
+        "LawfulOrderScripts", "seize_frozen_funds", (currency,),
+        _u64(sliding_nonce), _address(target), _address(destination), _u64(amount), _vector_u8(order_hash),
+    )
+
+
+def burn_frozen_funds(currency: str, sliding_nonce: int, target: AccountAddress, amount: int, order_hash: bytes) -> ScriptFunction:
+    """Treasury Compliance burns ``amount`` held by frozen ``target`` on a lawful order."""
+    return script_function(
+        "LawfulOrderScripts", "burn_frozen_funds", (currency,),
+        _u64(sliding_nonce), _address(target), _u64(amount), _vector_u8(order_hash),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SignedSubmission:
     """A signed transaction with the bytes to submit and the hash to wait for."""

@@ -157,3 +157,27 @@ class DiemVersionAborts:
     M = "DiemVersion"
     EINVALID_MAJOR_VERSION_NUMBER = _r(M, "EINVALID_MAJOR_VERSION_NUMBER", 0, C.INVALID_ARGUMENT, "Tried to set an invalid major version for the VM")
 
+
+
+class ReserveAborts:
+    """Attested reserves (``reserve.py``): who may attest, and supply never above the reserve."""
+
+    M = "Reserve"
+    EATTESTER = _r(M, "EATTESTER", 0, C.REQUIRES_ROLE, "The signer is neither Treasury Compliance nor a Reserve Attester")
+    ERESERVE_NOT_ATTESTED = _r(M, "ERESERVE_NOT_ATTESTED", 1, C.NOT_PUBLISHED, "No reserve has been attested for this currency")
+    EMINT_EXCEEDS_RESERVE = _r(M, "EMINT_EXCEEDS_RESERVE", 2, C.LIMIT_EXCEEDED, "The mint would take the currency's supply above its attested reserve")
+    ERESERVE_BELOW_SUPPLY = _r(M, "ERESERVE_BELOW_SUPPLY", 3, C.LIMIT_EXCEEDED, "The attested reserve is below the currency's supply; redeem or burn first")
+    EMALFORMED_REPORT_HASH = _r(M, "EMALFORMED_REPORT_HASH", 4, C.INVALID_ARGUMENT, "The report hash must be the 32-byte SHA3-256 of the custodian's report")
+    ESTALE_ATTESTATION = _r(M, "ESTALE_ATTESTATION", 5, C.INVALID_ARGUMENT, "The report is older than the one already attested")
+    EATTESTATION_IN_FUTURE = _r(M, "EATTESTATION_IN_FUTURE", 6, C.INVALID_ARGUMENT, "The report's as-of time is after the chain's current time")
+    ECURRENCY_NOT_BACKED = _r(M, "ECURRENCY_NOT_BACKED", 7, C.INVALID_ARGUMENT, "A synthetic currency has no reserve of its own")
+
+
+class LawfulOrderAborts:
+    """Seizure and burning of a frozen account's funds on a lawful order (``lawful_orders.py``)."""
+
+    M = "LawfulOrder"
+    EMALFORMED_ORDER_HASH = _r(M, "EMALFORMED_ORDER_HASH", 0, C.INVALID_ARGUMENT, "The order reference must be a 32-byte hash")
+    ETARGET_NOT_FROZEN = _r(M, "ETARGET_NOT_FROZEN", 1, C.INVALID_STATE, "Only the funds of a frozen account can be seized")
+    EZERO_AMOUNT = _r(M, "EZERO_AMOUNT", 2, C.INVALID_ARGUMENT, "The amount to seize must be positive")
+    EDESTINATION_IS_TARGET = _r(M, "EDESTINATION_IS_TARGET", 3, C.INVALID_ARGUMENT, "Seized funds must go to another account")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from libra.bcs import BcsError, encode_uleb128
-from libra.framework.codec import ADDRESS, BOOL, BYTES, U64, MoveStruct, vector_of
+from libra.framework.codec import ADDRESS, BOOL, BYTES, U64, U128, MoveStruct, vector_of
 from libra.types.direct_init import direct_init
 from libra.types.move import CORE_CODE_ADDRESS, AccountAddress, StructTag, TypeTag
 
@@ -194,13 +194,45 @@ class UnfreezeAccountEvent(EventData):
     TYPE_TAG: ClassVar = _tag("AccountFreezing", "UnfreezeAccountEvent")
 
 
+@dataclass(frozen=True, slots=True)
+class ReserveAttestationEvent(EventData):
+    """A reserve attestation was recorded: the new figures and the supply they cover."""
+
+    currency_code: bytes
+    reserve: int
+    as_of_usecs: int
+    report_hash: bytes
+    attester: AccountAddress
+    total_value: int
+    LAYOUT: ClassVar = (BYTES, U64, U64, BYTES, ADDRESS, U128)
+    TYPE_TAG: ClassVar = _tag("Reserve", "ReserveAttestationEvent")
+
+
+@dataclass(frozen=True, slots=True)
+class FundsSeizedEvent(EventData):
+    """A lawful order was executed on a frozen account's funds.
+
+    Only the order's reference hash is on chain (no names or case details); ``destination``
+    is the receiving account, or ``0x0`` when the funds were burned.
+    """
+
+    order_hash: bytes
+    target: AccountAddress
+    destination: AccountAddress
+    currency_code: bytes
+    amount: int
+    burned: bool
+    LAYOUT: ClassVar = (BYTES, ADDRESS, ADDRESS, BYTES, U64, BOOL)
+    TYPE_TAG: ClassVar = _tag("LawfulOrder", "FundsSeizedEvent")
+
+
 EVENT_TYPES: dict[StructTag, type[EventData]] = {
     cls.TYPE_TAG: cls
     for cls in (
         SentPaymentEvent, ReceivedPaymentEvent, CreateAccountEvent, AdminTransactionEvent, MintEvent,
         BurnEvent, PreburnEvent, CancelBurnEvent, ToXDXExchangeRateUpdateEvent, ReceivedMintEvent,
         ComplianceKeyRotationEvent, BaseUrlRotationEvent, DiemIdDomainEvent, NewBlockEvent,
-        NewEpochEvent, FreezeAccountEvent, UnfreezeAccountEvent,
+        NewEpochEvent, FreezeAccountEvent, UnfreezeAccountEvent, ReserveAttestationEvent, FundsSeizedEvent,
     )
 }
 

@@ -4,9 +4,12 @@ Order mirrors Diem's ``Genesis::initialize`` so that Diem Root's event handle
 creation numbers match (diem-protocol.md §10): create-account #0, admin #1,
 received #2, sent #3, new-epoch #4, XUS #5–9, XDX #10–14, freeze #15,
 unfreeze #16, new-block #17; Treasury Compliance: Diem-ID domains #0, received #1,
-sent #2. Then the testnet designated dealer 0xDD (created and minted through the
-ordinary rules, so its events are in the genesis change set), the validators,
-and the genesis reconfiguration (epoch 1, ``NewEpochEvent``).
+sent #2. Then (not in Diem) the starting reserve of each non-synthetic currency,
+attested by Treasury Compliance (Diem Root #18 onwards: one attestation handle per
+currency) and TC's lawful-order stream (#3); then the testnet designated dealer 0xDD
+(created and minted through the ordinary rules, so its events are in the genesis change
+set, and its mint is within the starting reserve), the validators, and the genesis
+reconfiguration (epoch 1, ``NewEpochEvent``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from libra.framework.accounts import (
     publish_event_generator,
 )
 from libra.framework.events import NewEpochEvent
+from libra.framework.reserve import apply_attest_reserve
 from libra.framework.resources import (
     ACCOUNT_OPERATIONS_CAPABILITY,
     BLOCK_METADATA,
@@ -35,6 +39,7 @@ from libra.framework.resources import (
     DIEM_VERSION_CONFIG,
     DUAL_ATTESTATION_LIMIT,
     FREEZE_EVENTS_HOLDER,
+    LAWFUL_ORDERS,
     PUBLISHING_OPTION_CONFIG,
     REGISTERED_CURRENCIES_CONFIG,
     SLIDING_NONCE,
@@ -53,6 +58,7 @@ from libra.framework.resources import (
     DiemWriteSetManager,
     FixedPoint32,
     FreezeEventsHolder,
+    LawfulOrders,
     Limit,
     RegisteredCurrencies,
     SlidingNonce,
@@ -81,6 +87,10 @@ from libra.types.write_set import ChangeSet
 ZERO_PREFIX = bytes(16)
 ONE_AS_FIXED_POINT = 1 << 32
 DEFAULT_DD_BALANCE = (1 << 63) - 1  # Diem testnet's DD holds ≈ 9.22e18 micro-XUS
+# The test network's custodian attests 18.4 trillion XUS at genesis: the DD's 9.22
+# trillion and as much again, so that designated dealers can still be minted to.
+DEFAULT_INITIAL_RESERVE = (1 << 64) - 1
+GENESIS_RESERVE_REPORT = b"libra genesis: starting reserve of a test network"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +131,8 @@ class GenesisConfig:
     dual_attestation_limit: int = 1_000_000_000
     diem_version: int = 1
     currencies: tuple[CurrencyConfig, ...] = field(default=DEFAULT_CURRENCIES)
+    initial_reserve: int = DEFAULT_INITIAL_RESERVE  # attested for each non-synthetic currency
+    initial_reserve_report_hash: bytes = sha3_256(GENESIS_RESERVE_REPORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +208,10 @@ def apply_genesis(state: TxnState, config: GenesisConfig) -> None:
     apply_rotate_authentication_key(state, tc, compute_ed25519_auth_key(config.treasury_compliance_public_key))
     state.put(dr, PUBLISHING_OPTION_CONFIG, TransactionPublishingOption((), False))
     state.put(dr, CURRENT_TIME, CurrentTimeMicroseconds(0))
+    for currency in config.currencies:
+        if not currency.is_synthetic:
+            apply_attest_reserve(state, tc, currency.code, config.initial_reserve, 0, config.initial_reserve_report_hash)
+    state.put(tc, LAWFUL_ORDERS, LawfulOrders(new_event_handle(state, tc)))
     dd_key = compute_ed25519_auth_key(config.designated_dealer_public_key)
     apply_create_designated_dealer(state, tc, TESTNET_DD_ADDRESS, ZERO_PREFIX, b"moneybags", "XUS", True)
     apply_rotate_authentication_key(state, TESTNET_DD_ADDRESS, dd_key)

@@ -475,6 +475,31 @@ class TransactionFee(MoveStruct):
     LAYOUT: ClassVar = (U64, U64)
 
 
+@dataclass(frozen=True, slots=True)
+class ReserveAttestation(MoveStruct):
+    """``Reserve::Attestation<C>`` at Diem Root: the reserve backing currency ``C``.
+
+    ``reserve`` is the amount the custodian holds (micro-units of ``C``) as of
+    ``as_of_usecs`` (chain-clock microseconds), ``report_hash`` the SHA3-256 of the
+    custodian's report (the report itself stays off chain), ``attester`` who recorded it.
+    """
+
+    reserve: int
+    as_of_usecs: int
+    report_hash: bytes
+    attester: AccountAddress
+    attestation_events: EventHandle
+    LAYOUT: ClassVar = (U64, U64, BYTES, ADDRESS, EVENT_HANDLE)
+
+
+@dataclass(frozen=True, slots=True)
+class LawfulOrders(MoveStruct):
+    """``LawfulOrder::LawfulOrders`` at Treasury Compliance: the stream of executed orders."""
+
+    order_events: EventHandle
+    LAYOUT: ClassVar = (EVENT_HANDLE,)
+
+
 # --- kinds ---------------------------------------------------------------------------------
 
 DIEM_ACCOUNT = _kind(DiemAccount, "DiemAccount", "DiemAccount")
@@ -498,6 +523,7 @@ CURRENT_TIME = _kind(CurrentTimeMicroseconds, "DiemTimestamp", "CurrentTimeMicro
 ACCOUNT_OPERATIONS_CAPABILITY = _kind(AccountOperationsCapability, "DiemAccount", "AccountOperationsCapability")
 WRITE_SET_MANAGER = _kind(DiemWriteSetManager, "DiemAccount", "DiemWriteSetManager")
 FREEZE_EVENTS_HOLDER = _kind(FreezeEventsHolder, "AccountFreezing", "FreezeEventsHolder")
+LAWFUL_ORDERS = _kind(LawfulOrders, "LawfulOrder", "LawfulOrders")
 
 
 def _config_kind(cls: type[R], module: str, name: str) -> ResourceKind[R]:
@@ -543,6 +569,11 @@ def transaction_fee_kind(code: str) -> ResourceKind[TransactionFee]:
     return _kind(TransactionFee, "TransactionFee", "TransactionFee", currency_type_tag(code))
 
 
+@cache
+def reserve_attestation_kind(code: str) -> ResourceKind[ReserveAttestation]:
+    return _kind(ReserveAttestation, "Reserve", "Attestation", currency_type_tag(code))
+
+
 _GENERIC_KINDS: dict[tuple[str, str], Callable[[str], ResourceKind[Any]]] = {
     ("DiemAccount", "Balance"): balance_kind,
     ("Diem", "CurrencyInfo"): currency_info_kind,
@@ -550,6 +581,7 @@ _GENERIC_KINDS: dict[tuple[str, str], Callable[[str], ResourceKind[Any]]] = {
     ("Diem", "MintCapability"): mint_capability_kind,
     ("Diem", "BurnCapability"): burn_capability_kind,
     ("TransactionFee", "TransactionFee"): transaction_fee_kind,
+    ("Reserve", "Attestation"): reserve_attestation_kind,
 }
 _PLAIN_KINDS: dict[bytes, ResourceKind[Any]] = {
     kind.path: kind
@@ -559,6 +591,7 @@ _PLAIN_KINDS: dict[bytes, ResourceKind[Any]] = {
         VALIDATOR_OPERATOR_CONFIG, DUAL_ATTESTATION_LIMIT, CONFIGURATION, CHAIN_ID, BLOCK_METADATA,
         CURRENT_TIME, ACCOUNT_OPERATIONS_CAPABILITY, WRITE_SET_MANAGER, FREEZE_EVENTS_HOLDER,
         DIEM_SYSTEM_CONFIG, REGISTERED_CURRENCIES_CONFIG, DIEM_VERSION_CONFIG, PUBLISHING_OPTION_CONFIG,
+        LAWFUL_ORDERS,
     )
 }
 

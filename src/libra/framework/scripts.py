@@ -15,7 +15,7 @@ from typing import Any
 
 from libra.bcs import BcsError, Deserializer
 from libra.crypto.hashing import sha3_256
-from libra.framework import accounts, compliance, payments, system, treasury
+from libra.framework import accounts, compliance, lawful_orders, payments, reserve, system, treasury
 from libra.framework.errors import StatusCode
 from libra.framework.state import TxnState
 from libra.types.move import CORE_CODE_ADDRESS, AccountAddress, TypeTag, currency_code_of
@@ -233,6 +233,22 @@ def _set_config_and_reconfigure(s: TxnState, sender: AccountAddress, c: tuple[st
     system.apply_update_config_and_reconfigure(s, sender, a[0])
 
 
+def _create_attester(s: TxnState, sender: AccountAddress, c: tuple[str, ...], addr: Any, prefix: Any) -> None:
+    reserve.apply_create_reserve_attester_account(s, sender, addr, prefix)
+
+
+def _attest(s: TxnState, sender: AccountAddress, c: tuple[str, ...], amount: Any, as_of: Any, report_hash: Any) -> None:
+    reserve.apply_attest_reserve(s, sender, c[0], amount, as_of, report_hash)
+
+
+def _seize(s: TxnState, sender: AccountAddress, c: tuple[str, ...], target: Any, destination: Any, amount: Any, order: Any) -> None:
+    lawful_orders.apply_seize_frozen_funds(s, sender, target, destination, c[0], amount, order)
+
+
+def _burn_frozen(s: TxnState, sender: AccountAddress, c: tuple[str, ...], target: Any, amount: Any, order: Any) -> None:
+    lawful_orders.apply_burn_frozen_funds(s, sender, target, c[0], amount, order)
+
+
 SCRIPT_ENTRIES: tuple[ScriptEntry, ...] = (
     ScriptEntry("PaymentScripts", "peer_to_peer_with_metadata", 1, ("address", "u64", "bytes", "bytes"), _p2p, 12),
     ScriptEntry("AccountCreationScripts", "create_child_vasp_account", 1, ("address", "bytes", "bool", "u64"), _create_child, 40),
@@ -265,6 +281,11 @@ SCRIPT_ENTRIES: tuple[ScriptEntry, ...] = (
     ScriptEntry("ValidatorAdministrationScripts", "set_validator_config_and_reconfigure", 0, ("address", "bytes", "bytes", "bytes"), _set_config_and_reconfigure, 30),
     ScriptEntry("ValidatorAdministrationScripts", "set_validator_operator", 0, ("bytes", "address"), _set_operator, 10),
     ScriptEntry("SystemAdministrationScripts", "update_diem_version", 0, ("u64", "u64"), _with_nonce(_update_version), 10),
+    # Not in Diem's framework (script functions only, no Move script twins): reserves and lawful orders.
+    ScriptEntry("AccountCreationScripts", "create_reserve_attester_account", 0, ("u64", "address", "bytes"), _with_nonce(_create_attester), 40),
+    ScriptEntry("ReserveScripts", "attest_reserve", 1, ("u64", "u64", "u64", "bytes"), _with_nonce(_attest), 20),
+    ScriptEntry("LawfulOrderScripts", "seize_frozen_funds", 1, ("u64", "address", "address", "u64", "bytes"), _with_nonce(_seize), 20),
+    ScriptEntry("LawfulOrderScripts", "burn_frozen_funds", 1, ("u64", "address", "u64", "bytes"), _with_nonce(_burn_frozen), 20),
 )
 
 # ``burn`` and ``cancel_burn`` exist only as Move scripts (they act on the oldest preburn request).

@@ -1,9 +1,10 @@
 """Money supply: designated dealers, minting, preburn/burn, exchange rates, fees
 (Diem's ``Diem``, ``DesignatedDealer``, ``TransactionFee`` modules).
 
-Invariant kept by every rule here: for each currency, the sum of all balances,
+Invariants kept by every rule here: for each currency, the sum of all balances,
 all preburn queues and the fee pool equals ``CurrencyInfo.total_value``, and the
-preburn queues sum to ``CurrencyInfo.preburn_value``.
+preburn queues sum to ``CurrencyInfo.preburn_value``; ``total_value`` never exceeds
+the attested reserve (``reserve.py``), which only minting could break.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from libra.framework.payments import (
     compute_fixed_point_from_rational,
     get_currency_info,
 )
+from libra.framework.reserve import check_mint_within_reserve
 from libra.framework.resources import (
     DEALER,
     DUAL_ATTESTATION_LIMIT,
@@ -107,11 +109,14 @@ def apply_create_designated_dealer(
 
 def apply_mint(state: TxnState, minter: AccountAddress, code: str, amount: int) -> None:
     """``Diem::mint``: MintCapability at the minter (EMINT_CAPABILITY, 2308), currency registered,
-    minting allowed (EMINTING_NOT_ALLOWED, 1281), no u128 overflow; ``mint`` event unless synthetic."""
+    minting allowed (EMINTING_NOT_ALLOWED, 1281), no u128 overflow, supply stays within the
+    attested reserve (Reserve ERESERVE_NOT_ATTESTED, 261; EMINT_EXCEEDS_RESERVE, 520; see
+    ``reserve.py``); ``mint`` event unless synthetic."""
     ensure(state.exists(minter, mint_capability_kind(code)), DiemAborts.EMINT_CAPABILITY)
     info = get_currency_info(state, code)
     ensure(info.can_mint, DiemAborts.EMINTING_NOT_ALLOWED)
     ensure(U128_MAX - info.total_value >= amount, DiemAborts.ECURRENCY_INFO_LIMIT)
+    check_mint_within_reserve(state, info, code, amount)
     mint_events = info.mint_events
     if not info.is_synthetic:
         mint_events = state.emit(mint_events, MintEvent(amount, info.currency_code))

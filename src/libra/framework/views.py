@@ -3,7 +3,8 @@
 * :func:`get_account_view` / :func:`decode_account_view`: an account's roles, balances
   (sorted by currency code), event keys, credential, domains, frozen flag, preburns;
 * :func:`get_currency_views`: the registered currencies in registration order;
-* :func:`get_chain_view`: chain id, epoch, time, limit, version, validator set.
+* :func:`get_chain_view`: chain id, epoch, time, limit, version, validator set;
+* :func:`get_reserve_views`: per non-synthetic currency, supply against its attested reserve.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from libra.framework.resources import (
     ValidatorInfo,
     currency_info_kind,
     kind_for_path,
+    reserve_attestation_kind,
 )
 from libra.framework.state import BlockState, StateView
 from libra.types.move import DIEM_ROOT_ADDRESS, AccountAddress
@@ -111,6 +113,29 @@ class CurrencyView:
     def to_xdx_exchange_rate(self) -> float:
         """The FixedPoint32 rate as a float (as Diem's JSON-RPC shows it)."""
         return self.to_xdx_exchange_rate_raw / (1 << 32)
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveView:
+    """One currency's supply and the reserve attested for it (None fields: never attested).
+
+    ``total_value`` is the whole supply (preburn included: it is redeemed only when burned).
+    """
+
+    code: str
+    scaling_factor: int
+    total_value: int
+    preburn_value: int
+    reserve: int | None
+    as_of_usecs: int | None
+    report_hash: bytes | None
+    attester: AccountAddress | None
+    attestation_events_key: EventKey | None
+
+    @property
+    def is_covered(self) -> bool:
+        """Supply within the attested reserve (a currency with supply and no attestation is not)."""
+        return self.total_value <= (self.reserve or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,3 +265,29 @@ def get_chain_view(view: StateView) -> ChainView:
         option.script_allow_list, option.module_publishing_allowed, system.validators,
         EventKey(config.events.guid), EventKey(block.new_block_events.guid),
     )
+
+
+def get_reserve_views(view: StateView) -> tuple[ReserveView, ...]:
+    """Every registered non-synthetic currency, in registration order, with its attestation."""
+    state = BlockState(view)
+    registered = state.read(DIEM_ROOT_ADDRESS, REGISTERED_CURRENCIES_CONFIG)
+    if registered is None:
+        return ()
+    out = []
+    for raw_code in registered.currency_codes:
+        code = raw_code.decode()
+        info = state.read(DIEM_ROOT_ADDRESS, currency_info_kind(code))
+        if info is None or info.is_synthetic:
+            continue
+        attestation = state.read(DIEM_ROOT_ADDRESS, reserve_attestation_kind(code))
+        if attestation is None:
+            out.append(ReserveView(code, info.scaling_factor, info.total_value, info.preburn_value, None, None, None, None, None))
+            continue
+        out.append(
+            ReserveView(
+                code, info.scaling_factor, info.total_value, info.preburn_value, attestation.reserve,
+                attestation.as_of_usecs, attestation.report_hash, attestation.attester,
+                EventKey(attestation.attestation_events.guid),
+            )
+        )
+    return tuple(out)

@@ -44,6 +44,7 @@ from libra.network.config import NetworkConfig
 from libra.network.network import Network, PeerInfo, peer_id_for_key
 from libra.network.wire import Protocol
 from libra.node.config import NodeConfig
+from libra.node.event_index import EventIndex
 from libra.node.genesis import read_genesis
 from libra.node.ledger import (
     CommittedBlock,
@@ -126,6 +127,14 @@ class NodeRuntime:
         self.pending_work = asyncio.Event()
         self._waiters: dict[bytes, list[asyncio.Future[CommittedTransaction]]] = {}
         self._listeners: list[CommitListener] = []
+        # The supervisor's index of committed events (node/event_index.py), on nodes serving the
+        # API: started by the first supervisor request, or now if an earlier run kept one.
+        self.event_index: EventIndex | None = None
+        if config.api.enabled:
+            self.event_index = EventIndex(self.db, config.node.data_dir / "supervisor.sqlite3", self.ledger.state_view)
+            self._listeners.append(self.event_index.on_commit)
+            if self.event_index.kept:
+                self.event_index.start()
         self._stopping = False
         self._gossip: Network | None = None
         # transactions accepted here (API, or a follower we serve) and handed on to the peers
@@ -163,6 +172,8 @@ class NodeRuntime:
             now=time.monotonic(),
             checked=checked,
         )
+        if not admission.accepted and self.event_index is not None:
+            self.event_index.on_refused(data, admission.vm_status, snapshot.timestamp_usecs)
         if admission.accepted:
             if admission.status is AddStatus.ACCEPTED and admission.txn is not None:
                 self.verified.remember(data, admission.txn)
@@ -581,6 +592,8 @@ class NodeRuntime:
         self.pending_work.set()
 
     def close(self) -> None:
+        if self.event_index is not None:
+            self.event_index.close()
         self.block_thread.shutdown(wait=True)
         self.verify_pool.shutdown(wait=True)
         self.db.close()

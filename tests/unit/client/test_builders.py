@@ -5,6 +5,7 @@ from diem import stdlib, utils
 
 from libra.client import builders
 from libra.crypto.ed25519 import Ed25519PrivateKey
+from libra.framework.scripts import compute_currency_args, decode_function_args, find_function
 from libra.types.move import AccountAddress
 
 ADDRESS = AccountAddress.from_hex("6dfcea9ac61f0a8420e5d01fbd8f0ea8")
@@ -78,6 +79,13 @@ def test_builders_match_sdk_encoders():
             builders.remove_validator_and_reconfigure(5, b"v", ADDRESS),
             stdlib.encode_remove_validator_and_reconfigure_script_function(5, b"v", SDK_ADDRESS),
         ),
+        (builders.freeze_account(6, ADDRESS), stdlib.encode_freeze_account_script_function(6, SDK_ADDRESS)),
+        (builders.unfreeze_account(7, ADDRESS), stdlib.encode_unfreeze_account_script_function(7, SDK_ADDRESS)),
+        (builders.preburn("XUS", 8), stdlib.encode_preburn_script_function(XUS, 8)),
+        (
+            builders.burn_with_amount("XUS", 9, ADDRESS, 10),
+            stdlib.encode_burn_with_amount_script_function(XUS, 9, SDK_ADDRESS, 10),
+        ),
     ]
     for ours, theirs in pairs:
         assert ours.to_bcs() == sdk_bytes(theirs)
@@ -100,3 +108,21 @@ def test_signed_transaction_matches_sdk_signing_and_hash():
     VerifyKey(parsed.authenticator.public_key.value).verify(
         utils.raw_transaction_signing_msg(parsed.raw_txn), parsed.authenticator.signature.value
     )
+
+
+def test_reserve_and_order_builders_reach_their_rules_with_their_arguments():
+    """Builders of the scripts Diem has no encoder for: each payload resolves to its framework
+    entry and decodes to exactly the arguments given, in the rule's order."""
+    other = AccountAddress.from_hex("000000000000000000000000000000dd")
+    digest = bytes(range(32))
+    cases = [
+        (builders.create_reserve_attester_account(1, ADDRESS, bytes(16)), (1, ADDRESS, bytes(16)), ()),
+        (builders.attest_reserve("XUS", 2, 10**12, 1_700_000_000_000_000, digest), (2, 10**12, 1_700_000_000_000_000, digest), ("XUS",)),
+        (builders.seize_frozen_funds("XUS", 3, ADDRESS, other, 55, digest), (3, ADDRESS, other, 55, digest), ("XUS",)),
+        (builders.burn_frozen_funds("XUS", 4, ADDRESS, 66, digest), (4, ADDRESS, 66, digest), ("XUS",)),
+    ]
+    for payload, args, codes in cases:
+        entry = find_function(payload)
+        assert entry is not None, payload.function
+        assert decode_function_args(entry, payload.args) == args
+        assert compute_currency_args(entry, payload.ty_args) == codes
