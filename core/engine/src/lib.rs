@@ -5,5 +5,6 @@
 //! differential tests under `tests/unit/native/` check.
 
 pub mod bcs;
+pub mod execution;
 pub mod hashing;
 pub mod transaction;

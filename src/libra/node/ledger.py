@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from libra.bcs import BcsError, Serializer, encode_uleb128
 from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_hash
+from libra.execution import new_decoded_accounts
 from libra.execution.executor import BlockOutput, Discarded, TransactionOutput, execute_block
 from libra.framework.errors import (
     Executed,
@@ -32,7 +33,7 @@ from libra.framework.errors import (
 )
 from libra.framework.events import NewEpochEvent
 from libra.framework.kept_status import kept_status, kept_vm_status
-from libra.framework.state import BlockState, DecodedAccounts
+from libra.framework.state import BlockState
 from libra.framework.views import ChainView, get_chain_view
 from libra.mempool.pool import encoding_of
 from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
@@ -197,10 +198,14 @@ def _write_set_bytes(write_set: WriteSet) -> bytes:
     return b"".join(parts)
 
 
-def _known_size(txn: SignedTransaction) -> int | None:
-    """The BCS size of a transaction our pool admitted (the length of the bytes it was decoded from)."""
+def _encoding(txn: SignedTransaction) -> tuple[bytes, bytes]:
+    """(BCS bytes, hash) of a user transaction: as admission saw them if it came from our
+    pool (the bytes it was decoded from), else encoded here."""
     known = encoding_of(txn)
-    return len(known[0]) if known is not None else None
+    if known is not None:
+        return known
+    signed_bytes = txn.to_bcs()
+    return signed_bytes, user_transaction_hash(signed_bytes)
 
 
 def _to_commit(
@@ -210,16 +215,25 @@ def _to_commit(
     sender: AccountAddress | None = None,
     sequence_number: int | None = None,
 ) -> TransactionToCommit:
+    """What the store commits of a kept transaction; an output of the native core carries its
+    write set and events as BCS already, which are stored as they are."""
     assert not isinstance(output.status, Discarded)
+    records = output.event_records
+    if records is None:
+        events = tuple(EventToCommit(e.key.value, e.sequence_number, _event_bytes(e)) for e in output.events)
+        write_set_bytes = _write_set_bytes(output.write_set)
+    else:
+        events = tuple([EventToCommit(key, sequence_number, data) for key, sequence_number, data in records])
+        write_set_bytes = output.write_set_bytes  # type: ignore[assignment]
     return TransactionToCommit(
         transaction_bytes=transaction_bytes,
         account_blobs=blobs,
-        events=tuple(EventToCommit(e.key.value, e.sequence_number, _event_bytes(e)) for e in output.events),
+        events=events,
         gas_used=output.gas_used,
         status=kept_vm_status(output.status),
         sender=sender.value if sender is not None else None,
         sequence_number=sequence_number,
-        write_set_bytes=_write_set_bytes(output.write_set),
+        write_set_bytes=write_set_bytes,
     )
 
 
@@ -242,7 +256,8 @@ class Ledger:
         self.chain_id = chain_id
         self._write_lock = threading.RLock()  # readers take none (module docstring)
         self._pool = verifier_pool
-        self._decoded = DecodedAccounts()  # accounts decoded by earlier blocks, by blob bytes
+        # accounts decoded by earlier blocks, by blob bytes (native-backed when the core is on)
+        self._decoded = new_decoded_accounts()
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -321,6 +336,7 @@ class Ledger:
         else:
             first_version = live_parent.prepared.next_version
         view = _ChainView(self, live_parent)
+        encoded = [_encoding(txn) for txn in transactions]
         output = execute_block(
             view,
             metadata,
@@ -330,11 +346,12 @@ class Ledger:
             verify=verified is not True,
             prechecked=None if isinstance(verified, bool) else verified,
             cache=self._decoded,
-            sizes=[_known_size(txn) for txn in transactions],
+            sizes=[len(signed_bytes) for signed_bytes, _ in encoded],
+            encodings=[signed_bytes for signed_bytes, _ in encoded],
         )
         if output.metadata_output is None or output.metadata_output.is_discarded:
             raise LedgerError(f"block {metadata.id.hex()} is invalid: its block prologue failed")
-        entries, results = self._entries(metadata, transactions, output, first_version)
+        entries, results = self._entries(metadata, transactions, output, first_version, encoded)
         with self._write_lock:
             prepared = self.db.prepare_block(
                 entries, first_version, parent=live_parent.prepared if live_parent is not None else None
@@ -534,8 +551,10 @@ class Ledger:
         transactions: Sequence[SignedTransaction],
         output: BlockOutput,
         first_version: int,
+        encoded: Sequence[tuple[bytes, bytes]],
     ) -> tuple[list[TransactionToCommit], list[CommittedTransaction]]:
-        """One entry per kept transaction (block metadata first) with its version's blobs."""
+        """One entry per kept transaction (block metadata first) with its version's blobs;
+        ``encoded[i]`` is (BCS bytes, hash) of transaction ``i``."""
         assert output.metadata_output is not None
         entries = [
             _to_commit(
@@ -543,13 +562,9 @@ class Ledger:
             )
         ]
         results = []
-        for txn, txn_output in zip(transactions, output.transaction_outputs, strict=True):
-            known = encoding_of(txn)  # the bytes and hash admission saw, if the txn came from our pool
-            if known is not None:
-                signed_bytes, txn_hash = known
-            else:
-                signed_bytes = txn.to_bcs()
-                txn_hash = user_transaction_hash(signed_bytes)
+        for txn, txn_output, (signed_bytes, txn_hash) in zip(
+            transactions, output.transaction_outputs, encoded, strict=True
+        ):
             if txn_output.is_discarded:
                 results.append(CommittedTransaction(txn, txn_hash, None, _status_name(txn_output)))
                 continue
