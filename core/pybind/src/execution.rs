@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use libra_engine::execution::account::Address;
-use libra_engine::execution::block::BlockExecutor;
+use libra_engine::execution::block::{BlockExecutor, Output};
 use libra_engine::execution::cache::AccountCache;
 use libra_engine::execution::payment;
 use libra_engine::execution::status::{Kind, STATUSES};
@@ -75,8 +75,10 @@ impl PyNativeBlock {
     #[new]
     fn new(cache: &PyAccountCache, chain_id: u8) -> PyResult<Self> {
         guarded(|| {
+            let mut inner = BlockExecutor::new(chain_id);
+            inner.borrow_auth_keys(&mut lock(&cache.inner));
             Ok(PyNativeBlock {
-                inner: BlockExecutor::new(chain_id),
+                inner,
                 cache: cache.inner.clone(),
             })
         })
@@ -165,64 +167,96 @@ impl PyNativeBlock {
         })
     }
 
-    /// The output of transaction `index` if it ran natively: `(status, gas_used, write_set,
-    /// events, blobs)` with events `((key, sequence_number, bytes), ...)` and blobs a dict
-    /// (address -> blob or None); a discarded one is `(status, 0, None, None, None)`.
-    fn output<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    /// The outputs of transactions `start..stop` (all natively run), taken out of the block:
+    /// `make_kept(output, gas_used, status)` of a kept one (`output` a [`PyNativeOutput`]),
+    /// `make_discarded(status)` of a discarded one; `status` is `statuses[index]`.
+    fn take_outputs<'py>(
+        &mut self,
+        py: Python<'py>,
+        start: usize,
+        stop: usize,
+        statuses: &Bound<'py, PyTuple>,
+        make_kept: &Bound<'py, PyAny>,
+        make_discarded: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         guarded(|| {
-            let Some(output) = self.inner.output(index) else {
-                return Ok(None);
-            };
-            let status = output.status.into_pyobject(py)?.into_any();
-            if output.is_discarded() {
-                let none = py.None().into_bound(py);
-                let zero = 0u64.into_pyobject(py)?.into_any();
-                return Ok(Some(PyTuple::new(py, [status, zero, none.clone(), none.clone(), none])?));
+            let out = PyList::empty(py);
+            for index in start..stop {
+                let Some(output) = self.inner.take_output(index) else {
+                    return Err(PyValueError::new_err(format!("transaction {index} has no native output")));
+                };
+                let status = statuses.get_item(output.status as usize)?;
+                if output.is_discarded() {
+                    out.append(make_discarded.call1((status,))?)?;
+                    continue;
+                }
+                let gas_used = output.gas_used;
+                let native = Bound::new(py, PyNativeOutput { inner: output })?;
+                out.append(make_kept.call1((native, gas_used, status))?)?;
             }
-            let events = PyTuple::new(
-                py,
-                output
-                    .events
-                    .iter()
-                    .map(|event| {
-                        PyTuple::new(
-                            py,
-                            [
-                                PyBytes::new(py, &event.key).into_any(),
-                                event.sequence_number.into_pyobject(py).map(|n| n.into_any())?,
-                                PyBytes::new(py, &event.bytes).into_any(),
-                            ],
-                        )
-                    })
-                    .collect::<PyResult<Vec<_>>>()?,
-            )?;
-            let blobs = PyDict::new(py);
-            for (address, blob) in &output.blobs {
-                blobs.set_item(PyBytes::new(py, address), blob.as_ref().map(|b| PyBytes::new(py, b)))?;
-            }
-            Ok(Some(PyTuple::new(
-                py,
-                [
-                    status,
-                    output.gas_used.into_pyobject(py)?.into_any(),
-                    PyBytes::new(py, &output.write_set).into_any(),
-                    events.into_any(),
-                    blobs.into_any(),
-                ],
-            )?))
+            Ok(out)
         })
     }
 
-    /// The new blob of every account the block wrote, in address order: `(address, blob or
-    /// None)`; they are left in the cache for the next block.
-    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    /// The new blob of every account the block wrote, in address order: `(addresses, blobs)`
+    /// (a blob None: no state left); they are left in the cache for the next block.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
         guarded(|| {
             let changed = self.inner.finish(&mut lock(&self.cache));
-            let out = PyList::empty(py);
-            for (address, blob) in changed {
-                out.append((PyBytes::new(py, &address), blob.map(|blob| PyBytes::new(py, &blob))))?;
+            let addresses = PyList::new(py, changed.iter().map(|(address, _)| PyBytes::new(py, address)))?;
+            let blobs = PyList::new(
+                py,
+                changed.iter().map(|(_, blob)| blob.as_ref().map(|blob| PyBytes::new(py, blob))),
+            )?;
+            Ok((addresses, blobs))
+        })
+    }
+}
+
+/// A natively run transaction's output, kept as the core made it (not tracked by Python's
+/// garbage collector): its parts are made into Python objects when asked for.
+#[pyclass(name = "NativeOutput", module = "libra._core", frozen)]
+pub struct PyNativeOutput {
+    inner: Output,
+}
+
+#[pymethods]
+impl PyNativeOutput {
+    /// The write set's BCS.
+    fn write_set_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.write_set)
+    }
+
+    /// `make(key, sequence_number, event_bytes)` of each event, as a tuple (`make=tuple`
+    /// gives the records themselves).
+    #[pyo3(signature = (make = None))]
+    fn events<'py>(&self, py: Python<'py>, make: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTuple>> {
+        guarded(|| {
+            let mut items = Vec::with_capacity(self.inner.events.len());
+            for event in &self.inner.events {
+                let key = PyBytes::new(py, &event.key);
+                let data = PyBytes::new(py, &event.bytes);
+                items.push(match make {
+                    Some(make) => make.call1((key, event.sequence_number, data))?,
+                    None => PyTuple::new(
+                        py,
+                        [key.into_any(), event.sequence_number.into_pyobject(py)?.into_any(), data.into_any()],
+                    )?
+                    .into_any(),
+                });
             }
-            Ok(out)
+            PyTuple::new(py, items)
+        })
+    }
+
+    /// The blob of each account the write set touched after it: address -> blob or None.
+    fn blobs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        guarded(|| {
+            let blobs = PyDict::new(py);
+            for (address, blob) in &self.inner.blobs {
+                blobs.set_item(PyBytes::new(py, address), blob.as_ref().map(|b| PyBytes::new(py, b)))?;
+            }
+            Ok(blobs)
         })
     }
 }
@@ -266,6 +300,7 @@ fn execution_constants<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyAccountCache>()?;
     m.add_class::<PyNativeBlock>()?;
+    m.add_class::<PyNativeOutput>()?;
     m.add_function(wrap_pyfunction!(execution_statuses, m)?)?;
     m.add_function(wrap_pyfunction!(execution_constants, m)?)?;
     Ok(())

@@ -64,11 +64,11 @@ def native_cache_of(cache: DecodedAccounts | None) -> Any:
     return side
 
 
-def remember_changed(cache: DecodedAccounts | None, changed: list[tuple[bytes, bytes | None]]) -> None:
-    """Add the accounts a block wrote to a plain ``cache`` (a :class:`NativeDecodedAccounts`
-    finds them in its native cache when asked)."""
+def remember_changed(cache: DecodedAccounts | None, addresses: list[bytes], blobs: list[bytes | None]) -> None:
+    """Add the accounts a block wrote (``addresses[i]`` now has ``blobs[i]``) to a plain
+    ``cache`` (a :class:`NativeDecodedAccounts` finds them in its native cache when asked)."""
     if cache is None or isinstance(cache, NativeDecodedAccounts):
         return
-    for address, blob in changed:
+    for address, blob in zip(addresses, blobs, strict=True):
         if blob is not None:
             cache.put(address, blob, account_of_resources(decode_account_blob(blob)))

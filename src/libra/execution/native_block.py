@@ -135,6 +135,29 @@ def payment_encodings(
     return out if found else None
 
 
+_ADDRESSES: dict[bytes, AccountAddress] = {}
+_ADDRESSES_CAP = 65_536
+
+
+def address_of(value: bytes) -> AccountAddress:
+    """``AccountAddress(value)``, made once for the addresses blocks touch again and again."""
+    address = _ADDRESSES.get(value)
+    if address is None:
+        if len(_ADDRESSES) >= _ADDRESSES_CAP:
+            _ADDRESSES.clear()
+        address = _ADDRESSES[value] = AccountAddress(value)
+    return address
+
+
+def _read_blobs(state_view: StateView, addresses: list[bytes]) -> list[bytes | None]:
+    """The committed blob of each address: in one call when the view offers
+    ``get_account_blobs`` (the ledger's does), else one by one."""
+    read_many = getattr(state_view, "get_account_blobs", None)
+    if read_many is not None:
+        return read_many(addresses)  # type: ignore[no-any-return]
+    return [state_view.get_account_blob(address_of(address)) for address in addresses]
+
+
 class _NativeOverlay:
     """The state view of the framework's ``BlockState`` inside a mixed block: an account the
     native block holds is read from it (as it is now), any other from the committed view."""
@@ -148,11 +171,8 @@ class _NativeOverlay:
         return blob if known else self._base.get_account_blob(address)  # type: ignore[no-any-return]
 
 
-def _native_output(fields: tuple[Any, ...]) -> TransactionOutput:
-    status, gas_used, write_set, events, blobs = fields
-    if write_set is None:
-        return TransactionOutput(EMPTY_WRITE_SET, (), 0, STATUSES[status])
-    return TransactionOutput.encoded(write_set, events, gas_used, STATUSES[status], blobs)
+def _discarded_output(status: TransactionStatus) -> TransactionOutput:
+    return TransactionOutput(EMPTY_WRITE_SET, (), 0, status)
 
 
 def execute_mixed(
@@ -172,7 +192,7 @@ def execute_mixed(
     native_cache = native_cache_of(cache)
     block = CORE.NativeBlock(native_cache, chain_id)
     needed = block.add_transactions(list(payments), list(valid), list(sizes))
-    block.load([(address, state_view.get_account_blob(AccountAddress(address))) for address in needed])
+    block.load(list(zip(needed, _read_blobs(state_view, needed), strict=True)))
     state = BlockState(_NativeOverlay(state_view, block), cache=cache)
     metadata_output = None
     reconfigured = False
@@ -188,7 +208,7 @@ def execute_mixed(
             outputs.extend(TransactionOutput(EMPTY_WRITE_SET, (), 0, Discarded(RETRY)) for _ in range(index, count))
             break
         stop = block.run(index)
-        outputs.extend(_native_output(block.output(done)) for done in range(index, stop))
+        outputs += block.take_outputs(index, stop, STATUSES, TransactionOutput.from_native, _discarded_output)
         if stop == count:
             break
         if not valid[stop]:
@@ -203,11 +223,6 @@ def execute_mixed(
             reconfigured = is_reconfiguration(output.events)
         outputs.append(output)
         index = stop + 1
-    changed = block.finish()
-    remember_changed(cache, changed)
-    return BlockOutput(
-        metadata_output,
-        tuple(outputs),
-        {AccountAddress(address): blob for address, blob in changed},
-        reconfigured,
-    )
+    addresses, blobs = block.finish()
+    remember_changed(cache, addresses, blobs)
+    return BlockOutput(metadata_output, tuple(outputs), dict(zip(map(address_of, addresses), blobs)), reconfigured)

@@ -36,21 +36,21 @@ class TransactionOutput:
     (address bytes -> blob, None when no resources are left; address order): the state this
     transaction's version commits. Read only.
 
-    An output of the native core carries its write set and events as their BCS
-    (``write_set_bytes``, and ``event_records``: ``(key, sequence number, ContractEvent
-    BCS)`` each), which the ledger stores as they are; ``write_set`` and ``events`` are
-    decoded from them when first read. Outputs of the Python framework leave both None.
+    An output of the native core keeps the core's ``NativeOutput`` (``native``), which holds
+    the write set and events as BCS (``write_set_bytes``; ``event_records``: ``(key,
+    sequence number, ContractEvent BCS)`` each) for the ledger to store as they are;
+    ``write_set``, ``events`` and ``account_blobs`` are made from it when first read.
+    Outputs of the Python framework have ``native`` None.
     """
 
-    __slots__ = ("_write_set", "_events", "gas_used", "status", "account_blobs", "write_set_bytes", "event_records")
+    __slots__ = ("_write_set", "_events", "gas_used", "status", "_account_blobs", "native")
 
     _write_set: WriteSet | None
     _events: tuple[ContractEvent, ...] | None
     gas_used: int
     status: TransactionStatus
-    account_blobs: Mapping[bytes, bytes | None]
-    write_set_bytes: bytes | None
-    event_records: tuple[tuple[bytes, int, bytes], ...] | None
+    _account_blobs: Mapping[bytes, bytes | None] | None
+    native: Any
 
     def __init__(
         self,
@@ -64,44 +64,53 @@ class TransactionOutput:
         self._events = events
         self.gas_used = gas_used
         self.status = status
-        self.account_blobs = account_blobs if account_blobs is not None else {}
-        self.write_set_bytes = None
-        self.event_records = None
+        self._account_blobs = account_blobs if account_blobs is not None else {}
+        self.native = None
 
     @classmethod
-    def encoded(
-        cls,
-        write_set_bytes: bytes,
-        event_records: tuple[tuple[bytes, int, bytes], ...],
-        gas_used: int,
-        status: TransactionStatus,
-        account_blobs: Mapping[bytes, bytes | None],
-    ) -> TransactionOutput:
-        """An output given as bytes (the native core's); see the class docstring."""
+    def from_native(cls, native: Any, gas_used: int, status: TransactionStatus) -> TransactionOutput:
+        """The output of a transaction the native core ran (``native``: its ``NativeOutput``)."""
         output = cls.__new__(cls)
         output._write_set = None
         output._events = None
         output.gas_used = gas_used
         output.status = status
-        output.account_blobs = account_blobs
-        output.write_set_bytes = write_set_bytes
-        output.event_records = event_records
+        output._account_blobs = None
+        output.native = native
         return output
+
+    @property
+    def account_blobs(self) -> Mapping[bytes, bytes | None]:
+        blobs = self._account_blobs
+        if blobs is None:
+            blobs = self._account_blobs = self.native.blobs()
+        return blobs
+
+    @property
+    def write_set_bytes(self) -> bytes | None:
+        """The write set's BCS as the native core made it (None for the framework's outputs)."""
+        native = self.native
+        return native.write_set_bytes() if native is not None else None  # type: ignore[no-any-return]
+
+    @property
+    def event_records(self) -> tuple[tuple[bytes, int, bytes], ...] | None:
+        """``(key, sequence number, ContractEvent BCS)`` of each event as the native core made
+        them (None for the framework's outputs)."""
+        native = self.native
+        return native.events() if native is not None else None  # type: ignore[no-any-return]
 
     @property
     def write_set(self) -> WriteSet:
         write_set = self._write_set
         if write_set is None:
-            assert self.write_set_bytes is not None
-            write_set = self._write_set = WriteSet.from_bcs(self.write_set_bytes)
+            write_set = self._write_set = WriteSet.from_bcs(self.native.write_set_bytes())
         return write_set
 
     @property
     def events(self) -> tuple[ContractEvent, ...]:
         events = self._events
         if events is None:
-            assert self.event_records is not None
-            events = self._events = tuple(ContractEvent.from_bcs(data) for _, _, data in self.event_records)
+            events = self._events = tuple(ContractEvent.from_bcs(data) for _, _, data in self.native.events())
         return events
 
     @property

@@ -17,10 +17,12 @@ touched accounts. Both paths find accounts decoded by earlier blocks in the ledg
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from libra.bcs import BcsError, Serializer, encode_uleb128
 from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_hash
@@ -37,6 +39,7 @@ from libra.framework.state import BlockState
 from libra.framework.views import ChainView, get_chain_view
 from libra.mempool.pool import encoding_of
 from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
+from libra.types.direct_init import direct_init
 from libra.types.ledger import (
     KEPT_EXECUTED,
     BlockInfo,
@@ -59,6 +62,7 @@ from libra.types.transaction import (
 from libra.types.write_set import ContractEvent, WriteSet, event_head, raw_writes, write_set_entries
 
 LedgerInfoSigner = Callable[[LedgerInfo], LedgerInfoWithSignatures]
+_T = TypeVar("_T")
 
 
 class LedgerError(RuntimeError):
@@ -74,6 +78,7 @@ class LedgerSnapshot:
     ledger_info: LedgerInfoWithSignatures
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class CommittedTransaction:
     txn: SignedTransaction
@@ -129,6 +134,10 @@ class DbStateView:
 
     def get_account_blob(self, address: AccountAddress) -> bytes | None:
         return self._ledger.db.get_account_blob(address.value, self._version)
+
+    def get_account_blob_bytes(self, address: bytes) -> bytes | None:
+        """:meth:`get_account_blob` of a 16-byte address."""
+        return self._ledger.db.get_account_blob(address, self._version)
 
 
 def _status_name(output: TransactionOutput) -> str:
@@ -208,6 +217,29 @@ def _encoding(txn: SignedTransaction) -> tuple[bytes, bytes]:
     return signed_bytes, user_transaction_hash(signed_bytes)
 
 
+def _slot_constructor(cls: type[_T]) -> Callable[..., _T]:
+    """``cls(*fields)`` (every field, in order) for a frozen, slotted dataclass without
+    ``__post_init__``: each field is stored through its slot rather than the frozen
+    ``__setattr__``, as ``libra.types.direct_init`` does, without changing the class (the
+    store's). Any other class is returned as it is."""
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is None or not params.frozen or "__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__"):
+        return cls
+    names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__}
+    body = []
+    for name in names:
+        namespace[f"_set_{name}"] = getattr(cls, name).__set__
+        body.append(f"    _set_{name}(self, {name})")
+    source = f"def make({', '.join(names)}):\n    self = _new(_cls)\n" + "\n".join(body) + "\n    return self"
+    exec(source, namespace)  # noqa: S102 - built from the class's own field names only
+    return namespace["make"]  # type: ignore[no-any-return]
+
+
+_new_event = _slot_constructor(EventToCommit)
+_new_entry = _slot_constructor(TransactionToCommit)
+
+
 def _to_commit(
     transaction_bytes: bytes,
     output: TransactionOutput,
@@ -218,22 +250,23 @@ def _to_commit(
     """What the store commits of a kept transaction; an output of the native core carries its
     write set and events as BCS already, which are stored as they are."""
     assert not isinstance(output.status, Discarded)
-    records = output.event_records
-    if records is None:
-        events = tuple(EventToCommit(e.key.value, e.sequence_number, _event_bytes(e)) for e in output.events)
+    native = output.native
+    if native is None:
+        events = tuple(_new_event(e.key.value, e.sequence_number, _event_bytes(e)) for e in output.events)
         write_set_bytes = _write_set_bytes(output.write_set)
     else:
-        events = tuple([EventToCommit(key, sequence_number, data) for key, sequence_number, data in records])
-        write_set_bytes = output.write_set_bytes  # type: ignore[assignment]
-    return TransactionToCommit(
-        transaction_bytes=transaction_bytes,
-        account_blobs=blobs,
-        events=events,
-        gas_used=output.gas_used,
-        status=kept_vm_status(output.status),
-        sender=sender.value if sender is not None else None,
-        sequence_number=sequence_number,
-        write_set_bytes=write_set_bytes,
+        events = native.events(_new_event)
+        write_set_bytes = native.write_set_bytes()
+    # the fields of TransactionToCommit, in order
+    return _new_entry(
+        transaction_bytes,
+        blobs,
+        events,
+        output.gas_used,
+        kept_vm_status(output.status),
+        sender.value if sender is not None else None,
+        sequence_number,
+        write_set_bytes,
     )
 
 
@@ -614,6 +647,23 @@ class _ChainView:
             if address in layer:
                 return layer[address]
         return self._base.get_account_blob(address)
+
+    def get_account_blobs(self, addresses: Sequence[bytes]) -> list[bytes | None]:
+        """:meth:`get_account_blob` of each address (16 bytes), in one call (execution loads
+        a block's accounts so)."""
+        read = self._base.get_account_blob_bytes
+        if not self._layers:
+            return [read(address) for address in addresses]
+        layers = [{key.value: blob for key, blob in layer.items()} for layer in self._layers]
+        out: list[bytes | None] = []
+        for address in addresses:
+            for layer in layers:
+                if address in layer:
+                    out.append(layer[address])
+                    break
+            else:
+                out.append(read(address))
+        return out
 
 
 def block_id(parent_id: bytes, round_: int, timestamp_usecs: int, txn_hashes: Sequence[bytes]) -> bytes:

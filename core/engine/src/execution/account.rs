@@ -6,6 +6,7 @@
 //! the same length (every write of a payment: balances, `DiemAccount`, the fee pool) is a copy
 //! into place; the blob of a version is then the bytes as they are.
 
+use super::resources::read_bytes;
 use crate::bcs::{push_uleb128, Reader};
 
 pub type Address = [u8; 16];
@@ -41,7 +42,7 @@ impl Account {
         let mut previous: Option<&[u8]> = None;
         for _ in 0..count {
             let key_start = reader.offset();
-            reader.bytes("key").map_err(|_| MalformedBlob)?;
+            read_bytes(&mut reader).ok_or(MalformedBlob)?;
             let key = reader.since(key_start);
             if let Some(previous) = previous {
                 if key <= previous {
@@ -50,7 +51,7 @@ impl Account {
             }
             previous = Some(key);
             let key_end = reader.offset();
-            let value = reader.bytes("value").map_err(|_| MalformedBlob)?;
+            let value = read_bytes(&mut reader).ok_or(MalformedBlob)?;
             let value_end = reader.offset();
             entries.push(Entry {
                 key_start: key_start as u32,

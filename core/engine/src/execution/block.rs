@@ -8,12 +8,13 @@
 //! transaction leaves come in through [`BlockExecutor::import`]. So the block can mix both
 //! freely, in order.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::account::{Account, Address};
-use super::cache::AccountCache;
-use super::payment::{self, currency_codes, Accounts, Decline, Event, Outcome, Payment, PaymentPaths, Slot};
+use super::cache::{AccountCache, AUTH_KEYS_CAPACITY};
+use super::payment::{self, currency_codes, Accounts, Decline, Event, Memos, Outcome, Payment, PaymentPaths, RootMemo, Slot};
 use super::resources::{CurrencyPaths, PathRef, DIEM_ROOT_ADDRESS, TREASURY_COMPLIANCE_ADDRESS};
 use super::status::{self, Status};
 use crate::bcs::push_uleb128;
@@ -59,6 +60,8 @@ pub struct BlockExecutor {
     currencies: HashMap<String, Arc<CurrencyPaths>>,
     /// The last script code found to be the payment script (scripts repeat the same code).
     payment_script: Option<Vec<u8>>,
+    /// Authentication keys of public keys (see [`Memos`]), lent by the cache.
+    auth_keys: HashMap<[u8; 32], [u8; 32]>,
 }
 
 impl BlockExecutor {
@@ -73,7 +76,14 @@ impl BlockExecutor {
             unsynced: BTreeMap::new(),
             currencies: HashMap::new(),
             payment_script: None,
+            auth_keys: HashMap::new(),
         }
+    }
+
+    /// Borrow the authentication keys `cache` remembers for this block (given back by
+    /// [`BlockExecutor::finish`]).
+    pub fn borrow_auth_keys(&mut self, cache: &mut AccountCache) {
+        self.auth_keys = std::mem::take(&mut cache.auth_keys);
     }
 
     /// Append a transaction to the block (see [`Transaction`]).
@@ -111,22 +121,22 @@ impl BlockExecutor {
         }
         needed.sort_unstable();
         needed.dedup();
-        needed.retain(|address| !self.accounts.map.contains_key(address));
+        needed.retain(|address| !self.accounts.contains(address));
         needed
     }
 
     /// Load an account as the committed state has it (found in `cache` when it remembers
     /// exactly this blob, decoded otherwise); an account already loaded is left as it is.
     pub fn load(&mut self, address: Address, blob: Option<&[u8]>, cache: &AccountCache) {
-        if !self.accounts.map.contains_key(&address) {
-            self.accounts.map.insert(address, slot_of(&address, blob, cache));
+        if !self.accounts.contains(&address) {
+            self.accounts.insert(address, slot_of(&address, blob, cache));
         }
     }
 
     /// The account's state after a transaction the Python framework ran (its blob, None: no
     /// resources); the Python state has it already, so nothing is handed back for it.
     pub fn import(&mut self, address: Address, blob: Option<&[u8]>, cache: &AccountCache) {
-        self.accounts.map.insert(address, slot_of(&address, blob, cache));
+        self.accounts.insert(address, slot_of(&address, blob, cache));
         self.dirty.insert(address);
         self.exported.insert(address);
         self.unsynced.remove(&address);
@@ -136,12 +146,12 @@ impl BlockExecutor {
     /// `None` when the native side does not know the account (or cannot decode it), and the
     /// Python state should read the committed state instead.
     pub fn current_blob(&mut self, address: Address) -> Option<Option<&[u8]>> {
-        let known = matches!(self.accounts.map.get(&address), Some(Slot::Present(_) | Slot::Absent));
+        let known = matches!(self.accounts.slot(&address), Some(Slot::Present(_) | Slot::Absent));
         if !known {
             return None;
         }
         self.exported.insert(address);
-        match self.accounts.map.get(&address) {
+        match self.accounts.slot(&address) {
             Some(Slot::Present(account)) => Some(account.blob()),
             _ => Some(None),
         }
@@ -154,7 +164,7 @@ impl BlockExecutor {
         let mut writes = Vec::new();
         for (address, mut paths) in unsynced {
             paths.sort_by(|a, b| a.path.cmp(&b.path));
-            let account = match self.accounts.map.get(&address) {
+            let account = match self.accounts.slot(&address) {
                 Some(Slot::Present(account)) => Some(account),
                 _ => None,
             };
@@ -169,16 +179,26 @@ impl BlockExecutor {
     /// Run the transactions from `start` natively while the native side answers for them;
     /// returns the index of the first one it does not (the block's length if none).
     pub fn run(&mut self, start: usize) -> usize {
+        // Diem Root's values are decoded afresh: the framework may have changed its account
+        let memos = Memos {
+            root: RefCell::new(RootMemo::default()),
+            auth_keys: RefCell::new(std::mem::take(&mut self.auth_keys)),
+        };
+        let mut stop = self.transactions.len();
         for index in start..self.transactions.len() {
-            match self.run_one(index) {
+            match self.run_one(index, &memos) {
                 Ok(output) => self.outputs[index] = Some(output),
-                Err(Decline) => return index,
+                Err(Decline) => {
+                    stop = index;
+                    break;
+                }
             }
         }
-        self.transactions.len()
+        self.auth_keys = memos.auth_keys.into_inner();
+        stop
     }
 
-    fn run_one(&mut self, index: usize) -> Result<Output, Decline> {
+    fn run_one(&mut self, index: usize, memos: &Memos) -> Result<Output, Decline> {
         let Self {
             chain_id,
             transactions,
@@ -199,9 +219,12 @@ impl BlockExecutor {
             gas: gas.map(|code| currency_paths(currencies, code)),
             paid: paid.map(|code| currency_paths(currencies, code)),
         };
-        let outcome = payment::execute(accounts, &payment, *chain_id, &paths)?;
+        let outcome = payment::execute(accounts, memos, &payment, *chain_id, &paths)?;
         if status::is_discarded(outcome.status) {
             return Ok(discarded(outcome.status));
+        }
+        if outcome.writes.iter().any(|write| write.address == DIEM_ROOT_ADDRESS) {
+            memos.root.replace(RootMemo::default());
         }
         Ok(self.commit(outcome))
     }
@@ -228,17 +251,9 @@ impl BlockExecutor {
         }
         let mut touched: Vec<Address> = Vec::with_capacity(3);
         for write in &writes {
-            let slot = self
-                .accounts
-                .map
-                .entry(write.address)
-                .or_insert(Slot::Absent);
-            if !matches!(slot, Slot::Present(_)) {
-                *slot = Slot::Present(Arc::new(Account::default()));
-            }
-            if let Slot::Present(account) = slot {
-                Arc::make_mut(account).set(&write.path.key, Some(&write.value));
-            }
+            self.accounts
+                .writable(write.address)
+                .set(&write.path.key, Some(&write.value));
             self.dirty.insert(write.address);
             if self.exported.contains(&write.address) {
                 let paths = self.unsynced.entry(write.address).or_default();
@@ -253,7 +268,7 @@ impl BlockExecutor {
         let blobs = touched
             .into_iter()
             .map(|address| {
-                let blob = match self.accounts.map.get(&address) {
+                let blob = match self.accounts.slot(&address) {
                     Some(Slot::Present(account)) => account.blob().map(<[u8]>::to_vec),
                     _ => None,
                 };
@@ -274,14 +289,24 @@ impl BlockExecutor {
         self.outputs.get(index).and_then(Option::as_ref)
     }
 
+    /// Take the output of transaction `index` out of the block, if it ran natively.
+    pub fn take_output(&mut self, index: usize) -> Option<Output> {
+        self.outputs.get_mut(index).and_then(Option::take)
+    }
+
     /// The new blob of every account written in the block, in address order (None: no state
     /// left); the accounts with state are left in `cache` for the next block.
     pub fn finish(&mut self, cache: &mut AccountCache) -> Vec<(Address, Option<Vec<u8>>)> {
+        let mut auth_keys = std::mem::take(&mut self.auth_keys);
+        if auth_keys.len() > AUTH_KEYS_CAPACITY {
+            auth_keys.clear();
+        }
+        cache.auth_keys = auth_keys;
         let mut dirty: Vec<Address> = self.dirty.iter().copied().collect();
         dirty.sort_unstable();
         dirty
             .into_iter()
-            .map(|address| match self.accounts.map.get(&address) {
+            .map(|address| match self.accounts.slot(&address) {
                 Some(Slot::Present(account)) if !account.is_empty() => {
                     cache.put(address, account.clone());
                     (address, account.blob().map(<[u8]>::to_vec))

@@ -13,13 +13,19 @@ use super::account::{Account, Address};
 
 pub struct AccountCache {
     capacity: usize,
-    entries: HashMap<Address, (u64, Arc<Account>)>,
+    /// address -> (stamp, fingerprint of the blob, account)
+    entries: HashMap<Address, (u64, u64, Arc<Account>)>,
     /// (address, stamp) in insertion order; stale pairs are skipped when evicting.
     order: VecDeque<(Address, u64)>,
     /// A fingerprint of each entry's blob -> its address (to find an account by blob alone).
     by_blob: HashMap<u64, Address>,
     stamp: u64,
+    /// Authentication keys of the public keys seen (`sha3(pk ‖ 00)`), lent to each block.
+    pub auth_keys: HashMap<[u8; 32], [u8; 32]>,
 }
+
+/// How many authentication keys are remembered before they are all forgotten.
+pub const AUTH_KEYS_CAPACITY: usize = 100_000;
 
 /// A cheap fingerprint of a blob (FNV-1a over 8-byte words). A collision only means a miss.
 pub fn fingerprint(blob: &[u8]) -> u64 {
@@ -43,6 +49,7 @@ impl AccountCache {
             order: VecDeque::new(),
             by_blob: HashMap::new(),
             stamp: 0,
+            auth_keys: HashMap::new(),
         }
     }
 
@@ -56,7 +63,7 @@ impl AccountCache {
 
     /// The account of `address` decoded from exactly `blob`, if remembered.
     pub fn get(&self, address: &Address, blob: &[u8]) -> Option<Arc<Account>> {
-        let (_, account) = self.entries.get(address)?;
+        let (_, _, account) = self.entries.get(address)?;
         (account.raw_blob() == blob).then(|| account.clone())
     }
 
@@ -70,10 +77,11 @@ impl AccountCache {
     /// Remember `account` as the state of `address`, in place of what was remembered for it.
     pub fn put(&mut self, address: Address, account: Arc<Account>) {
         self.stamp += 1;
-        if let Some((_, previous)) = self.entries.insert(address, (self.stamp, account.clone())) {
-            self.forget_blob(&address, &previous);
+        let key = fingerprint(account.raw_blob());
+        if let Some((_, previous, _)) = self.entries.insert(address, (self.stamp, key, account)) {
+            self.forget_blob(&address, previous);
         }
-        self.by_blob.insert(fingerprint(account.raw_blob()), address);
+        self.by_blob.insert(key, address);
         self.order.push_back((address, self.stamp));
         if self.entries.len() > self.capacity {
             let keep = self.capacity * 3 / 4;
@@ -81,9 +89,9 @@ impl AccountCache {
                 let Some((oldest, stamp)) = self.order.pop_front() else {
                     break;
                 };
-                if matches!(self.entries.get(&oldest), Some((current, _)) if *current == stamp) {
-                    if let Some((_, account)) = self.entries.remove(&oldest) {
-                        self.forget_blob(&oldest, &account);
+                if matches!(self.entries.get(&oldest), Some((current, _, _)) if *current == stamp) {
+                    if let Some((_, key, _)) = self.entries.remove(&oldest) {
+                        self.forget_blob(&oldest, key);
                     }
                 }
             }
@@ -91,12 +99,11 @@ impl AccountCache {
         if self.order.len() > 2 * self.capacity {
             let entries = &self.entries;
             self.order
-                .retain(|(address, stamp)| matches!(entries.get(address), Some((current, _)) if current == stamp));
+                .retain(|(address, stamp)| matches!(entries.get(address), Some((current, _, _)) if current == stamp));
         }
     }
 
-    fn forget_blob(&mut self, address: &Address, account: &Account) {
-        let key = fingerprint(account.raw_blob());
+    fn forget_blob(&mut self, address: &Address, key: u64) {
         if self.by_blob.get(&key) == Some(address) {
             self.by_blob.remove(&key);
         }

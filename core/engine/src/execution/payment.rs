@@ -12,7 +12,7 @@ use sha3::{Digest, Sha3_256};
 use super::account::{Account, Address};
 use super::resources::{
     decode_address, decode_bool, decode_transaction_fee, decode_u64, encode_transaction_fee,
-    payment_event_data, plain_paths, CurrencyInfo, CurrencyPaths, DiemAccount, EventHandle,
+    payment_event_data, plain_paths, read_bytes, CurrencyInfo, CurrencyPaths, DiemAccount, EventHandle,
     PathRef, ResourcePath, CORE_CODE_ADDRESS, DIEM_ROOT_ADDRESS, TREASURY_COMPLIANCE_ADDRESS,
 };
 use super::status::{self, Status};
@@ -21,6 +21,7 @@ use crate::hashing::sha3_256;
 use crate::transaction::{
     decode_common, decode_common_script, is_valid_identifier, ScriptArg, TypeArg,
 };
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -178,7 +179,7 @@ impl<'a> Payment<'a> {
 /// `data` if it is exactly the BCS of one `vector<u8>` (strict, as the Python decoder).
 fn bcs_bytes(data: &[u8]) -> Option<&[u8]> {
     let mut reader = Reader::new(data);
-    let value = reader.bytes("bytes").ok()?;
+    let value = read_bytes(&mut reader)?;
     reader.finish().ok()?;
     Some(value)
 }
@@ -199,17 +200,93 @@ pub enum Slot {
 /// The accounts of a block, by address.
 #[derive(Default)]
 pub struct Accounts {
-    pub map: HashMap<Address, Slot>,
+    map: HashMap<Address, Slot>,
+}
+
+/// What payments read of Diem Root's account, decoded once (each `None` until first read);
+/// valid while that account does not change.
+#[derive(Default)]
+pub struct RootMemo {
+    current_time: Option<Result<Option<u64>>>,
+    limit: Option<Result<Option<u64>>>,
+    currency_infos: Vec<(PathRef, Result<Option<Arc<CurrencyInfo>>>)>,
 }
 
 impl Accounts {
-    /// The resource at `path` of `address`; `Decline` if the account is not loaded or malformed.
-    pub fn get(&self, address: &Address, path: &ResourcePath) -> Result<Option<&[u8]>> {
+    pub fn contains(&self, address: &Address) -> bool {
+        self.map.contains_key(address)
+    }
+
+    pub fn slot(&self, address: &Address) -> Option<&Slot> {
+        self.map.get(address)
+    }
+
+    /// Set an account's state.
+    pub fn insert(&mut self, address: Address, slot: Slot) {
+        self.map.insert(address, slot);
+    }
+
+    /// The account to write to (an empty one if it has no state), not shared with the cache.
+    pub fn writable(&mut self, address: Address) -> &mut Account {
+        let slot = self.map.entry(address).or_insert(Slot::Absent);
+        if !matches!(slot, Slot::Present(_)) {
+            *slot = Slot::Present(Arc::new(Account::default()));
+        }
+        match slot {
+            Slot::Present(account) => Arc::make_mut(account),
+            _ => unreachable!("just made present"),
+        }
+    }
+
+    /// The account of `address`: `Decline` if it is not loaded or malformed, None without state.
+    fn account(&self, address: &Address) -> Result<Option<&Account>> {
         match self.map.get(address) {
-            Some(Slot::Present(account)) => Ok(account.get(&path.key)),
+            Some(Slot::Present(account)) => Ok(Some(account)),
             Some(Slot::Absent) => Ok(None),
             Some(Slot::Malformed) | None => Err(Decline),
         }
+    }
+
+    /// The resource at `path` of `address`; `Decline` if the account is not loaded or malformed.
+    pub fn get(&self, address: &Address, path: &ResourcePath) -> Result<Option<&[u8]>> {
+        Ok(self.account(address)?.and_then(|account| account.get(&path.key)))
+    }
+
+}
+
+impl RootMemo {
+    fn u64_resource(
+        memo: &RefCell<RootMemo>,
+        accounts: &Accounts,
+        path: &ResourcePath,
+        field: impl Fn(&mut RootMemo) -> &mut Option<Result<Option<u64>>>,
+    ) -> Result<Option<u64>> {
+        if let Some(known) = *field(&mut memo.borrow_mut()) {
+            return known;
+        }
+        let value = match accounts.get(&DIEM_ROOT_ADDRESS, path) {
+            Ok(Some(data)) => decode_u64(data).map(Some).ok_or(Decline),
+            other => other.map(|_| None),
+        };
+        *field(&mut memo.borrow_mut()) = Some(value);
+        value
+    }
+
+    fn currency_info(memo: &RefCell<RootMemo>, accounts: &Accounts, path: &PathRef) -> Result<Option<Arc<CurrencyInfo>>> {
+        if let Some((_, known)) = memo
+            .borrow()
+            .currency_infos
+            .iter()
+            .find(|(known, _)| Arc::ptr_eq(known, path) || known.path == path.path)
+        {
+            return known.clone();
+        }
+        let value = match accounts.get(&DIEM_ROOT_ADDRESS, path) {
+            Ok(Some(data)) => CurrencyInfo::decode(data).map(|info| Some(Arc::new(info))).ok_or(Decline),
+            other => other.map(|_| None),
+        };
+        memo.borrow_mut().currency_infos.push((path.clone(), value.clone()));
+        value
     }
 }
 
@@ -234,31 +311,56 @@ const EVENT_KEY_LENGTH: usize = 24;
 /// One transaction's writes and events over the block's accounts (`TxnState`).
 struct TxnState<'a> {
     accounts: &'a Accounts,
+    root: &'a RefCell<RootMemo>,
+    memos: &'a Memos,
     writes: Vec<Write>,
     events: Vec<Event>,
+    /// The accounts read so far (a transaction reads three or four, again and again).
+    seen: RefCell<Vec<(Address, Option<&'a Account>)>>,
+}
+
+fn same_path(a: &PathRef, b: &ResourcePath) -> bool {
+    std::ptr::eq(&**a, b) || a.path == b.path
 }
 
 impl<'a> TxnState<'a> {
-    fn new(accounts: &'a Accounts) -> Self {
+    fn new(accounts: &'a Accounts, memos: &'a Memos) -> Self {
         TxnState {
             accounts,
+            root: &memos.root,
+            memos,
             writes: Vec::with_capacity(6),
             events: Vec::with_capacity(2),
+            seen: RefCell::new(Vec::with_capacity(4)),
         }
     }
 
-    fn get(&self, address: &Address, path: &ResourcePath) -> Result<Option<&[u8]>> {
-        for write in &self.writes {
-            if write.address == *address && *write.path == *path {
-                return Ok(Some(&write.value));
-            }
+    fn written(&self, address: &Address, path: &ResourcePath) -> Option<&[u8]> {
+        self.writes
+            .iter()
+            .find(|write| write.address == *address && same_path(&write.path, path))
+            .map(|write| &write.value[..])
+    }
+
+    fn account(&self, address: &Address) -> Result<Option<&'a Account>> {
+        if let Some((_, account)) = self.seen.borrow().iter().find(|(seen, _)| seen == address) {
+            return Ok(*account);
         }
-        self.accounts.get(address, path)
+        let account = self.accounts.account(address)?;
+        self.seen.borrow_mut().push((*address, account));
+        Ok(account)
+    }
+
+    fn get(&self, address: &Address, path: &ResourcePath) -> Result<Option<&[u8]>> {
+        if let Some(value) = self.written(address, path) {
+            return Ok(Some(value));
+        }
+        Ok(self.account(address)?.and_then(|account| account.get(&path.key)))
     }
 
     fn put(&mut self, address: &Address, path: &PathRef, value: Vec<u8>) {
         for write in &mut self.writes {
-            if write.address == *address && *write.path == **path {
+            if write.address == *address && same_path(&write.path, path) {
                 write.value = value;
                 return;
             }
@@ -315,10 +417,18 @@ impl<'a> TxnState<'a> {
         }
     }
 
-    fn currency_info(&self, paths: &CurrencyPaths) -> Result<Option<CurrencyInfo>> {
-        match self.get(&DIEM_ROOT_ADDRESS, &paths.currency_info)? {
-            None => Ok(None),
-            Some(data) => CurrencyInfo::decode(data).map(Some).ok_or(Decline),
+    fn currency_info(&self, paths: &CurrencyPaths) -> Result<Option<Arc<CurrencyInfo>>> {
+        match self.written(&DIEM_ROOT_ADDRESS, &paths.currency_info) {
+            None => RootMemo::currency_info(self.root, self.accounts, &paths.currency_info),
+            Some(data) => CurrencyInfo::decode(data).map(|info| Some(Arc::new(info))).ok_or(Decline),
+        }
+    }
+
+    /// A u64 resource of Diem Root's (the clock, the travel-rule limit).
+    fn root_u64(&self, path: &ResourcePath, memo: impl Fn(&mut RootMemo) -> &mut Option<Result<Option<u64>>>) -> Result<Option<u64>> {
+        match self.written(&DIEM_ROOT_ADDRESS, path) {
+            None => RootMemo::u64_resource(self.root, self.accounts, path, memo),
+            Some(data) => decode_u64(data).map(Some).ok_or(Decline),
         }
     }
 
@@ -407,33 +517,60 @@ impl From<Abort> for Stop {
     }
 }
 
-/// Run `payment` on `accounts` (nothing is written to them: the outcome says what to write).
-pub fn execute(accounts: &Accounts, payment: &Payment<'_>, chain_id: u8, paths: &PaymentPaths) -> Result<Outcome> {
-    let now = accounts
-        .get(&DIEM_ROOT_ADDRESS, &plain_paths().current_time)?
-        .map(|data| decode_u64(data).ok_or(Decline))
-        .transpose()?
+/// What a block remembers between payments: Diem Root's values (valid while that account
+/// does not change) and the authentication key of each public key seen.
+#[derive(Default)]
+pub struct Memos {
+    pub root: RefCell<RootMemo>,
+    pub auth_keys: RefCell<HashMap<[u8; 32], [u8; 32]>>,
+}
+
+impl Memos {
+    /// `sha3_256(public key ‖ 00)`: the authentication key of an Ed25519 key.
+    fn authentication_key(&self, public_key: &[u8; 32]) -> [u8; 32] {
+        if let Some(known) = self.auth_keys.borrow().get(public_key) {
+            return *known;
+        }
+        let mut scheme = [0u8; 33];
+        scheme[..32].copy_from_slice(public_key);
+        let key = sha3_256(&scheme);
+        self.auth_keys.borrow_mut().insert(*public_key, key);
+        key
+    }
+}
+
+/// Run `payment` on `accounts` (nothing is written to them: the outcome says what to write);
+/// `memos.root` must have been decoded from Diem Root's account as it is now.
+pub fn execute(
+    accounts: &Accounts,
+    memos: &Memos,
+    payment: &Payment<'_>,
+    chain_id: u8,
+    paths: &PaymentPaths,
+) -> Result<Outcome> {
+    let state = TxnState::new(accounts, memos);
+    let now = state
+        .root_u64(&plain_paths().current_time, |memo| &mut memo.current_time)?
         .unwrap_or(0);
-    let state = TxnState::new(accounts);
     if let Some(failure) = check_prologue(&state, payment, chain_id, now, paths)? {
         return Ok(Outcome::discarded(failure));
     }
     let max_gas = payment.max_gas_amount;
     let (mut status, mut gas_used, mut state) = if PAYMENT_GAS_UNITS > max_gas {
-        (status::OUT_OF_GAS, max_gas, TxnState::new(accounts))
+        (status::OUT_OF_GAS, max_gas, TxnState::new(accounts, memos))
     } else {
-        let mut payload = TxnState::new(accounts);
+        let mut payload = TxnState::new(accounts, memos);
         match run_payload(&mut payload, payment, paths) {
             Ok(()) => (status::EXECUTED, PAYMENT_GAS_UNITS, payload),
             Err(Stop::Decline) => return Err(Decline),
-            Err(Stop::Abort(abort)) => (abort, PAYMENT_GAS_UNITS, TxnState::new(accounts)),
+            Err(Stop::Abort(abort)) => (abort, PAYMENT_GAS_UNITS, TxnState::new(accounts, memos)),
         }
     };
     let gas = paths.gas.as_deref().ok_or(Decline)?;
     if !apply_epilogue(&mut state, payment, gas_used, gas)? {
         // the payload spent what the fee needed: keep the transaction, drop the payload, charge
         // the whole deposit (Diem's failed-epilogue cleanup)
-        state = TxnState::new(accounts);
+        state = TxnState::new(accounts, memos);
         status = status::ABORT_PROLOGUE_ECANT_PAY_GAS_DEPOSIT;
         gas_used = max_gas;
         if !apply_epilogue(&mut state, payment, gas_used, gas)? {
@@ -487,9 +624,7 @@ fn check_prologue(
     if state.is_frozen(sender)? {
         return Ok(Some(status::SENDING_ACCOUNT_FROZEN));
     }
-    let mut scheme = [0u8; 33];
-    scheme[..32].copy_from_slice(&payment.public_key);
-    if sha3_256(&scheme)[..] != account.authentication_key[..] {
+    if state.memos.authentication_key(&payment.public_key)[..] != account.authentication_key[..] {
         return Ok(Some(status::INVALID_AUTH_KEY));
     }
     let max_fee = u128::from(payment.gas_unit_price) * u128::from(payment.max_gas_amount);
@@ -590,7 +725,7 @@ fn is_dual_attestation_required(
     amount: u64,
 ) -> Result<bool> {
     let limit = state
-        .u64_resource(&DIEM_ROOT_ADDRESS, &plain_paths().dual_attestation_limit)?
+        .root_u64(&plain_paths().dual_attestation_limit, |memo| &mut memo.limit)?
         .ok_or(Decline)?;
     let product = (u128::from(amount) * u128::from(info.to_xdx_exchange_rate)) >> 32;
     if product > u128::from(u64::MAX) {

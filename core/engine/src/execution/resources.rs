@@ -143,6 +143,13 @@ pub struct DiemAccount {
     pub sequence_number: u64,
 }
 
+/// A `vector<u8>` at the reader (as `Reader::bytes`, without building its error text first:
+/// a decline needs no message).
+pub fn read_bytes<'a>(reader: &mut Reader<'a>) -> Option<&'a [u8]> {
+    let size = reader.length("bytes length").ok()?;
+    reader.raw(size, "bytes").ok()
+}
+
 fn option_address(reader: &mut Reader<'_>) -> Option<Option<[u8; 16]>> {
     match reader.u8().ok()? {
         0 => Some(None),
@@ -153,7 +160,7 @@ fn option_address(reader: &mut Reader<'_>) -> Option<Option<[u8; 16]>> {
 
 fn event_handle(reader: &mut Reader<'_>) -> Option<EventHandle> {
     let counter = reader.u64().ok()?;
-    let guid = reader.bytes("guid").ok()?.to_vec();
+    let guid = read_bytes(reader)?.to_vec();
     Some(EventHandle { counter, guid })
 }
 
@@ -168,7 +175,7 @@ impl DiemAccount {
     pub fn decode(data: &[u8]) -> Option<DiemAccount> {
         whole(data, |r| {
             Some(DiemAccount {
-                authentication_key: r.bytes("authentication key").ok()?.to_vec(),
+                authentication_key: read_bytes(r)?.to_vec(),
                 withdraw_capability: option_address(r)?,
                 key_rotation_capability: option_address(r)?,
                 received_events: event_handle(r)?,
@@ -248,7 +255,7 @@ impl CurrencyInfo {
             r.bool().ok()?; // is_synthetic
             r.u64().ok()?; // scaling_factor
             r.u64().ok()?; // fractional_part
-            let currency_code = r.bytes("currency code").ok()?.to_vec();
+            let currency_code = read_bytes(r)?.to_vec();
             r.bool().ok()?; // can_mint
             for _ in 0..5 {
                 event_handle(r)?;
