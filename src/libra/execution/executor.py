@@ -114,6 +114,7 @@ def execute_block(
     cache: DecodedAccounts | None = None,
     sizes: Sequence[int | None] | None = None,
     encodings: Sequence[bytes | None] | None = None,
+    native: bool | None = None,
 ) -> BlockOutput:
     """Execute a block on ``state_view``; see the module docstring. ``verify=False`` skips
     signature checks (only for transactions already verified, e.g. at mempool admission);
@@ -125,7 +126,9 @@ def execute_block(
 
     With the native core on (``LIBRA_CORE=native``), the common payments of the block run
     natively (``libra.execution.native_block``) and everything else through the framework,
-    in order, with byte-identical outputs; ``LIBRA_CORE=python`` runs it all in the framework."""
+    in order, with byte-identical outputs; ``LIBRA_CORE=python`` runs it all in the framework.
+    ``native`` overrides that choice for this block (False: the framework alone; True: the
+    native core even when ``LIBRA_CORE=python``), for tests that compare the two."""
     known_sizes: Sequence[int | None] = sizes if sizes is not None else [None] * len(transactions)
     if len(known_sizes) != len(transactions):
         raise ValueError("sizes must have one entry per transaction")
@@ -147,14 +150,15 @@ def execute_block(
             size if size is not None else raw_size + _authenticator_size(txn)
             for txn, raw_size, size in zip(transactions, raw_sizes, known_sizes, strict=True)
         ]
-    if native_block.CORE is not None:
-        if encodings is not None and len(encodings) != len(transactions):
-            raise ValueError("encodings must have one entry per transaction")
+    if encodings is not None and len(encodings) != len(transactions):
+        raise ValueError("encodings must have one entry per transaction")
+    core = native_block.core_for(native)
+    if core is not None:
         payments = native_block.payment_encodings(transactions, encodings)
         if payments is not None:
             return native_block.execute_mixed(
                 state_view, block_metadata, transactions, payments, list(valid), signed_sizes,
-                chain_id=chain_id, cache=cache,
+                chain_id=chain_id, cache=cache, core=core,
             )
     block = BlockState(state_view, cache=cache)
     metadata_output = None

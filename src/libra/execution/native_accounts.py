@@ -13,6 +13,7 @@ path adds them.
 from __future__ import annotations
 
 import weakref
+from types import ModuleType
 from typing import Any
 
 from libra import native
@@ -50,17 +51,16 @@ def new_decoded_accounts() -> DecodedAccounts:
 _SIDE_CACHES: weakref.WeakKeyDictionary[DecodedAccounts, Any] = weakref.WeakKeyDictionary()
 
 
-def native_cache_of(cache: DecodedAccounts | None) -> Any:
+def native_cache_of(cache: DecodedAccounts | None, core: ModuleType) -> Any:
     """The native account cache to execute a block with: ``cache``'s own, one kept beside
     ``cache`` for its lifetime, or a fresh one for this block alone (no cache)."""
-    assert CORE is not None
     if isinstance(cache, NativeDecodedAccounts):
         return cache.native
     if cache is None:
-        return CORE.AccountCache(NATIVE_CAPACITY)
+        return core.AccountCache(NATIVE_CAPACITY)
     side = _SIDE_CACHES.get(cache)
     if side is None:
-        side = _SIDE_CACHES[cache] = CORE.AccountCache(NATIVE_CAPACITY)
+        side = _SIDE_CACHES[cache] = core.AccountCache(NATIVE_CAPACITY)
     return side
 
 

@@ -24,9 +24,10 @@ write set and events as BCS, decoded only if read (:class:`TransactionOutput`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
-from libra import native
+from libra import native as native_switch
 from libra.execution.native_accounts import native_cache_of, remember_changed
 from libra.execution.outputs import (
     RETRY,
@@ -60,7 +61,7 @@ from libra.types.transaction import (
 )
 from libra.types.write_set import WriteSet
 
-CORE = native.CORE
+CORE = native_switch.CORE
 PAYMENT_FUNCTION = "peer_to_peer_with_metadata"
 EMPTY_WRITE_SET = WriteSet(())
 
@@ -99,10 +100,27 @@ def _status_object(kind: str, name: str, module: str, code: int) -> TransactionS
     return MoveAbortStatus(f"{CORE_CODE_ADDRESS.hex()}::{reason.module}", reason.code, reason)
 
 
-STATUSES: tuple[TransactionStatus, ...] = (
-    tuple(_status_object(*entry) for entry in CORE.execution_statuses()) if CORE is not None else ()
-)
-"""The framework's status for each native status index."""
+_STATUSES: dict[int, tuple[TransactionStatus, ...]] = {}
+
+
+def statuses(core: ModuleType) -> tuple[TransactionStatus, ...]:
+    """The framework's status for each native status index of ``core``."""
+    known = _STATUSES.get(id(core))
+    if known is None:
+        known = _STATUSES[id(core)] = tuple(_status_object(*entry) for entry in core.execution_statuses())
+    return known
+
+
+def core_for(native: bool | None) -> ModuleType | None:
+    """The native core to execute with: the process's choice (``LIBRA_CORE``) for None, none
+    for False, and for True the core even when ``LIBRA_CORE=python`` (a differential test)."""
+    if native is None or CORE is not None:
+        return CORE if native is not False else None
+    if not native:
+        return None
+    from libra import _core
+
+    return _core
 
 
 def is_common_payment(txn: SignedTransaction) -> bool:
@@ -185,12 +203,13 @@ def execute_mixed(
     *,
     chain_id: int,
     cache: DecodedAccounts | None,
+    core: ModuleType,
 ) -> BlockOutput:
     """``execute_block`` for a block with common payments (``payments[i]``: the signed BCS of
-    transaction ``i`` if it is one), given each signature's validity and each BCS size."""
-    assert CORE is not None
-    native_cache = native_cache_of(cache)
-    block = CORE.NativeBlock(native_cache, chain_id)
+    transaction ``i`` if it is one), given each signature's validity and each BCS size, with
+    the native ``core``."""
+    native_statuses = statuses(core)
+    block = core.NativeBlock(native_cache_of(cache, core), chain_id)
     needed = block.add_transactions(list(payments), list(valid), list(sizes))
     block.load(list(zip(needed, _read_blobs(state_view, needed), strict=True)))
     state = BlockState(_NativeOverlay(state_view, block), cache=cache)
@@ -208,7 +227,7 @@ def execute_mixed(
             outputs.extend(TransactionOutput(EMPTY_WRITE_SET, (), 0, Discarded(RETRY)) for _ in range(index, count))
             break
         stop = block.run(index)
-        outputs += block.take_outputs(index, stop, STATUSES, TransactionOutput.from_native, _discarded_output)
+        outputs += block.take_outputs(index, stop, native_statuses, TransactionOutput.from_native, _discarded_output)
         if stop == count:
             break
         if not valid[stop]:
@@ -225,4 +244,4 @@ def execute_mixed(
         index = stop + 1
     addresses, blobs = block.finish()
     remember_changed(cache, addresses, blobs)
-    return BlockOutput(metadata_output, tuple(outputs), dict(zip(map(address_of, addresses), blobs)), reconfigured)
+    return BlockOutput(metadata_output, tuple(outputs), dict(zip(map(address_of, addresses), blobs, strict=True)), reconfigured)
