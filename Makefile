@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit localnet bench crash twins faults web clean
+.PHONY: venv test test-python lint unit localnet bench crash twins faults web clean
 
 venv: $(STAMP)
 
@@ -29,9 +29,15 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
+# Every test on the native path, then the unit tests again on the Python reference path
+# (LIBRA_CORE=python); `make test-python` runs the whole suite on the reference path.
 test: lint $(CHROMIUM)
 	cd core && cargo test --locked --release -p libra-engine
 	$(BIN)/pytest -q tests
+	LIBRA_CORE=python $(BIN)/pytest -q tests/unit
+
+test-python: venv $(CHROMIUM)
+	LIBRA_CORE=python $(BIN)/pytest -q tests
 
 unit: venv
 	cd core && cargo test --locked --release -p libra-engine

@@ -8,3 +8,4 @@ pub mod bcs;
 pub mod execution;
 pub mod hashing;
 pub mod transaction;
+pub mod views;

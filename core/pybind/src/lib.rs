@@ -37,6 +37,7 @@ pub(crate) fn guarded<T>(work: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
 
 mod execution;
 mod transaction;
+mod views;
 
 /// Plain SHA3-256 of `data`.
 #[pyfunction]
@@ -58,5 +59,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     transaction::register(m)?;
     execution::register(m)?;
+    views::register(m)?;
     Ok(())
 }

@@ -35,6 +35,14 @@ JsonValue: TypeAlias = Any
 
 
 @dataclass(frozen=True, slots=True)
+class JsonText:
+    """A result already written as JSON text: exactly what the dispatcher's ``encode_json``
+    would write for the value it stands for (the native views write whole pages this way)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerState:
     """What every response's envelope reports: chain id and the latest committed ledger info."""
 

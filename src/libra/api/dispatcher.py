@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from libra.api import errors
-from libra.api.backend import ApiBackend, JsonValue, LedgerState
+from libra.api.backend import ApiBackend, JsonText, JsonValue, LedgerState
 from libra.api.errors import JsonRpcError
 from libra.api.metrics import ApiMetrics
 from libra.api.params import (
@@ -269,6 +269,8 @@ def encode_json(value: Any) -> str:
     ``json.dumps`` writes the value instead. One difference is left: NaN and infinities,
     which the API never holds, come out as null instead of raising ``ValueError``.
     """
+    if type(value) is JsonText:
+        return value.text
     try:
         text = orjson.dumps(value, option=_ORJSON_OPTIONS)
     except TypeError:

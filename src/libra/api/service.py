@@ -8,12 +8,14 @@ surfaces as a server error through the dispatcher.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from libra.api import views
-from libra.api.backend import LedgerState
+from libra.api.backend import JsonText, LedgerState
+from libra.api.dispatcher import encode_json
 from libra.api.errors import (
     JsonRpcError,
     mempool_invalid_seq_number,
@@ -27,13 +29,32 @@ from libra.api.preverify import SubmissionVerifier
 from libra.api.server import METRICS_KEY
 from libra.framework.views import get_account_view, get_chain_view, get_currency_views
 from libra.mempool.pool import AddStatus
+from libra.native import CORE
 from libra.node.ledger import CommittedBlock
 from libra.node.runtime import NodeRuntime
+from libra.storage.libradb import LibraDB
 from libra.types.move import AccountAddress
 from libra.types.transaction import SignedTransaction, transaction_from_bcs
 
 JsonValue = Any
 RECENT_TRANSACTIONS = 20_000
+
+
+NativeView = Callable[[int, bytes, bytes], str | None]
+
+
+def transaction_page_text(
+    db: LibraDB, start_version: int, end: int, render: NativeView, view: Callable[[int], JsonValue]
+) -> JsonText:
+    """``get_transactions``' page ``[start_version, end)`` without events as JSON text:
+    ``render(version, data, info)`` (the native views) writes the common transactions, byte for
+    byte what ``encode_json`` writes for their Python views; ``view(version)`` gives the Python
+    view of the others."""
+    parts = []
+    for version, (data, info) in enumerate(db.get_transactions_with_infos(start_version, end - start_version), start_version):
+        text = render(version, data, info)
+        parts.append(text if text is not None else encode_json(view(version)))
+    return JsonText("[" + ",".join(parts) + "]")
 
 
 class NodeApiService:
@@ -131,7 +152,11 @@ class NodeApiService:
         if start_version > last:
             return []
         end = min(last + 1, start_version + limit)
-        return [self._transaction_at(v, include_events) for v in range(start_version, end)]
+        if include_events or CORE is None:
+            return [self._transaction_at(v, include_events) for v in range(start_version, end)]
+        return transaction_page_text(
+            self._db, start_version, end, CORE.transaction_view_json, lambda v: self._transaction_at(v, False)
+        )
 
     def get_events(self, key: bytes, start_seq: int, limit: int) -> JsonValue:
         stored = self._db.get_events(key, start_seq, limit)

@@ -705,3 +705,43 @@ def test_accumulator_consistency_and_account_transactions_proofs(world):
     assert TransactionInfoWithProof.deserialize(decoder) == info_proof
     decoder.finish()
     assert bytes.fromhex(listing["serialized_txns_with_proofs"][1])[8 + len(db.get_transaction(version))] == 0
+
+
+# --------------------------------------------------------------------------- native views
+
+
+def test_native_views_write_the_python_text_at_every_version(world):
+    """``libra._core.transaction_view_json`` answers for block metadata and executed script-function
+    transactions with exactly the text ``encode_json`` writes for the Python view; it declines the
+    rest (genesis, scripts, aborts), which the Python views then render."""
+    from libra import _core
+    from libra.api.dispatcher import encode_json
+
+    pairs = world.db.get_transactions_with_infos(0, world.db.next_version)
+    assert len(pairs) == world.db.next_version
+    native = 0
+    for version, (data, info) in enumerate(pairs):
+        text = _core.transaction_view_json(version, data, info)
+        python = encode_json(views.transaction_json(version, deserialize_transaction(Deserializer(data)), data,
+                                                    TransactionInfo.from_bcs(info)))
+        if text is not None:
+            assert text == python, version
+            native += 1
+    kinds = [TransactionInfo.from_bcs(info).status.kind for _, info in pairs]
+    assert native == kinds.count(0) - 3  # every executed one but genesis and the two Move scripts (rotate, p2p)
+    assert KEPT_MOVE_ABORT in kinds  # an aborted payment is among them (declined natively)
+
+
+def test_a_native_page_is_the_text_of_the_python_page(world):
+    from libra import _core
+    from libra.api.dispatcher import encode_json
+    from libra.api.service import transaction_page_text
+
+    def python_view(version: int) -> dict[str, Any]:
+        data, info = world.db.get_transactions_with_infos(version, 1)[0]
+        return views.transaction_json(version, deserialize_transaction(Deserializer(data)), data, TransactionInfo.from_bcs(info))
+
+    end = world.db.next_version
+    for start, stop in ((0, end), (0, 1), (3, end), (end - 1, end)):
+        page = transaction_page_text(world.db, start, stop, _core.transaction_view_json, python_view)
+        assert page.text == encode_json([python_view(v) for v in range(start, stop)])

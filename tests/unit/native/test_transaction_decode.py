@@ -7,6 +7,7 @@ import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.unit.types.test_transaction_fast_decode import ENCODED, _payments
 
 from libra import _core
 from libra.crypto.hashing import user_transaction_hash
@@ -18,7 +19,6 @@ from libra.types.transaction import (
     SignedTransaction,
     decode_signed_transaction_fast,
 )
-from tests.unit.types.test_transaction_fast_decode import ENCODED, _payments
 
 
 def _tag(fields: _core.TypeArgFields) -> TypeTag:
