@@ -586,14 +586,20 @@ mod tests {
         assert_eq!(txn.chain_id, 2);
         assert_eq!(txn.end, data.len());
         assert!(decode_common(&data, 0).is_none(), "not a script function");
-        assert!(decode_common_script(&payment(), 0).is_none(), "not a script");
+        assert!(
+            decode_common_script(&payment(), 0).is_none(),
+            "not a script"
+        );
     }
 
     #[test]
     fn every_truncation_of_a_script_declines() {
         let data = script_payment();
         for cut in 0..data.len() {
-            assert!(decode_common_script(&data[..cut], 0).is_none(), "cut at {cut}");
+            assert!(
+                decode_common_script(&data[..cut], 0).is_none(),
+                "cut at {cut}"
+            );
         }
     }
 

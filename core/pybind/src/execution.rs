@@ -15,14 +15,20 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use crate::guarded;
 
 fn address(data: &[u8]) -> PyResult<Address> {
-    data.try_into()
-        .map_err(|_| PyValueError::new_err(format!("an account address is 16 bytes, got {}", data.len())))
+    data.try_into().map_err(|_| {
+        PyValueError::new_err(format!(
+            "an account address is 16 bytes, got {}",
+            data.len()
+        ))
+    })
 }
 
 fn lock(cache: &Mutex<AccountCache>) -> MutexGuard<'_, AccountCache> {
     // a panic while holding the lock left a cache that is still consistent (entries are
     // replaced whole), so a poisoned lock is simply taken over
-    cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Accounts decoded by earlier blocks, found by address and exact blob (the ledger keeps one).
@@ -49,7 +55,11 @@ impl PyAccountCache {
 
     /// `(address, [(path, value), ...])` of the account remembered with exactly `blob`
     /// (resources in blob order), or None.
-    fn find_blob<'py>(&self, py: Python<'py>, blob: &[u8]) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    fn find_blob<'py>(
+        &self,
+        py: Python<'py>,
+        blob: &[u8],
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         guarded(|| {
             let Some((address, account)) = lock(&self.inner).find_blob(blob) else {
                 return Ok(None);
@@ -58,7 +68,10 @@ impl PyAccountCache {
             for (path, value) in account.resources() {
                 resources.append((PyBytes::new(py, path), PyBytes::new(py, value)))?;
             }
-            Ok(Some(PyTuple::new(py, [PyBytes::new(py, &address).into_any(), resources.into_any()])?))
+            Ok(Some(PyTuple::new(
+                py,
+                [PyBytes::new(py, &address).into_any(), resources.into_any()],
+            )?))
         })
     }
 }
@@ -96,10 +109,13 @@ impl PyNativeBlock {
     ) -> PyResult<Bound<'py, PyList>> {
         guarded(|| {
             if transactions.len() != valid.len() || transactions.len() != sizes.len() {
-                return Err(PyValueError::new_err("one validity flag and size per transaction"));
+                return Err(PyValueError::new_err(
+                    "one validity flag and size per transaction",
+                ));
             }
             for ((txn, ok), size) in transactions.iter().zip(valid).zip(sizes) {
-                self.inner.add(txn.as_ref().map(|data| data.as_bytes().to_vec()), ok, size);
+                self.inner
+                    .add(txn.as_ref().map(|data| data.as_bytes().to_vec()), ok, size);
             }
             let inner = &mut self.inner;
             let needed = py.detach(|| inner.needed());
@@ -108,12 +124,18 @@ impl PyNativeBlock {
     }
 
     /// Load accounts of the committed state: `(address, blob or None)` pairs.
-    fn load(&mut self, accounts: Vec<(Bound<'_, PyBytes>, Option<Bound<'_, PyBytes>>)>) -> PyResult<()> {
+    fn load(
+        &mut self,
+        accounts: Vec<(Bound<'_, PyBytes>, Option<Bound<'_, PyBytes>>)>,
+    ) -> PyResult<()> {
         guarded(|| {
             let cache = lock(&self.cache);
             for (key, blob) in &accounts {
-                self.inner
-                    .load(address(key.as_bytes())?, blob.as_ref().map(|b| b.as_bytes()), &cache);
+                self.inner.load(
+                    address(key.as_bytes())?,
+                    blob.as_ref().map(|b| b.as_bytes()),
+                    &cache,
+                );
             }
             Ok(())
         })
@@ -126,8 +148,11 @@ impl PyNativeBlock {
             for (key, blob) in blobs.iter() {
                 let key = key.cast_into::<PyBytes>()?;
                 let blob: Option<Bound<'_, PyBytes>> = blob.extract()?;
-                self.inner
-                    .import(address(key.as_bytes())?, blob.as_ref().map(|b| b.as_bytes()), &cache);
+                self.inner.import(
+                    address(key.as_bytes())?,
+                    blob.as_ref().map(|b| b.as_bytes()),
+                    &cache,
+                );
             }
             Ok(())
         })
@@ -135,7 +160,11 @@ impl PyNativeBlock {
 
     /// `(known, blob)`: the account's current blob for the Python state (known False: read
     /// the committed state instead).
-    fn current_blob<'py>(&mut self, py: Python<'py>, key: &[u8]) -> PyResult<(bool, Option<Bound<'py, PyBytes>>)> {
+    fn current_blob<'py>(
+        &mut self,
+        py: Python<'py>,
+        key: &[u8],
+    ) -> PyResult<(bool, Option<Bound<'py, PyBytes>>)> {
         guarded(|| match self.inner.current_blob(address(key)?) {
             None => Ok((false, None)),
             Some(blob) => Ok((true, blob.map(|blob| PyBytes::new(py, blob)))),
@@ -183,7 +212,9 @@ impl PyNativeBlock {
             let out = PyList::empty(py);
             for index in start..stop {
                 let Some(output) = self.inner.take_output(index) else {
-                    return Err(PyValueError::new_err(format!("transaction {index} has no native output")));
+                    return Err(PyValueError::new_err(format!(
+                        "transaction {index} has no native output"
+                    )));
                 };
                 let status = statuses.get_item(output.status as usize)?;
                 if output.is_discarded() {
@@ -200,13 +231,21 @@ impl PyNativeBlock {
 
     /// The new blob of every account the block wrote, in address order: `(addresses, blobs)`
     /// (a blob None: no state left); they are left in the cache for the next block.
-    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+    fn finish<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
         guarded(|| {
             let changed = self.inner.finish(&mut lock(&self.cache));
-            let addresses = PyList::new(py, changed.iter().map(|(address, _)| PyBytes::new(py, address)))?;
+            let addresses = PyList::new(
+                py,
+                changed.iter().map(|(address, _)| PyBytes::new(py, address)),
+            )?;
             let blobs = PyList::new(
                 py,
-                changed.iter().map(|(_, blob)| blob.as_ref().map(|blob| PyBytes::new(py, blob))),
+                changed
+                    .iter()
+                    .map(|(_, blob)| blob.as_ref().map(|blob| PyBytes::new(py, blob))),
             )?;
             Ok((addresses, blobs))
         })
@@ -230,7 +269,11 @@ impl PyNativeOutput {
     /// `make(key, sequence_number, event_bytes)` of each event, as a tuple (`make=tuple`
     /// gives the records themselves).
     #[pyo3(signature = (make = None))]
-    fn events<'py>(&self, py: Python<'py>, make: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTuple>> {
+    fn events<'py>(
+        &self,
+        py: Python<'py>,
+        make: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
         guarded(|| {
             let mut items = Vec::with_capacity(self.inner.events.len());
             for event in &self.inner.events {
@@ -240,7 +283,11 @@ impl PyNativeOutput {
                     Some(make) => make.call1((key, event.sequence_number, data))?,
                     None => PyTuple::new(
                         py,
-                        [key.into_any(), event.sequence_number.into_pyobject(py)?.into_any(), data.into_any()],
+                        [
+                            key.into_any(),
+                            event.sequence_number.into_pyobject(py)?.into_any(),
+                            data.into_any(),
+                        ],
                     )?
                     .into_any(),
                 });
@@ -254,7 +301,10 @@ impl PyNativeOutput {
         guarded(|| {
             let blobs = PyDict::new(py);
             for (address, blob) in &self.inner.blobs {
-                blobs.set_item(PyBytes::new(py, address), blob.as_ref().map(|b| PyBytes::new(py, b)))?;
+                blobs.set_item(
+                    PyBytes::new(py, address),
+                    blob.as_ref().map(|b| PyBytes::new(py, b)),
+                )?;
             }
             Ok(blobs)
         })
@@ -286,13 +336,22 @@ fn execution_statuses<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
 fn execution_constants<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     guarded(|| {
         let out = PyDict::new(py);
-        out.set_item("MAX_TRANSACTION_SIZE_IN_BYTES", payment::MAX_TRANSACTION_SIZE_IN_BYTES)?;
+        out.set_item(
+            "MAX_TRANSACTION_SIZE_IN_BYTES",
+            payment::MAX_TRANSACTION_SIZE_IN_BYTES,
+        )?;
         out.set_item("MAX_GAS_UNITS", payment::MAX_GAS_UNITS)?;
-        out.set_item("MIN_TRANSACTION_GAS_UNITS", payment::MIN_TRANSACTION_GAS_UNITS)?;
+        out.set_item(
+            "MIN_TRANSACTION_GAS_UNITS",
+            payment::MIN_TRANSACTION_GAS_UNITS,
+        )?;
         out.set_item("MAX_PRICE_PER_GAS_UNIT", payment::MAX_PRICE_PER_GAS_UNIT)?;
         out.set_item("MICROS_PER_SECOND", payment::MICROS_PER_SECOND)?;
         out.set_item("PAYMENT_GAS_UNITS", payment::PAYMENT_GAS_UNITS)?;
-        out.set_item("PAYMENT_SCRIPT_HASH", PyBytes::new(py, &payment::PAYMENT_SCRIPT_HASH))?;
+        out.set_item(
+            "PAYMENT_SCRIPT_HASH",
+            PyBytes::new(py, &payment::PAYMENT_SCRIPT_HASH),
+        )?;
         Ok(out)
     })
 }

@@ -186,7 +186,7 @@ class _NativeOverlay:
 
     def get_account_blob(self, address: AccountAddress) -> bytes | None:
         known, blob = self._current(address.value)
-        return blob if known else self._base.get_account_blob(address)  # type: ignore[no-any-return]
+        return blob if known else self._base.get_account_blob(address)
 
 
 def _discarded_output(status: TransactionStatus) -> TransactionOutput:

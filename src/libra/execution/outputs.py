@@ -90,14 +90,14 @@ class TransactionOutput:
     def write_set_bytes(self) -> bytes | None:
         """The write set's BCS as the native core made it (None for the framework's outputs)."""
         native = self.native
-        return native.write_set_bytes() if native is not None else None  # type: ignore[no-any-return]
+        return native.write_set_bytes() if native is not None else None
 
     @property
     def event_records(self) -> tuple[tuple[bytes, int, bytes], ...] | None:
         """``(key, sequence number, ContractEvent BCS)`` of each event as the native core made
         them (None for the framework's outputs)."""
         native = self.native
-        return native.events() if native is not None else None  # type: ignore[no-any-return]
+        return native.events() if native is not None else None
 
     @property
     def write_set(self) -> WriteSet:

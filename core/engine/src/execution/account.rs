@@ -90,7 +90,8 @@ impl Account {
     }
 
     fn find(&self, key: &[u8]) -> Result<usize, usize> {
-        self.entries.binary_search_by(|entry| self.key(entry).cmp(key))
+        self.entries
+            .binary_search_by(|entry| self.key(entry).cmp(key))
     }
 
     /// The value at the encoded key `key` (`ULEB128 length ‖ path`).
@@ -240,12 +241,7 @@ mod tests {
         trailing.push(0);
         assert_eq!(Account::decode(&trailing).unwrap_err(), MalformedBlob);
         // keys out of order, and a duplicate key
-        let swapped = [
-            &[2u8][..],
-            &[2, 1, b'b', 1, b'2'],
-            &[2, 1, b'a', 1, b'1'],
-        ]
-        .concat();
+        let swapped = [&[2u8][..], &[2, 1, b'b', 1, b'2'], &[2, 1, b'a', 1, b'1']].concat();
         assert_eq!(Account::decode(&swapped).unwrap_err(), MalformedBlob);
         let twice = [&[2u8][..], &[2, 1, b'a', 1, b'1'], &[2, 1, b'a', 1, b'1']].concat();
         assert_eq!(Account::decode(&twice).unwrap_err(), MalformedBlob);

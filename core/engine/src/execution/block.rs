@@ -14,7 +14,10 @@ use std::sync::Arc;
 
 use super::account::{Account, Address};
 use super::cache::{AccountCache, AUTH_KEYS_CAPACITY};
-use super::payment::{self, currency_codes, Accounts, Decline, Event, Memos, Outcome, Payment, PaymentPaths, RootMemo, Slot};
+use super::payment::{
+    self, currency_codes, Accounts, Decline, Event, Memos, Outcome, Payment, PaymentPaths,
+    RootMemo, Slot,
+};
 use super::resources::{CurrencyPaths, PathRef, DIEM_ROOT_ADDRESS, TREASURY_COMPLIANCE_ADDRESS};
 use super::status::{self, Status};
 use crate::bcs::push_uleb128;
@@ -114,7 +117,9 @@ impl BlockExecutor {
             if !txn.valid {
                 continue;
             }
-            if let Some(payment) = Payment::parse(bytes, |code| known_payment_script(payment_script, code)) {
+            if let Some(payment) =
+                Payment::parse(bytes, |code| known_payment_script(payment_script, code))
+            {
                 needed.push(payment.sender);
                 needed.extend(payment.payee());
             }
@@ -129,14 +134,16 @@ impl BlockExecutor {
     /// exactly this blob, decoded otherwise); an account already loaded is left as it is.
     pub fn load(&mut self, address: Address, blob: Option<&[u8]>, cache: &AccountCache) {
         if !self.accounts.contains(&address) {
-            self.accounts.insert(address, slot_of(&address, blob, cache));
+            self.accounts
+                .insert(address, slot_of(&address, blob, cache));
         }
     }
 
     /// The account's state after a transaction the Python framework ran (its blob, None: no
     /// resources); the Python state has it already, so nothing is handed back for it.
     pub fn import(&mut self, address: Address, blob: Option<&[u8]>, cache: &AccountCache) {
-        self.accounts.insert(address, slot_of(&address, blob, cache));
+        self.accounts
+            .insert(address, slot_of(&address, blob, cache));
         self.dirty.insert(address);
         self.exported.insert(address);
         self.unsynced.remove(&address);
@@ -146,7 +153,10 @@ impl BlockExecutor {
     /// `None` when the native side does not know the account (or cannot decode it), and the
     /// Python state should read the committed state instead.
     pub fn current_blob(&mut self, address: Address) -> Option<Option<&[u8]>> {
-        let known = matches!(self.accounts.slot(&address), Some(Slot::Present(_) | Slot::Absent));
+        let known = matches!(
+            self.accounts.slot(&address),
+            Some(Slot::Present(_) | Slot::Absent)
+        );
         if !known {
             return None;
         }
@@ -169,7 +179,9 @@ impl BlockExecutor {
                 _ => None,
             };
             for path in paths {
-                let value = account.and_then(|account| account.get(&path.key)).map(<[u8]>::to_vec);
+                let value = account
+                    .and_then(|account| account.get(&path.key))
+                    .map(<[u8]>::to_vec);
                 writes.push((address, path.path.clone(), value));
             }
         }
@@ -212,7 +224,8 @@ impl BlockExecutor {
         if !txn.valid {
             return Ok(discarded(status::INVALID_SIGNATURE));
         }
-        let mut payment = Payment::parse(bytes, |code| known_payment_script(payment_script, code)).ok_or(Decline)?;
+        let mut payment = Payment::parse(bytes, |code| known_payment_script(payment_script, code))
+            .ok_or(Decline)?;
         payment.size = txn.size;
         let (gas, paid) = currency_codes(&payment);
         let paths = PaymentPaths {
@@ -223,7 +236,11 @@ impl BlockExecutor {
         if status::is_discarded(outcome.status) {
             return Ok(discarded(outcome.status));
         }
-        if outcome.writes.iter().any(|write| write.address == DIEM_ROOT_ADDRESS) {
+        if outcome
+            .writes
+            .iter()
+            .any(|write| write.address == DIEM_ROOT_ADDRESS)
+        {
             memos.root.replace(RootMemo::default());
         }
         Ok(self.commit(outcome))
@@ -239,7 +256,12 @@ impl BlockExecutor {
             events,
         } = outcome;
         writes.sort_by(|a, b| (a.address, &a.path.path).cmp(&(b.address, &b.path.path)));
-        let mut write_set = Vec::with_capacity(64 + writes.iter().map(|w| w.path.path.len() + w.value.len() + 20).sum::<usize>());
+        let mut write_set = Vec::with_capacity(
+            64 + writes
+                .iter()
+                .map(|w| w.path.path.len() + w.value.len() + 20)
+                .sum::<usize>(),
+        );
         push_uleb128(&mut write_set, writes.len() as u64);
         for write in &writes {
             write_set.extend_from_slice(&write.address);
@@ -318,7 +340,9 @@ impl BlockExecutor {
 }
 
 fn slot_of(address: &Address, blob: Option<&[u8]>, cache: &AccountCache) -> Slot {
-    let Some(blob) = blob else { return Slot::Absent };
+    let Some(blob) = blob else {
+        return Slot::Absent;
+    };
     if let Some(account) = cache.get(address, blob) {
         return Slot::Present(account);
     }
@@ -338,7 +362,10 @@ fn discarded(status: Status) -> Output {
     }
 }
 
-fn currency_paths(currencies: &mut HashMap<String, Arc<CurrencyPaths>>, code: &str) -> Arc<CurrencyPaths> {
+fn currency_paths(
+    currencies: &mut HashMap<String, Arc<CurrencyPaths>>,
+    code: &str,
+) -> Arc<CurrencyPaths> {
     if let Some(paths) = currencies.get(code) {
         return paths.clone();
     }

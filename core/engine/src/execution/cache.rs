@@ -33,7 +33,9 @@ pub fn fingerprint(blob: &[u8]) -> u64 {
     let mut chunks = blob.chunks_exact(8);
     for chunk in &mut chunks {
         let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-        hash = (hash ^ word).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
+        hash = (hash ^ word)
+            .wrapping_mul(0x0000_0100_0000_01b3)
+            .rotate_left(29);
     }
     for &byte in chunks.remainder() {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
@@ -126,7 +128,10 @@ mod tests {
         assert!(cache.get(&[1; 16], a.raw_blob()).is_some());
         assert!(cache.get(&[1; 16], account(2).raw_blob()).is_none());
         assert!(cache.get(&[2; 16], a.raw_blob()).is_none());
-        assert_eq!(cache.find_blob(a.raw_blob()).map(|(address, _)| address), Some([1; 16]));
+        assert_eq!(
+            cache.find_blob(a.raw_blob()).map(|(address, _)| address),
+            Some([1; 16])
+        );
         cache.put([1; 16], account(2));
         assert!(cache.get(&[1; 16], a.raw_blob()).is_none());
         assert!(cache.find_blob(a.raw_blob()).is_none());

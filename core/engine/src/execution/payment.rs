@@ -12,8 +12,9 @@ use sha3::{Digest, Sha3_256};
 use super::account::{Account, Address};
 use super::resources::{
     decode_address, decode_bool, decode_transaction_fee, decode_u64, encode_transaction_fee,
-    payment_event_data, plain_paths, read_bytes, CurrencyInfo, CurrencyPaths, DiemAccount, EventHandle,
-    PathRef, ResourcePath, CORE_CODE_ADDRESS, DIEM_ROOT_ADDRESS, TREASURY_COMPLIANCE_ADDRESS,
+    payment_event_data, plain_paths, read_bytes, CurrencyInfo, CurrencyPaths, DiemAccount,
+    EventHandle, PathRef, ResourcePath, CORE_CODE_ADDRESS, DIEM_ROOT_ADDRESS,
+    TREASURY_COMPLIANCE_ADDRESS,
 };
 use super::status::{self, Status};
 use crate::bcs::{push_uleb128, Reader};
@@ -41,7 +42,7 @@ pub const MICROS_PER_SECOND: u64 = 1_000_000;
 pub const PAYMENT_GAS_UNITS: u64 = 12;
 /// `sha3_256` of the `peer_to_peer_with_metadata` Move script (`SCRIPT_HASHES`).
 pub const PAYMENT_SCRIPT_HASH: [u8; 32] = [
-    0x04, 0xea, 0x43, 0x10, 0x7f, 0xaf, 0xc1, 0x2a, 0xdd, 0xd0, 0x9f, 0x6c, 0x68, 0xd6, 0x3e, 0x19,
+    0x04, 0xea, 0x43, 0x10, 0x7f, 0xaf, 0xc1, 0x2a, 0xdc, 0xd0, 0x9f, 0x6c, 0x68, 0xd6, 0x3e, 0x19,
     0x46, 0x75, 0xd0, 0xce, 0x84, 0x3a, 0x7f, 0xaf, 0x7c, 0xce, 0xb6, 0xc8, 0x13, 0xdb, 0x9d, 0x9a,
 ];
 const PAYMENT_MODULE: &str = "PaymentScripts";
@@ -77,7 +78,10 @@ impl<'a> Payment<'a> {
     /// The payment that `signed` (a whole `SignedTransaction`) is, if it is one of the
     /// common shapes calling `peer_to_peer_with_metadata`; `is_payment_script` tells whether a
     /// script's code is the payment script.
-    pub fn parse(signed: &'a [u8], is_payment_script: impl FnOnce(&[u8]) -> bool) -> Option<Payment<'a>> {
+    pub fn parse(
+        signed: &'a [u8],
+        is_payment_script: impl FnOnce(&[u8]) -> bool,
+    ) -> Option<Payment<'a>> {
         if let Some(txn) = decode_common(signed, 0) {
             let known = txn.module_address == CORE_CODE_ADDRESS
                 && txn.module_name == PAYMENT_MODULE
@@ -144,8 +148,8 @@ impl<'a> Payment<'a> {
         }
     }
 
-    /// (payee, amount, metadata, metadata signature), or the `miscellaneous_error` status.
-    fn arguments(&self) -> std::result::Result<([u8; 16], u64, &'a [u8], &'a [u8]), Status> {
+    /// The payment's arguments, or the `miscellaneous_error` status.
+    fn arguments(&self) -> std::result::Result<PaymentArgs<'a>, Status> {
         match &self.args {
             Args::Function(args) => {
                 if args.len() != 4 {
@@ -175,6 +179,9 @@ impl<'a> Payment<'a> {
         }
     }
 }
+
+/// (payee, amount, metadata, metadata signature).
+type PaymentArgs<'a> = ([u8; 16], u64, &'a [u8], &'a [u8]);
 
 /// `data` if it is exactly the BCS of one `vector<u8>` (strict, as the Python decoder).
 fn bcs_bytes(data: &[u8]) -> Option<&[u8]> {
@@ -249,9 +256,10 @@ impl Accounts {
 
     /// The resource at `path` of `address`; `Decline` if the account is not loaded or malformed.
     pub fn get(&self, address: &Address, path: &ResourcePath) -> Result<Option<&[u8]>> {
-        Ok(self.account(address)?.and_then(|account| account.get(&path.key)))
+        Ok(self
+            .account(address)?
+            .and_then(|account| account.get(&path.key)))
     }
-
 }
 
 impl RootMemo {
@@ -272,7 +280,11 @@ impl RootMemo {
         value
     }
 
-    fn currency_info(memo: &RefCell<RootMemo>, accounts: &Accounts, path: &PathRef) -> Result<Option<Arc<CurrencyInfo>>> {
+    fn currency_info(
+        memo: &RefCell<RootMemo>,
+        accounts: &Accounts,
+        path: &PathRef,
+    ) -> Result<Option<Arc<CurrencyInfo>>> {
         if let Some((_, known)) = memo
             .borrow()
             .currency_infos
@@ -282,10 +294,14 @@ impl RootMemo {
             return known.clone();
         }
         let value = match accounts.get(&DIEM_ROOT_ADDRESS, path) {
-            Ok(Some(data)) => CurrencyInfo::decode(data).map(|info| Some(Arc::new(info))).ok_or(Decline),
+            Ok(Some(data)) => CurrencyInfo::decode(data)
+                .map(|info| Some(Arc::new(info)))
+                .ok_or(Decline),
             other => other.map(|_| None),
         };
-        memo.borrow_mut().currency_infos.push((path.clone(), value.clone()));
+        memo.borrow_mut()
+            .currency_infos
+            .push((path.clone(), value.clone()));
         value
     }
 }
@@ -355,7 +371,9 @@ impl<'a> TxnState<'a> {
         if let Some(value) = self.written(address, path) {
             return Ok(Some(value));
         }
-        Ok(self.account(address)?.and_then(|account| account.get(&path.key)))
+        Ok(self
+            .account(address)?
+            .and_then(|account| account.get(&path.key)))
     }
 
     fn put(&mut self, address: &Address, path: &PathRef, value: Vec<u8>) {
@@ -420,12 +438,18 @@ impl<'a> TxnState<'a> {
     fn currency_info(&self, paths: &CurrencyPaths) -> Result<Option<Arc<CurrencyInfo>>> {
         match self.written(&DIEM_ROOT_ADDRESS, &paths.currency_info) {
             None => RootMemo::currency_info(self.root, self.accounts, &paths.currency_info),
-            Some(data) => CurrencyInfo::decode(data).map(|info| Some(Arc::new(info))).ok_or(Decline),
+            Some(data) => CurrencyInfo::decode(data)
+                .map(|info| Some(Arc::new(info)))
+                .ok_or(Decline),
         }
     }
 
     /// A u64 resource of Diem Root's (the clock, the travel-rule limit).
-    fn root_u64(&self, path: &ResourcePath, memo: impl Fn(&mut RootMemo) -> &mut Option<Result<Option<u64>>>) -> Result<Option<u64>> {
+    fn root_u64(
+        &self,
+        path: &ResourcePath,
+        memo: impl Fn(&mut RootMemo) -> &mut Option<Result<Option<u64>>>,
+    ) -> Result<Option<u64>> {
         match self.written(&DIEM_ROOT_ADDRESS, path) {
             None => RootMemo::u64_resource(self.root, self.accounts, path, memo),
             Some(data) => decode_u64(data).map(Some).ok_or(Decline),
@@ -484,7 +508,8 @@ pub struct PaymentPaths {
 
 /// The currency codes whose paths [`execute`] needs for `payment`.
 pub fn currency_codes<'a>(payment: &Payment<'a>) -> (Option<&'a str>, Option<&'a str>) {
-    let gas = is_valid_identifier(payment.gas_currency_code.as_bytes()).then_some(payment.gas_currency_code);
+    let gas = is_valid_identifier(payment.gas_currency_code.as_bytes())
+        .then_some(payment.gas_currency_code);
     (gas, payment.currency().ok())
 }
 
@@ -656,7 +681,11 @@ fn check_prologue(
 }
 
 /// `run_payload` of `peer_to_peer_with_metadata`: its arguments, then `apply_pay_from`.
-fn run_payload(state: &mut TxnState<'_>, payment: &Payment<'_>, paths: &PaymentPaths) -> std::result::Result<(), Stop> {
+fn run_payload(
+    state: &mut TxnState<'_>,
+    payment: &Payment<'_>,
+    paths: &PaymentPaths,
+) -> std::result::Result<(), Stop> {
     payment.currency().map_err(Stop::Abort)?;
     let (payee, amount, metadata, metadata_signature) = payment.arguments().map_err(Stop::Abort)?;
     let paid = paths.paid.as_deref().ok_or(Decline)?;
@@ -664,7 +693,10 @@ fn run_payload(state: &mut TxnState<'_>, payment: &Payment<'_>, paths: &PaymentP
     let plain = plain_paths();
     // check_withdraw_capability
     let account = state.diem_account(&payer)?.ok_or(Decline)?; // the prologue found it
-    ensure(account.withdraw_capability.is_some(), status::ABORT_EWITHDRAW_CAPABILITY_ALREADY_EXTRACTED)?;
+    ensure(
+        account.withdraw_capability.is_some(),
+        status::ABORT_EWITHDRAW_CAPABILITY_ALREADY_EXTRACTED,
+    )?;
     // apply_withdraw
     let balance = state.u64_resource(&payer, &paid.balance)?;
     let Some(balance) = balance else {
@@ -679,10 +711,22 @@ fn run_payload(state: &mut TxnState<'_>, payment: &Payment<'_>, paths: &PaymentP
         &plain.sent_payment_tag,
         &payment_event_data(amount, &info.currency_code, &payee, metadata),
     )?;
-    state.put(&payer, &plain.diem_account, DiemAccount { sent_events: sent, ..account }.encode());
+    state.put(
+        &payer,
+        &plain.diem_account,
+        DiemAccount {
+            sent_events: sent,
+            ..account
+        }
+        .encode(),
+    );
     ensure(!state.is_frozen(&payer)?, status::ABORT_EACCOUNT_FROZEN)?;
     ensure(balance >= amount, status::ABORT_EINSUFFICIENT_BALANCE)?;
-    state.put(&payer, &paid.balance, (balance - amount).to_le_bytes().to_vec());
+    state.put(
+        &payer,
+        &paid.balance,
+        (balance - amount).to_le_bytes().to_vec(),
+    );
     // apply_deposit
     ensure(!state.is_frozen(&payee)?, status::ABORT_EACCOUNT_FROZEN)?;
     ensure(amount > 0, status::ABORT_ECOIN_DEPOSIT_IS_ZERO)?;
@@ -692,11 +736,20 @@ fn run_payload(state: &mut TxnState<'_>, payment: &Payment<'_>, paths: &PaymentP
     let Some(payee_balance) = state.u64_resource(&payee, &paid.balance)? else {
         return Err(Stop::Abort(status::ABORT_EPAYEE_CANT_ACCEPT_CURRENCY_TYPE));
     };
-    if !metadata_signature.is_empty() || is_dual_attestation_required(state, &info, &payer, &payee, amount)? {
+    if !metadata_signature.is_empty()
+        || is_dual_attestation_required(state, &info, &payer, &payee, amount)?
+    {
         return Err(Stop::Decline); // the travel rule: the Python framework checks the signature
     }
-    ensure(u64::MAX - payee_balance >= amount, status::ABORT_ECOIN_LIMIT)?;
-    state.put(&payee, &paid.balance, (payee_balance + amount).to_le_bytes().to_vec());
+    ensure(
+        u64::MAX - payee_balance >= amount,
+        status::ABORT_ECOIN_LIMIT,
+    )?;
+    state.put(
+        &payee,
+        &paid.balance,
+        (payee_balance + amount).to_le_bytes().to_vec(),
+    );
     let info = state.currency_info(paid)?.ok_or(Decline)?;
     let payee_account = state.diem_account(&payee)?.ok_or(Decline)?;
     let received = state.emit(
@@ -725,7 +778,9 @@ fn is_dual_attestation_required(
     amount: u64,
 ) -> Result<bool> {
     let limit = state
-        .root_u64(&plain_paths().dual_attestation_limit, |memo| &mut memo.limit)?
+        .root_u64(&plain_paths().dual_attestation_limit, |memo| {
+            &mut memo.limit
+        })?
         .ok_or(Decline)?;
     let product = (u128::from(amount) * u128::from(info.to_xdx_exchange_rate)) >> 32;
     if product > u128::from(u64::MAX) {
@@ -741,7 +796,12 @@ fn is_dual_attestation_required(
 
 /// `apply_epilogue`: charge `price × gas_used` into the fee pool and bump the sequence
 /// number; false if the fee cannot be paid.
-fn apply_epilogue(state: &mut TxnState<'_>, payment: &Payment<'_>, gas_used: u64, gas: &CurrencyPaths) -> Result<bool> {
+fn apply_epilogue(
+    state: &mut TxnState<'_>,
+    payment: &Payment<'_>,
+    gas_used: u64,
+    gas: &CurrencyPaths,
+) -> Result<bool> {
     let sender = payment.sender;
     let fee = u128::from(payment.gas_unit_price) * u128::from(gas_used);
     if fee > 0 {
@@ -754,7 +814,11 @@ fn apply_epilogue(state: &mut TxnState<'_>, payment: &Payment<'_>, gas_used: u64
         }
         let (balance, preburn) = state.transaction_fee(gas)?.ok_or(Decline)?;
         let balance = balance.checked_add(fee).ok_or(Decline)?;
-        state.put(&TREASURY_COMPLIANCE_ADDRESS, &gas.transaction_fee, encode_transaction_fee(balance, preburn));
+        state.put(
+            &TREASURY_COMPLIANCE_ADDRESS,
+            &gas.transaction_fee,
+            encode_transaction_fee(balance, preburn),
+        );
     }
     let account = state.diem_account(&sender)?.ok_or(Decline)?;
     let sequence_number = payment.sequence_number + 1;

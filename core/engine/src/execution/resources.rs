@@ -300,7 +300,10 @@ mod tests {
                 hex(b"DiemAccount")
             )
         );
-        assert_eq!(paths.diem_account.key[0] as usize, paths.diem_account.path.len());
+        assert_eq!(
+            paths.diem_account.key[0] as usize,
+            paths.diem_account.path.len()
+        );
         let xus = CurrencyPaths::new("XUS");
         assert!(hex(&xus.balance.path).ends_with(&format!(
             "0107{}03{}03{}00",
@@ -347,7 +350,10 @@ mod tests {
         assert_eq!(decode_bool(&[1]), Some(true));
         assert_eq!(decode_bool(&[2]), None);
         assert_eq!(decode_bool(&[0, 0]), None);
-        assert_eq!(decode_transaction_fee(&encode_transaction_fee(1, 2)), Some((1, 2)));
+        assert_eq!(
+            decode_transaction_fee(&encode_transaction_fee(1, 2)),
+            Some((1, 2))
+        );
         assert_eq!(decode_transaction_fee(&[0; 15]), None);
     }
 }
