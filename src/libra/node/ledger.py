@@ -12,7 +12,10 @@ Per-version account blobs (the state tree has a root per version) come with each
 executed transaction's output; for outputs received from peers (state sync) they are
 derived from each write set applied, in order, to the framework's ``BlockState`` of the
 touched accounts. Both paths find accounts decoded by earlier blocks in the ledger's one
-``DecodedAccounts`` (by blob bytes) and leave there the accounts a block wrote.
+``DecodedAccounts`` (by blob bytes) and leave there the accounts a block wrote; with the
+native core on it is a ``NativeDecodedAccounts``, whose native cache the native payments of
+every block share. Outputs of the native core carry their write set and events as BCS,
+which go to the store as they are (``_to_commit``).
 """
 
 from __future__ import annotations
