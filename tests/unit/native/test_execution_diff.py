@@ -84,6 +84,8 @@ def test_a_long_chain_of_random_blocks() -> None:
         size = draw.pick((1, 2, 4, 8, 16, 16, 32)) if number % 50 else 300
         txns, corrupt = build_block(world, draw, size)
         run_block(world, txns, corrupt, draw)
+        if number % 10_000 == 9_999:
+            print(f"\ndiff-exec: {number + 1} blocks agree ({time.monotonic() - started:.0f} s)", flush=True)
     print(f"\ndiff-exec: {blocks} blocks, seed {seed}: {world.transactions} transactions, "
           f"{world.native_runs} run natively, {time.monotonic() - started:.0f} s")
     assert world.native_runs > world.transactions // 4, "most payments run natively"

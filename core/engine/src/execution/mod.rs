@@ -14,3 +14,5 @@ pub mod cache;
 pub mod payment;
 pub mod resources;
 pub mod status;
+#[cfg(test)]
+mod tests;

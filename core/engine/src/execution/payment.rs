@@ -13,7 +13,7 @@ use super::account::{Account, Address};
 use super::resources::{
     decode_address, decode_bool, decode_transaction_fee, decode_u64, encode_transaction_fee,
     payment_event_data, plain_paths, read_bytes, CurrencyInfo, CurrencyPaths, DiemAccount,
-    EventHandle, PathRef, ResourcePath, CORE_CODE_ADDRESS, DIEM_ROOT_ADDRESS,
+    EventHandle, PathRef, ResourcePath, SmallBytes, CORE_CODE_ADDRESS, DIEM_ROOT_ADDRESS,
     TREASURY_COMPLIANCE_ADDRESS,
 };
 use super::status::{self, Status};
@@ -317,7 +317,7 @@ pub struct Write {
 /// An emitted event: its key, sequence number and `ContractEvent` BCS.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
-    pub key: Vec<u8>,
+    pub key: SmallBytes,
     pub sequence_number: u64,
     pub bytes: Vec<u8>,
 }
@@ -577,28 +577,29 @@ pub fn execute(
     let now = state
         .root_u64(&plain_paths().current_time, |memo| &mut memo.current_time)?
         .unwrap_or(0);
-    if let Some(failure) = check_prologue(&state, payment, chain_id, now, paths)? {
-        return Ok(Outcome::discarded(failure));
-    }
+    let sender_account = match check_prologue(&state, payment, chain_id, now, paths)? {
+        Ok(account) => account,
+        Err(failure) => return Ok(Outcome::discarded(failure)),
+    };
     let max_gas = payment.max_gas_amount;
     let (mut status, mut gas_used, mut state) = if PAYMENT_GAS_UNITS > max_gas {
         (status::OUT_OF_GAS, max_gas, TxnState::new(accounts, memos))
     } else {
         let mut payload = TxnState::new(accounts, memos);
-        match run_payload(&mut payload, payment, paths) {
+        match run_payload(&mut payload, payment, paths, &sender_account) {
             Ok(()) => (status::EXECUTED, PAYMENT_GAS_UNITS, payload),
             Err(Stop::Decline) => return Err(Decline),
             Err(Stop::Abort(abort)) => (abort, PAYMENT_GAS_UNITS, TxnState::new(accounts, memos)),
         }
     };
     let gas = paths.gas.as_deref().ok_or(Decline)?;
-    if !apply_epilogue(&mut state, payment, gas_used, gas)? {
+    if !apply_epilogue(&mut state, payment, gas_used, gas, &sender_account)? {
         // the payload spent what the fee needed: keep the transaction, drop the payload, charge
         // the whole deposit (Diem's failed-epilogue cleanup)
         state = TxnState::new(accounts, memos);
         status = status::ABORT_PROLOGUE_ECANT_PAY_GAS_DEPOSIT;
         gas_used = max_gas;
-        if !apply_epilogue(&mut state, payment, gas_used, gas)? {
+        if !apply_epilogue(&mut state, payment, gas_used, gas, &sender_account)? {
             return Err(Decline);
         }
     }
@@ -613,71 +614,72 @@ pub fn execute(
     })
 }
 
-/// `check_gas_bounds` then `check_sender` (`prologue_common`): the first failure, if any.
+/// `check_gas_bounds` then `check_sender` (`prologue_common`): the first failure, or the
+/// sender's account as committed.
 fn check_prologue(
     state: &TxnState<'_>,
     payment: &Payment<'_>,
     chain_id: u8,
     now_usecs: u64,
     paths: &PaymentPaths,
-) -> Result<Option<Status>> {
+) -> Result<std::result::Result<DiemAccount, Status>> {
     if payment.size > MAX_TRANSACTION_SIZE_IN_BYTES {
-        return Ok(Some(status::EXCEEDED_MAX_TRANSACTION_SIZE));
+        return Ok(Err(status::EXCEEDED_MAX_TRANSACTION_SIZE));
     }
     if payment.max_gas_amount > MAX_GAS_UNITS {
-        return Ok(Some(status::MAX_GAS_UNITS_EXCEEDS_MAX_GAS_UNITS_BOUND));
+        return Ok(Err(status::MAX_GAS_UNITS_EXCEEDS_MAX_GAS_UNITS_BOUND));
     }
     if payment.max_gas_amount < MIN_TRANSACTION_GAS_UNITS {
-        return Ok(Some(status::MAX_GAS_UNITS_BELOW_MIN_TRANSACTION_GAS_UNITS));
+        return Ok(Err(status::MAX_GAS_UNITS_BELOW_MIN_TRANSACTION_GAS_UNITS));
     }
     if payment.gas_unit_price > MAX_PRICE_PER_GAS_UNIT {
-        return Ok(Some(status::GAS_UNIT_PRICE_ABOVE_MAX_BOUND));
+        return Ok(Err(status::GAS_UNIT_PRICE_ABOVE_MAX_BOUND));
     }
     let Some(gas) = paths.gas.as_deref() else {
-        return Ok(Some(status::INVALID_GAS_SPECIFIER));
+        return Ok(Err(status::INVALID_GAS_SPECIFIER));
     };
     if state.currency_info(gas)?.is_none() {
-        return Ok(Some(status::BAD_TRANSACTION_FEE_CURRENCY));
+        return Ok(Err(status::BAD_TRANSACTION_FEE_CURRENCY));
     }
     if payment.chain_id != chain_id {
-        return Ok(Some(status::BAD_CHAIN_ID));
+        return Ok(Err(status::BAD_CHAIN_ID));
     }
     let sender = &payment.sender;
     let Some(account) = state.diem_account(sender)? else {
-        return Ok(Some(status::SENDING_ACCOUNT_DOES_NOT_EXIST));
+        return Ok(Err(status::SENDING_ACCOUNT_DOES_NOT_EXIST));
     };
     if state.is_frozen(sender)? {
-        return Ok(Some(status::SENDING_ACCOUNT_FROZEN));
+        return Ok(Err(status::SENDING_ACCOUNT_FROZEN));
     }
     if state.memos.authentication_key(&payment.public_key)[..] != account.authentication_key[..] {
-        return Ok(Some(status::INVALID_AUTH_KEY));
+        return Ok(Err(status::INVALID_AUTH_KEY));
     }
     let max_fee = u128::from(payment.gas_unit_price) * u128::from(payment.max_gas_amount);
     if max_fee > u128::from(u64::MAX) {
-        return Ok(Some(status::INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE));
+        return Ok(Err(status::INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE));
     }
     if max_fee > 0 {
         if state.transaction_fee(gas)?.is_none() {
-            return Ok(Some(status::BAD_TRANSACTION_FEE_CURRENCY));
+            return Ok(Err(status::BAD_TRANSACTION_FEE_CURRENCY));
         }
         match state.u64_resource(sender, &gas.balance)? {
             Some(coin) if u128::from(coin) >= max_fee => {}
-            _ => return Ok(Some(status::INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE)),
+            _ => return Ok(Err(status::INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE)),
         }
     }
     if now_usecs / MICROS_PER_SECOND >= payment.expiration_timestamp_secs {
-        return Ok(Some(status::TRANSACTION_EXPIRED));
+        return Ok(Err(status::TRANSACTION_EXPIRED));
     }
     if payment.sequence_number == u64::MAX {
-        return Ok(Some(status::SEQUENCE_NUMBER_TOO_BIG));
+        return Ok(Err(status::SEQUENCE_NUMBER_TOO_BIG));
     }
     if payment.sequence_number < account.sequence_number {
-        return Ok(Some(status::SEQUENCE_NUMBER_TOO_OLD));
+        return Ok(Err(status::SEQUENCE_NUMBER_TOO_OLD));
     }
     if payment.sequence_number > account.sequence_number {
-        return Ok(Some(status::SEQUENCE_NUMBER_TOO_NEW));
+        return Ok(Err(status::SEQUENCE_NUMBER_TOO_NEW));
     }
-    Ok(None)
+    Ok(Ok(account))
 }
 
 /// `run_payload` of `peer_to_peer_with_metadata`: its arguments, then `apply_pay_from`.
@@ -685,6 +687,7 @@ fn run_payload(
     state: &mut TxnState<'_>,
     payment: &Payment<'_>,
     paths: &PaymentPaths,
+    sender_account: &DiemAccount,
 ) -> std::result::Result<(), Stop> {
     payment.currency().map_err(Stop::Abort)?;
     let (payee, amount, metadata, metadata_signature) = payment.arguments().map_err(Stop::Abort)?;
@@ -692,7 +695,7 @@ fn run_payload(
     let payer = payment.sender;
     let plain = plain_paths();
     // check_withdraw_capability
-    let account = state.diem_account(&payer)?.ok_or(Decline)?; // the prologue found it
+    let account = sender_account.clone(); // as the prologue found it: nothing was written since
     ensure(
         account.withdraw_capability.is_some(),
         status::ABORT_EWITHDRAW_CAPABILITY_ALREADY_EXTRACTED,
@@ -730,9 +733,11 @@ fn run_payload(
     // apply_deposit
     ensure(!state.is_frozen(&payee)?, status::ABORT_EACCOUNT_FROZEN)?;
     ensure(amount > 0, status::ABORT_ECOIN_DEPOSIT_IS_ZERO)?;
-    if state.diem_account(&payee)?.is_none() {
+    // the payee's account as it is now (with the sent event if it is the payer): only
+    // balances are written between here and its received event
+    let Some(payee_account) = state.diem_account(&payee)? else {
         return Err(Stop::Abort(status::ABORT_EPAYEE_DOES_NOT_EXIST));
-    }
+    };
     let Some(payee_balance) = state.u64_resource(&payee, &paid.balance)? else {
         return Err(Stop::Abort(status::ABORT_EPAYEE_CANT_ACCEPT_CURRENCY_TYPE));
     };
@@ -751,7 +756,6 @@ fn run_payload(
         (payee_balance + amount).to_le_bytes().to_vec(),
     );
     let info = state.currency_info(paid)?.ok_or(Decline)?;
-    let payee_account = state.diem_account(&payee)?.ok_or(Decline)?;
     let received = state.emit(
         &payee_account.received_events,
         &plain.received_payment_tag,
@@ -795,12 +799,14 @@ fn is_dual_attestation_required(
 }
 
 /// `apply_epilogue`: charge `price × gas_used` into the fee pool and bump the sequence
-/// number; false if the fee cannot be paid.
+/// number; false if the fee cannot be paid. `committed` is the sender's account before the
+/// transaction (what it is unless the transaction wrote it).
 fn apply_epilogue(
     state: &mut TxnState<'_>,
     payment: &Payment<'_>,
     gas_used: u64,
     gas: &CurrencyPaths,
+    committed: &DiemAccount,
 ) -> Result<bool> {
     let sender = payment.sender;
     let fee = u128::from(payment.gas_unit_price) * u128::from(gas_used);
@@ -820,7 +826,10 @@ fn apply_epilogue(
             encode_transaction_fee(balance, preburn),
         );
     }
-    let account = state.diem_account(&sender)?.ok_or(Decline)?;
+    let account = match state.written(&sender, &plain_paths().diem_account) {
+        Some(data) => DiemAccount::decode(data).ok_or(Decline)?,
+        None => committed.clone(),
+    };
     let sequence_number = payment.sequence_number + 1;
     state.put(
         &sender,

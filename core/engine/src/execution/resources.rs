@@ -125,17 +125,65 @@ impl CurrencyPaths {
 
 // --- codecs -----------------------------------------------------------------------------
 
+/// A byte string kept inline when short (keys and event keys are 32 and 24 bytes), so that
+/// decoding an account allocates nothing in the usual case.
+#[derive(Clone)]
+pub enum SmallBytes {
+    Inline { len: u8, data: [u8; 32] },
+    Heap(Vec<u8>),
+}
+
+impl From<&[u8]> for SmallBytes {
+    fn from(bytes: &[u8]) -> Self {
+        if bytes.len() <= 32 {
+            let mut data = [0u8; 32];
+            data[..bytes.len()].copy_from_slice(bytes);
+            SmallBytes::Inline {
+                len: bytes.len() as u8,
+                data,
+            }
+        } else {
+            SmallBytes::Heap(bytes.to_vec())
+        }
+    }
+}
+
+impl std::ops::Deref for SmallBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            SmallBytes::Inline { len, data } => &data[..*len as usize],
+            SmallBytes::Heap(bytes) => bytes,
+        }
+    }
+}
+
+impl PartialEq for SmallBytes {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for SmallBytes {}
+
+impl std::fmt::Debug for SmallBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", &**self)
+    }
+}
+
 /// `Event::EventHandle`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventHandle {
     pub counter: u64,
-    pub guid: Vec<u8>,
+    pub guid: SmallBytes,
 }
 
 /// `DiemAccount::DiemAccount` (capabilities are the address they hold, if not extracted).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiemAccount {
-    pub authentication_key: Vec<u8>,
+    pub authentication_key: SmallBytes,
     pub withdraw_capability: Option<[u8; 16]>,
     pub key_rotation_capability: Option<[u8; 16]>,
     pub received_events: EventHandle,
@@ -160,7 +208,7 @@ fn option_address(reader: &mut Reader<'_>) -> Option<Option<[u8; 16]>> {
 
 fn event_handle(reader: &mut Reader<'_>) -> Option<EventHandle> {
     let counter = reader.u64().ok()?;
-    let guid = read_bytes(reader)?.to_vec();
+    let guid = SmallBytes::from(read_bytes(reader)?);
     Some(EventHandle { counter, guid })
 }
 
@@ -175,7 +223,7 @@ impl DiemAccount {
     pub fn decode(data: &[u8]) -> Option<DiemAccount> {
         whole(data, |r| {
             Some(DiemAccount {
-                authentication_key: read_bytes(r)?.to_vec(),
+                authentication_key: SmallBytes::from(read_bytes(r)?),
                 withdraw_capability: option_address(r)?,
                 key_rotation_capability: option_address(r)?,
                 received_events: event_handle(r)?,
@@ -316,16 +364,16 @@ mod tests {
     #[test]
     fn diem_account_round_trips_and_refuses_odd_bytes() {
         let account = DiemAccount {
-            authentication_key: vec![7; 32],
+            authentication_key: SmallBytes::from(&[7u8; 32][..]),
             withdraw_capability: Some([1; 16]),
             key_rotation_capability: None,
             received_events: EventHandle {
                 counter: 3,
-                guid: vec![9; 24],
+                guid: SmallBytes::from(&[9u8; 24][..]),
             },
             sent_events: EventHandle {
                 counter: u64::MAX,
-                guid: vec![8; 24],
+                guid: SmallBytes::from(&[8u8; 40][..]), // a long one, on the heap
             },
             sequence_number: 42,
         };
