@@ -601,21 +601,16 @@ class Ledger:
         for txn, txn_output, (signed_bytes, txn_hash) in zip(
             transactions, output.transaction_outputs, encoded, strict=True
         ):
-            if txn_output.is_discarded:
-                results.append(CommittedTransaction(txn, txn_hash, None, _status_name(txn_output)))
+            status = txn_output.status
+            if type(status) is Discarded:
+                results.append(CommittedTransaction(txn, txn_hash, None, status.status_code))
                 continue
+            raw = txn.raw_txn
             entries.append(
-                _to_commit(
-                    b"\x00" + signed_bytes,
-                    txn_output,
-                    txn_output.account_blobs,
-                    txn.raw_txn.sender,
-                    txn.raw_txn.sequence_number,
-                )
+                _to_commit(b"\x00" + signed_bytes, txn_output, txn_output.account_blobs, raw.sender, raw.sequence_number)
             )
-            results.append(
-                CommittedTransaction(txn, txn_hash, first_version + len(entries) - 1, _status_name(txn_output))
-            )
+            name = "executed" if type(status) is Executed else _kept_status_name(status)  # type: ignore[arg-type]
+            results.append(CommittedTransaction(txn, txn_hash, first_version + len(entries) - 1, name))
         return entries, results
 
 
