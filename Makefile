@@ -62,6 +62,12 @@ crash: venv
 twins: venv
 	$(BIN)/python -m libra.consensus.twins --scenarios $${N:-10000} --seed $${SEED:-1}
 
+# A long differential run of execution (native core vs framework) over one evolving chain:
+# make diff-exec N=100000 SEED=1 (make test runs 150 blocks of it)
+diff-exec: venv
+	LIBRA_DIFF_EXEC_BLOCKS=$${N:-100000} LIBRA_DIFF_EXEC_SEED=$${SEED:-1} $(BIN)/pytest -q -s -p no:cacheprovider --timeout=0 \
+		tests/unit/native/test_execution_diff.py -k long_chain
+
 # More validator kills than make test's 20: make faults N=100
 faults: venv
 	LIBRA_FAULT_KILLS=$${N:-100} $(BIN)/pytest -q tests/integration/consensus/test_faults.py

@@ -6,6 +6,7 @@
 
 pub mod bcs;
 pub mod crypto;
+pub mod execution;
 pub mod hashing;
 pub mod transaction;
 pub mod views;

@@ -10,6 +10,11 @@
 //! `sender 16 ‖ sequence u64 ‖ 03 ‖ module address 16 ‖ module name ‖ function ‖
 //!  ty_args ‖ args: Vec<bytes> ‖ max_gas u64 ‖ price u64 ‖ currency String ‖ expiration u64 ‖
 //!  chain_id u8 ‖ 00 ‖ 20 public key 32 ‖ 40 signature 64`.
+//!
+//! [`decode_common_script`] reads the same transaction with a Move script as its payload
+//! (`01 ‖ code ‖ ty_args ‖ args: Vec<TransactionArgument>`), the other way wallets send a
+//! payment; it answers only for that shape, which no Python fast decoder reads, so it is held
+//! to the reference decoder instead.
 
 use crate::hashing::{hash_seed, hash_with_seed, HashValue};
 use sha3::{Digest, Sha3_256};
@@ -118,7 +123,9 @@ pub fn decode_common(data: &[u8], pos: usize) -> Option<CommonTransaction<'_>> {
     }
     let function = identifier(&data[pos + 1..after])?;
     pos = after;
-    // type arguments: primitives and structs without type parameters
+    let (ty_args, after) = type_args(data, pos)?;
+    pos = after;
+    // arguments: byte strings whose lengths take one or two ULEB128 bytes
     if pos >= end {
         return None;
     }
@@ -127,6 +134,203 @@ pub fn decode_common(data: &[u8], pos: usize) -> Option<CommonTransaction<'_>> {
         return None;
     }
     pos += 1;
+    let mut args = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (arg, after) = short_bytes(data, pos)?;
+        args.push(arg);
+        pos = after;
+    }
+    let tail = tail(data, pos)?;
+    Some(CommonTransaction {
+        sender,
+        sequence_number,
+        module_address,
+        module_name,
+        function,
+        ty_args,
+        args,
+        max_gas_amount: tail.max_gas_amount,
+        gas_unit_price: tail.gas_unit_price,
+        gas_currency_code: tail.gas_currency_code,
+        expiration_timestamp_secs: tail.expiration_timestamp_secs,
+        chain_id: tail.chain_id,
+        public_key: tail.public_key,
+        signature: tail.signature,
+        raw_start,
+        raw_end: tail.raw_end,
+        end: tail.end,
+    })
+}
+
+/// A `TransactionArgument` of a Move script (its variant order: U8, U64, U128, Address,
+/// U8Vector, Bool).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScriptArg<'a> {
+    U8(u8),
+    U64(u64),
+    U128(u128),
+    Address([u8; 16]),
+    U8Vector(&'a [u8]),
+    Bool(bool),
+}
+
+/// The fields of a signed Move script transaction of the common shape, borrowing its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommonScriptTransaction<'a> {
+    pub sender: [u8; 16],
+    pub sequence_number: u64,
+    pub code: &'a [u8],
+    pub ty_args: Vec<TypeArg<'a>>,
+    pub args: Vec<ScriptArg<'a>>,
+    pub max_gas_amount: u64,
+    pub gas_unit_price: u64,
+    pub gas_currency_code: &'a str,
+    pub expiration_timestamp_secs: u64,
+    pub chain_id: u8,
+    pub public_key: [u8; 32],
+    pub signature: [u8; 64],
+    pub raw_start: usize,
+    pub raw_end: usize,
+    pub end: usize,
+}
+
+/// The signed Move script transaction at `data[pos..]` of the common shape, or `None`.
+///
+/// The shape: payload variant 1 (`Script`) whose code and `U8Vector` arguments have lengths
+/// of one or two ULEB128 bytes, fewer than 128 type arguments (primitives and structs without
+/// type parameters, as [`decode_common`]) and fewer than 128 arguments of any variant, then
+/// the same tail and Ed25519 authenticator as [`decode_common`]. Anything else, and anything
+/// malformed, is `None`; when this answers, the reference decoder
+/// (`deserialize_signed_transaction_reference`) gives the same transaction ending at the same
+/// offset, which `tests/unit/native/test_transaction_decode.py` checks.
+pub fn decode_common_script(data: &[u8], pos: usize) -> Option<CommonScriptTransaction<'_>> {
+    let end = data.len();
+    let raw_start = pos;
+    if pos.checked_add(25)? > end || data[pos + 24] != 1 {
+        return None;
+    }
+    let sender = array::<16>(data, pos);
+    let sequence_number = u64_at(data, pos + 16);
+    let (code, after) = short_bytes(data, pos + 25)?;
+    let (ty_args, after) = type_args(data, after)?;
+    let mut pos = after;
+    if pos >= end {
+        return None;
+    }
+    let count = data[pos] as usize;
+    if count >= 0x80 {
+        return None;
+    }
+    pos += 1;
+    let mut args = Vec::with_capacity(count);
+    for _ in 0..count {
+        if pos >= end {
+            return None;
+        }
+        let variant = data[pos];
+        pos += 1;
+        let arg = match variant {
+            0 => {
+                if pos + 1 > end {
+                    return None;
+                }
+                pos += 1;
+                ScriptArg::U8(data[pos - 1])
+            }
+            1 => {
+                if pos + 8 > end {
+                    return None;
+                }
+                pos += 8;
+                ScriptArg::U64(u64_at(data, pos - 8))
+            }
+            2 => {
+                if pos + 16 > end {
+                    return None;
+                }
+                pos += 16;
+                ScriptArg::U128(u128::from_le_bytes(array::<16>(data, pos - 16)))
+            }
+            3 => {
+                if pos + 16 > end {
+                    return None;
+                }
+                pos += 16;
+                ScriptArg::Address(array::<16>(data, pos - 16))
+            }
+            4 => {
+                let (bytes, after) = short_bytes(data, pos)?;
+                pos = after;
+                ScriptArg::U8Vector(bytes)
+            }
+            5 => {
+                if pos + 1 > end || data[pos] > 1 {
+                    return None;
+                }
+                pos += 1;
+                ScriptArg::Bool(data[pos - 1] == 1)
+            }
+            _ => return None,
+        };
+        args.push(arg);
+    }
+    let tail = tail(data, pos)?;
+    Some(CommonScriptTransaction {
+        sender,
+        sequence_number,
+        code,
+        ty_args,
+        args,
+        max_gas_amount: tail.max_gas_amount,
+        gas_unit_price: tail.gas_unit_price,
+        gas_currency_code: tail.gas_currency_code,
+        expiration_timestamp_secs: tail.expiration_timestamp_secs,
+        chain_id: tail.chain_id,
+        public_key: tail.public_key,
+        signature: tail.signature,
+        raw_start,
+        raw_end: tail.raw_end,
+        end: tail.end,
+    })
+}
+
+/// A byte string at `data[pos..]` whose length takes one or two (canonical) ULEB128 bytes,
+/// and the offset after it.
+fn short_bytes(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let end = data.len();
+    if pos >= end {
+        return None;
+    }
+    let mut size = data[pos] as usize;
+    let mut pos = pos;
+    if size < 0x80 {
+        pos += 1;
+    } else {
+        if pos + 1 >= end || !(1..0x80).contains(&data[pos + 1]) {
+            return None; // a zero high group is not canonical
+        }
+        size = (size & 0x7f) | ((data[pos + 1] as usize) << 7);
+        pos += 2;
+    }
+    let after = pos + size;
+    if after > end {
+        return None;
+    }
+    Some((&data[pos..after], after))
+}
+
+/// Type arguments at `data[pos..]`: fewer than 128, primitives and structs without type
+/// parameters; and the offset after them.
+fn type_args(data: &[u8], pos: usize) -> Option<(Vec<TypeArg<'_>>, usize)> {
+    let end = data.len();
+    if pos >= end {
+        return None;
+    }
+    let count = data[pos] as usize;
+    if count >= 0x80 {
+        return None;
+    }
+    let mut pos = pos + 1;
     let mut ty_args = Vec::with_capacity(count);
     for _ in 0..count {
         if pos >= end {
@@ -160,37 +364,25 @@ pub fn decode_common(data: &[u8], pos: usize) -> Option<CommonTransaction<'_>> {
         });
         pos = after;
     }
-    // arguments: byte strings whose lengths take one or two ULEB128 bytes
-    if pos >= end {
-        return None;
-    }
-    let count = data[pos] as usize;
-    if count >= 0x80 {
-        return None;
-    }
-    pos += 1;
-    let mut args = Vec::with_capacity(count);
-    for _ in 0..count {
-        if pos >= end {
-            return None;
-        }
-        let mut size = data[pos] as usize;
-        if size < 0x80 {
-            pos += 1;
-        } else {
-            if pos + 1 >= end || !(1..0x80).contains(&data[pos + 1]) {
-                return None; // a zero high group is not canonical
-            }
-            size = (size & 0x7f) | ((data[pos + 1] as usize) << 7);
-            pos += 2;
-        }
-        let after = pos + size;
-        if after > end {
-            return None;
-        }
-        args.push(&data[pos..after]);
-        pos = after;
-    }
+    Some((ty_args, pos))
+}
+
+/// The fields after the payload: gas, currency, expiration, chain id and the Ed25519
+/// authenticator.
+struct Tail<'a> {
+    max_gas_amount: u64,
+    gas_unit_price: u64,
+    gas_currency_code: &'a str,
+    expiration_timestamp_secs: u64,
+    chain_id: u8,
+    public_key: [u8; 32],
+    signature: [u8; 64],
+    raw_end: usize,
+    end: usize,
+}
+
+fn tail(data: &[u8], pos: usize) -> Option<Tail<'_>> {
+    let end = data.len();
     // max gas, gas price, currency code, expiration, chain id
     if pos + 17 > end {
         return None;
@@ -198,7 +390,7 @@ pub fn decode_common(data: &[u8], pos: usize) -> Option<CommonTransaction<'_>> {
     let max_gas_amount = u64_at(data, pos);
     let gas_unit_price = u64_at(data, pos + 8);
     let size = data[pos + 16] as usize;
-    pos += 17;
+    let pos = pos + 17;
     let after = pos + size;
     if size >= 0x80 || after + 9 > end {
         return None;
@@ -206,20 +398,12 @@ pub fn decode_common(data: &[u8], pos: usize) -> Option<CommonTransaction<'_>> {
     let gas_currency_code = std::str::from_utf8(&data[pos..after]).ok()?;
     let expiration_timestamp_secs = u64_at(data, after);
     let chain_id = data[after + 8];
-    pos = after + 9;
-    let raw_end = pos;
+    let pos = after + 9;
     // Ed25519 authenticator: variant 0, a 32-byte key and a 64-byte signature
     if pos + 99 > end || data[pos] != 0 || data[pos + 1] != 0x20 || data[pos + 34] != 64 {
         return None;
     }
-    Some(CommonTransaction {
-        sender,
-        sequence_number,
-        module_address,
-        module_name,
-        function,
-        ty_args,
-        args,
+    Some(Tail {
         max_gas_amount,
         gas_unit_price,
         gas_currency_code,
@@ -227,8 +411,7 @@ pub fn decode_common(data: &[u8], pos: usize) -> Option<CommonTransaction<'_>> {
         chain_id,
         public_key: array::<32>(data, pos + 2),
         signature: array::<64>(data, pos + 35),
-        raw_start,
-        raw_end,
+        raw_end: pos,
         end: pos + 99,
     })
 }
@@ -350,6 +533,90 @@ mod tests {
                 "accepted a cut at {cut}"
             );
         }
+    }
+
+    /// The same payment as a Move script with 200 bytes of code (a two-byte length).
+    fn script_payment() -> Vec<u8> {
+        let function = payment();
+        let mut raw = Vec::new();
+        raw.extend_from_slice(&function[..24]);
+        raw.push(1);
+        raw.extend_from_slice(&[0xc8, 0x01]);
+        raw.extend_from_slice(&[0x5a; 200]);
+        raw.push(1); // 0x1::XUS::XUS
+        raw.push(7);
+        raw.extend_from_slice(&[0; 15]);
+        raw.push(1);
+        raw.extend_from_slice(&[3, b'X', b'U', b'S', 3, b'X', b'U', b'S', 0]);
+        raw.push(6); // every argument variant
+        raw.push(3);
+        raw.extend_from_slice(&[0xbb; 16]);
+        raw.push(1);
+        raw.extend_from_slice(&9u64.to_le_bytes());
+        raw.extend_from_slice(&[4, 2, 0xde, 0xad]);
+        raw.extend_from_slice(&[0, 0x7f]);
+        raw.push(2);
+        raw.extend_from_slice(&[0xee; 16]);
+        raw.extend_from_slice(&[5, 1]);
+        let tail_at = function.len() - 99 - 29; // max gas .. chain id: 8 + 8 + 4 + 8 + 1
+        raw.extend_from_slice(&function[tail_at..]);
+        raw
+    }
+
+    #[test]
+    fn decodes_a_script_payment() {
+        let data = script_payment();
+        let txn = decode_common_script(&data, 0).expect("common script shape");
+        assert_eq!(txn.sender, [0xaa; 16]);
+        assert_eq!(txn.sequence_number, 7);
+        assert_eq!(txn.code, &[0x5a; 200][..]);
+        assert_eq!(txn.ty_args.len(), 1);
+        assert_eq!(
+            txn.args,
+            vec![
+                ScriptArg::Address([0xbb; 16]),
+                ScriptArg::U64(9),
+                ScriptArg::U8Vector(&[0xde, 0xad]),
+                ScriptArg::U8(0x7f),
+                ScriptArg::U128(u128::from_le_bytes([0xee; 16])),
+                ScriptArg::Bool(true),
+            ]
+        );
+        assert_eq!(txn.gas_currency_code, "XUS");
+        assert_eq!(txn.chain_id, 2);
+        assert_eq!(txn.end, data.len());
+        assert!(decode_common(&data, 0).is_none(), "not a script function");
+        assert!(
+            decode_common_script(&payment(), 0).is_none(),
+            "not a script"
+        );
+    }
+
+    #[test]
+    fn every_truncation_of_a_script_declines() {
+        let data = script_payment();
+        for cut in 0..data.len() {
+            assert!(
+                decode_common_script(&data[..cut], 0).is_none(),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn script_arguments_out_of_shape_decline() {
+        let data = script_payment();
+        let bool_at = data.len() - 99 - 29 - 1; // the Bool argument's byte
+        assert_eq!(data[bool_at - 1], 5);
+        let mut bad_bool = data.clone();
+        bad_bool[bool_at] = 2;
+        assert!(decode_common_script(&bad_bool, 0).is_none());
+        let mut bad_variant = data.clone();
+        bad_variant[bool_at - 1] = 6;
+        assert!(decode_common_script(&bad_variant, 0).is_none());
+        let mut zero_high_group = data.clone();
+        zero_high_group[26] = 0; // code length 0xc8 0x00: not canonical
+        assert!(decode_common_script(&zero_high_group, 0).is_none());
     }
 
     #[test]

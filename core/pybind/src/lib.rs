@@ -36,6 +36,7 @@ pub(crate) fn guarded<T>(work: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
 }
 
 mod crypto;
+mod execution;
 mod transaction;
 mod views;
 
@@ -59,6 +60,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     crypto::register(m)?;
     transaction::register(m)?;
+    execution::register(m)?;
     views::register(m)?;
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Bindings of `libra_engine::transaction`.
 
-use libra_engine::transaction::{decode_common, user_transaction_hash, TypeArg};
+use libra_engine::transaction::{
+    decode_common, decode_common_script, user_transaction_hash, ScriptArg, TypeArg,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
@@ -60,6 +62,78 @@ fn decode_common_transaction<'py>(
     })
 }
 
+/// The signed Move script transaction of the common shape at `data[pos:]` as a tuple of its
+/// fields, or None (the reference decoder then answers):
+/// `(sender, sequence_number, code, ty_args, args, max_gas_amount, gas_unit_price,
+///   gas_currency_code, expiration_timestamp_secs, chain_id, public_key, signature, raw_start,
+///   raw_end, end)`; a type argument as in `decode_common_transaction`, an argument
+/// `(variant, value)` with the value an int, bytes or bool.
+#[pyfunction]
+fn decode_common_script_transaction<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    pos: usize,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    guarded(|| {
+        if pos > data.len() {
+            return Ok(None);
+        }
+        let Some(txn) = decode_common_script(data, pos) else {
+            return Ok(None);
+        };
+        let ty_args = type_args(py, &txn.ty_args)?;
+        let args = PyList::empty(py);
+        for arg in &txn.args {
+            let item: Bound<'py, PyAny> = match arg {
+                ScriptArg::U8(value) => (0u8, *value).into_pyobject(py)?.into_any(),
+                ScriptArg::U64(value) => (1u8, *value).into_pyobject(py)?.into_any(),
+                ScriptArg::U128(value) => (2u8, *value).into_pyobject(py)?.into_any(),
+                ScriptArg::Address(value) => {
+                    (3u8, PyBytes::new(py, value)).into_pyobject(py)?.into_any()
+                }
+                ScriptArg::U8Vector(value) => {
+                    (4u8, PyBytes::new(py, value)).into_pyobject(py)?.into_any()
+                }
+                ScriptArg::Bool(value) => (5u8, *value).into_pyobject(py)?.into_any(),
+            };
+            args.append(item)?;
+        }
+        let fields: Vec<Bound<'py, PyAny>> = vec![
+            PyBytes::new(py, &txn.sender).into_any(),
+            txn.sequence_number.into_pyobject(py)?.into_any(),
+            PyBytes::new(py, txn.code).into_any(),
+            ty_args.into_any(),
+            args.into_any(),
+            txn.max_gas_amount.into_pyobject(py)?.into_any(),
+            txn.gas_unit_price.into_pyobject(py)?.into_any(),
+            txn.gas_currency_code.into_pyobject(py)?.into_any(),
+            txn.expiration_timestamp_secs.into_pyobject(py)?.into_any(),
+            txn.chain_id.into_pyobject(py)?.into_any(),
+            PyBytes::new(py, &txn.public_key).into_any(),
+            PyBytes::new(py, &txn.signature).into_any(),
+            txn.raw_start.into_pyobject(py)?.into_any(),
+            txn.raw_end.into_pyobject(py)?.into_any(),
+            txn.end.into_pyobject(py)?.into_any(),
+        ];
+        Ok(Some(PyTuple::new(py, fields)?))
+    })
+}
+
+fn type_args<'py>(py: Python<'py>, args: &[TypeArg<'_>]) -> PyResult<Bound<'py, PyList>> {
+    let ty_args = PyList::empty(py);
+    for arg in args {
+        match arg {
+            TypeArg::Primitive(variant) => ty_args.append(*variant)?,
+            TypeArg::Struct {
+                address,
+                module,
+                name,
+            } => ty_args.append((PyBytes::new(py, address), *module, *name))?,
+        }
+    }
+    Ok(ty_args)
+}
+
 /// `sha3(seed("Transaction") ‖ 00 ‖ signed)`: the hash wallets wait for.
 #[pyfunction(name = "user_transaction_hash")]
 fn py_user_transaction_hash<'py>(py: Python<'py>, signed: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
@@ -68,6 +142,7 @@ fn py_user_transaction_hash<'py>(py: Python<'py>, signed: &[u8]) -> PyResult<Bou
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_common_transaction, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_common_script_transaction, m)?)?;
     m.add_function(wrap_pyfunction!(py_user_transaction_hash, m)?)?;
     Ok(())
 }

@@ -19,18 +19,25 @@ Steps:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
-from typing import Any
 
 from libra.bcs import Serializer
 from libra.crypto.transaction_signature import verify_transaction_signature
-from libra.framework.errors import KeptStatus, StatusCode, vm_status_json
-from libra.framework.events import NewEpochEvent
+from libra.execution import native_block
+from libra.execution.outputs import (
+    RETRY,
+    BlockOutput,
+    Discarded,
+    TransactionOutput,
+    TransactionStatus,
+    is_reconfiguration,
+    to_output,
+)
+from libra.framework.errors import StatusCode
 from libra.framework.state import BlockState, DecodedAccounts, StateView
-from libra.framework.vm import TransactionOutcome, execute_block_metadata, execute_user_transaction
-from libra.types.move import AccountAddress, TypeTag, serialize_type_tag
+from libra.framework.vm import execute_block_metadata, execute_user_transaction
+from libra.types.move import TypeTag, serialize_type_tag
 from libra.types.transaction import (
     BlockMetadata,
     Ed25519Authenticator,
@@ -39,60 +46,21 @@ from libra.types.transaction import (
     ScriptFunction,
     SignedTransaction,
 )
-from libra.types.write_set import ContractEvent, WriteSet
+from libra.types.write_set import WriteSet
 
-RETRY = "RETRY"
+__all__ = [
+    "RETRY",
+    "BlockOutput",
+    "Discarded",
+    "TransactionOutput",
+    "TransactionStatus",
+    "execute_block",
+    "raw_transaction_size",
+    "signed_transaction_size",
+    "verify_signatures",
+]
+
 _VERIFY_CHUNK = 64
-
-
-@dataclass(frozen=True, slots=True)
-class Discarded:
-    """Not committed: nothing changed, not even the sequence number."""
-
-    status_code: str
-
-
-TransactionStatus = KeptStatus | Discarded
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionOutput:
-    write_set: WriteSet
-    events: tuple[ContractEvent, ...]
-    gas_used: int
-    status: TransactionStatus
-    # the blob of each account the write set touched, after this transaction (address bytes ->
-    # blob, None when no resources are left): the state this transaction's version commits
-    account_blobs: Mapping[bytes, bytes | None] = field(default_factory=dict)
-
-    @property
-    def is_discarded(self) -> bool:
-        return isinstance(self.status, Discarded)
-
-    def vm_status_json(self) -> dict[str, Any]:
-        """Diem's ``vm_status`` JSON (kept transactions only)."""
-        if isinstance(self.status, Discarded):
-            raise ValueError(f"discarded transaction has no VM status ({self.status.status_code})")
-        return vm_status_json(self.status)
-
-
-@dataclass(frozen=True, slots=True)
-class BlockOutput:
-    """``metadata_output`` is None without block metadata; ``transaction_outputs`` match the input order."""
-
-    metadata_output: TransactionOutput | None
-    transaction_outputs: tuple[TransactionOutput, ...]
-    changed_blobs: dict[AccountAddress, bytes | None]
-    reconfiguration: bool
-
-
-def _to_output(outcome: TransactionOutcome, block: BlockState) -> TransactionOutput:
-    """The output of a transaction ``block`` has just committed (its blobs are read from ``block``)."""
-    if isinstance(outcome.status, StatusCode):
-        return TransactionOutput(outcome.write_set, outcome.events, outcome.gas_used, Discarded(outcome.status.value))
-    return TransactionOutput(
-        outcome.write_set, outcome.events, outcome.gas_used, outcome.status, block.account_blobs(outcome.write_set)
-    )
 
 
 # --- signatures ------------------------------------------------------------------------------
@@ -134,18 +102,6 @@ def _iter_signature_checks(
 # --- the block -------------------------------------------------------------------------------
 
 
-_NEW_EPOCH_NAME = NewEpochEvent.TYPE_TAG.name
-
-
-def _is_reconfiguration(events: tuple[ContractEvent, ...]) -> bool:
-    """Whether a ``NewEpochEvent`` was emitted (its name is compared first, the whole tag if it matches)."""
-    for event in events:
-        tag = event.type_tag
-        if getattr(tag, "name", None) == _NEW_EPOCH_NAME and tag == NewEpochEvent.TYPE_TAG:
-            return True
-    return False
-
-
 def execute_block(
     state_view: StateView,
     block_metadata: BlockMetadata | None,
@@ -157,13 +113,22 @@ def execute_block(
     prechecked: Sequence[bool] | None = None,
     cache: DecodedAccounts | None = None,
     sizes: Sequence[int | None] | None = None,
+    encodings: Sequence[bytes | None] | None = None,
+    native: bool | None = None,
 ) -> BlockOutput:
     """Execute a block on ``state_view``; see the module docstring. ``verify=False`` skips
     signature checks (only for transactions already verified, e.g. at mempool admission);
     ``prechecked[i]`` true skips the check of transaction ``i`` alone. ``cache`` keeps
     decoded accounts from one block to the next (outputs are the same with or without it).
     ``sizes[i]``, when not None, is the BCS size of transaction ``i`` (the length of the
-    bytes it was strictly decoded from), so that it need not be computed again."""
+    bytes it was strictly decoded from), so that it need not be computed again, and
+    ``encodings[i]``, when not None, those very bytes.
+
+    With the native core on (``LIBRA_CORE=native``), the common payments of the block run
+    natively (``libra.execution.native_block``) and everything else through the framework,
+    in order, with byte-identical outputs; ``LIBRA_CORE=python`` runs it all in the framework.
+    ``native`` overrides that choice for this block (False: the framework alone; True: the
+    native core even when ``LIBRA_CORE=python``), for tests that compare the two."""
     known_sizes: Sequence[int | None] = sizes if sizes is not None else [None] * len(transactions)
     if len(known_sizes) != len(transactions):
         raise ValueError("sizes must have one entry per transaction")
@@ -185,12 +150,22 @@ def execute_block(
             size if size is not None else raw_size + _authenticator_size(txn)
             for txn, raw_size, size in zip(transactions, raw_sizes, known_sizes, strict=True)
         ]
+    if encodings is not None and len(encodings) != len(transactions):
+        raise ValueError("encodings must have one entry per transaction")
+    core = native_block.core_for(native)
+    if core is not None:
+        payments = native_block.payment_encodings(transactions, encodings)
+        if payments is not None:
+            return native_block.execute_mixed(
+                state_view, block_metadata, transactions, payments, list(valid), signed_sizes,
+                chain_id=chain_id, cache=cache, core=core,
+            )
     block = BlockState(state_view, cache=cache)
     metadata_output = None
     reconfigured = False
     if block_metadata is not None:
-        metadata_output = _to_output(execute_block_metadata(block, block_metadata), block)
-        reconfigured = _is_reconfiguration(metadata_output.events)
+        metadata_output = to_output(execute_block_metadata(block, block_metadata), block)
+        reconfigured = is_reconfiguration(metadata_output.events)
     outputs = []
     for txn, size, ok in zip(transactions, signed_sizes, valid, strict=True):
         if reconfigured:
@@ -199,9 +174,9 @@ def execute_block(
         if not ok:
             outputs.append(TransactionOutput(WriteSet(()), (), 0, Discarded(StatusCode.INVALID_SIGNATURE.value)))
             continue
-        output = _to_output(execute_user_transaction(block, txn, chain_id, size), block)
+        output = to_output(execute_user_transaction(block, txn, chain_id, size), block)
         outputs.append(output)
-        reconfigured = _is_reconfiguration(output.events)
+        reconfigured = is_reconfiguration(output.events)
     return BlockOutput(metadata_output, tuple(outputs), block.changed_blobs(), reconfigured)
 
 

@@ -249,6 +249,12 @@ class _Account:
         return blob
 
 
+def account_of_resources(resources: dict[bytes, bytes]) -> _Account:
+    """The account of ``resources`` (``path -> bytes``, e.g. read from a blob), as
+    :class:`BlockState` holds one: for caches of decoded accounts filled from elsewhere."""
+    return _Account(resources)
+
+
 class DecodedAccounts:
     """Accounts decoded in earlier blocks, found again by their blob's bytes.
 

@@ -12,18 +12,24 @@ Per-version account blobs (the state tree has a root per version) come with each
 executed transaction's output; for outputs received from peers (state sync) they are
 derived from each write set applied, in order, to the framework's ``BlockState`` of the
 touched accounts. Both paths find accounts decoded by earlier blocks in the ledger's one
-``DecodedAccounts`` (by blob bytes) and leave there the accounts a block wrote.
+``DecodedAccounts`` (by blob bytes) and leave there the accounts a block wrote; with the
+native core on it is a ``NativeDecodedAccounts``, whose native cache the native payments of
+every block share. Outputs of the native core carry their write set and events as BCS,
+which go to the store as they are (``_to_commit``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from libra.bcs import BcsError, Serializer, encode_uleb128
 from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_hash
+from libra.execution import new_decoded_accounts
 from libra.execution.executor import BlockOutput, Discarded, TransactionOutput, execute_block
 from libra.framework.errors import (
     Executed,
@@ -32,10 +38,11 @@ from libra.framework.errors import (
 )
 from libra.framework.events import NewEpochEvent
 from libra.framework.kept_status import kept_status, kept_vm_status
-from libra.framework.state import BlockState, DecodedAccounts
+from libra.framework.state import BlockState
 from libra.framework.views import ChainView, get_chain_view
 from libra.mempool.pool import encoding_of
 from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
+from libra.types.direct_init import direct_init
 from libra.types.ledger import (
     KEPT_EXECUTED,
     BlockInfo,
@@ -58,6 +65,7 @@ from libra.types.transaction import (
 from libra.types.write_set import ContractEvent, WriteSet, event_head, raw_writes, write_set_entries
 
 LedgerInfoSigner = Callable[[LedgerInfo], LedgerInfoWithSignatures]
+_T = TypeVar("_T")
 
 
 class LedgerError(RuntimeError):
@@ -73,6 +81,7 @@ class LedgerSnapshot:
     ledger_info: LedgerInfoWithSignatures
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class CommittedTransaction:
     txn: SignedTransaction
@@ -128,6 +137,10 @@ class DbStateView:
 
     def get_account_blob(self, address: AccountAddress) -> bytes | None:
         return self._ledger.db.get_account_blob(address.value, self._version)
+
+    def get_account_blob_bytes(self, address: bytes) -> bytes | None:
+        """:meth:`get_account_blob` of a 16-byte address."""
+        return self._ledger.db.get_account_blob(address, self._version)
 
 
 def _status_name(output: TransactionOutput) -> str:
@@ -197,10 +210,37 @@ def _write_set_bytes(write_set: WriteSet) -> bytes:
     return b"".join(parts)
 
 
-def _known_size(txn: SignedTransaction) -> int | None:
-    """The BCS size of a transaction our pool admitted (the length of the bytes it was decoded from)."""
+def _encoding(txn: SignedTransaction) -> tuple[bytes, bytes]:
+    """(BCS bytes, hash) of a user transaction: as admission saw them if it came from our
+    pool (the bytes it was decoded from), else encoded here."""
     known = encoding_of(txn)
-    return len(known[0]) if known is not None else None
+    if known is not None:
+        return known
+    signed_bytes = txn.to_bcs()
+    return signed_bytes, user_transaction_hash(signed_bytes)
+
+
+def _slot_constructor(cls: type[_T]) -> Callable[..., _T]:
+    """``cls(*fields)`` (every field, in order) for a frozen, slotted dataclass without
+    ``__post_init__``: each field is stored through its slot rather than the frozen
+    ``__setattr__``, as ``libra.types.direct_init`` does, without changing the class (the
+    store's). Any other class is returned as it is."""
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is None or not params.frozen or "__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__"):
+        return cls
+    names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__}
+    body = []
+    for name in names:
+        namespace[f"_set_{name}"] = getattr(cls, name).__set__
+        body.append(f"    _set_{name}(self, {name})")
+    source = f"def make({', '.join(names)}):\n    self = _new(_cls)\n" + "\n".join(body) + "\n    return self"
+    exec(source, namespace)  # noqa: S102 - built from the class's own field names only
+    return namespace["make"]  # type: ignore[no-any-return]
+
+
+_new_event = _slot_constructor(EventToCommit)
+_new_entry = _slot_constructor(TransactionToCommit)
 
 
 def _to_commit(
@@ -210,16 +250,26 @@ def _to_commit(
     sender: AccountAddress | None = None,
     sequence_number: int | None = None,
 ) -> TransactionToCommit:
+    """What the store commits of a kept transaction; an output of the native core carries its
+    write set and events as BCS already, which are stored as they are."""
     assert not isinstance(output.status, Discarded)
-    return TransactionToCommit(
-        transaction_bytes=transaction_bytes,
-        account_blobs=blobs,
-        events=tuple(EventToCommit(e.key.value, e.sequence_number, _event_bytes(e)) for e in output.events),
-        gas_used=output.gas_used,
-        status=kept_vm_status(output.status),
-        sender=sender.value if sender is not None else None,
-        sequence_number=sequence_number,
-        write_set_bytes=_write_set_bytes(output.write_set),
+    native = output.native
+    if native is None:
+        events = tuple(_new_event(e.key.value, e.sequence_number, _event_bytes(e)) for e in output.events)
+        write_set_bytes = _write_set_bytes(output.write_set)
+    else:
+        events = native.events(_new_event)
+        write_set_bytes = native.write_set_bytes()
+    # the fields of TransactionToCommit, in order
+    return _new_entry(
+        transaction_bytes,
+        blobs,
+        events,
+        output.gas_used,
+        kept_vm_status(output.status),
+        sender.value if sender is not None else None,
+        sequence_number,
+        write_set_bytes,
     )
 
 
@@ -242,7 +292,8 @@ class Ledger:
         self.chain_id = chain_id
         self._write_lock = threading.RLock()  # readers take none (module docstring)
         self._pool = verifier_pool
-        self._decoded = DecodedAccounts()  # accounts decoded by earlier blocks, by blob bytes
+        # accounts decoded by earlier blocks, by blob bytes (native-backed when the core is on)
+        self._decoded = new_decoded_accounts()
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -321,6 +372,7 @@ class Ledger:
         else:
             first_version = live_parent.prepared.next_version
         view = _ChainView(self, live_parent)
+        encoded = [_encoding(txn) for txn in transactions]
         output = execute_block(
             view,
             metadata,
@@ -330,11 +382,12 @@ class Ledger:
             verify=verified is not True,
             prechecked=None if isinstance(verified, bool) else verified,
             cache=self._decoded,
-            sizes=[_known_size(txn) for txn in transactions],
+            sizes=[len(signed_bytes) for signed_bytes, _ in encoded],
+            encodings=[signed_bytes for signed_bytes, _ in encoded],
         )
         if output.metadata_output is None or output.metadata_output.is_discarded:
             raise LedgerError(f"block {metadata.id.hex()} is invalid: its block prologue failed")
-        entries, results = self._entries(metadata, transactions, output, first_version)
+        entries, results = self._entries(metadata, transactions, output, first_version, encoded)
         with self._write_lock:
             prepared = self.db.prepare_block(
                 entries, first_version, parent=live_parent.prepared if live_parent is not None else None
@@ -534,8 +587,10 @@ class Ledger:
         transactions: Sequence[SignedTransaction],
         output: BlockOutput,
         first_version: int,
+        encoded: Sequence[tuple[bytes, bytes]],
     ) -> tuple[list[TransactionToCommit], list[CommittedTransaction]]:
-        """One entry per kept transaction (block metadata first) with its version's blobs."""
+        """One entry per kept transaction (block metadata first) with its version's blobs;
+        ``encoded[i]`` is (BCS bytes, hash) of transaction ``i``."""
         assert output.metadata_output is not None
         entries = [
             _to_commit(
@@ -543,28 +598,19 @@ class Ledger:
             )
         ]
         results = []
-        for txn, txn_output in zip(transactions, output.transaction_outputs, strict=True):
-            known = encoding_of(txn)  # the bytes and hash admission saw, if the txn came from our pool
-            if known is not None:
-                signed_bytes, txn_hash = known
-            else:
-                signed_bytes = txn.to_bcs()
-                txn_hash = user_transaction_hash(signed_bytes)
-            if txn_output.is_discarded:
-                results.append(CommittedTransaction(txn, txn_hash, None, _status_name(txn_output)))
+        for txn, txn_output, (signed_bytes, txn_hash) in zip(
+            transactions, output.transaction_outputs, encoded, strict=True
+        ):
+            status = txn_output.status
+            if type(status) is Discarded:
+                results.append(CommittedTransaction(txn, txn_hash, None, status.status_code))
                 continue
+            raw = txn.raw_txn
             entries.append(
-                _to_commit(
-                    b"\x00" + signed_bytes,
-                    txn_output,
-                    txn_output.account_blobs,
-                    txn.raw_txn.sender,
-                    txn.raw_txn.sequence_number,
-                )
+                _to_commit(b"\x00" + signed_bytes, txn_output, txn_output.account_blobs, raw.sender, raw.sequence_number)
             )
-            results.append(
-                CommittedTransaction(txn, txn_hash, first_version + len(entries) - 1, _status_name(txn_output))
-            )
+            name = "executed" if type(status) is Executed else _kept_status_name(status)  # type: ignore[arg-type]
+            results.append(CommittedTransaction(txn, txn_hash, first_version + len(entries) - 1, name))
         return entries, results
 
 
@@ -599,6 +645,23 @@ class _ChainView:
             if address in layer:
                 return layer[address]
         return self._base.get_account_blob(address)
+
+    def get_account_blobs(self, addresses: Sequence[bytes]) -> list[bytes | None]:
+        """:meth:`get_account_blob` of each address (16 bytes), in one call (execution loads
+        a block's accounts so)."""
+        read = self._base.get_account_blob_bytes
+        if not self._layers:
+            return [read(address) for address in addresses]
+        layers = [{key.value: blob for key, blob in layer.items()} for layer in self._layers]
+        out: list[bytes | None] = []
+        for address in addresses:
+            for layer in layers:
+                if address in layer:
+                    out.append(layer[address])
+                    break
+            else:
+                out.append(read(address))
+        return out
 
 
 def block_id(parent_id: bytes, round_: int, timestamp_usecs: int, txn_hashes: Sequence[bytes]) -> bytes:
