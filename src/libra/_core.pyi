@@ -72,3 +72,19 @@ class NativeBlock:
 
 def execution_statuses() -> list[tuple[str, str, str, int]]: ...
 def execution_constants() -> dict[str, int | bytes]: ...
+
+# admission.rs: mempool admission's prologue of the common payment (libra.mempool.admission)
+
+class AdmissionChecker:
+    def __init__(self, chain_id: int) -> None: ...
+    @property
+    def chain_id(self) -> int: ...
+    def check(
+        self,
+        cache: AccountCache | None,
+        data: bytes,
+        now_usecs: int,
+        diem_root: bytes | None,
+        treasury_compliance: bytes | None,
+        sender: bytes | None,
+    ) -> tuple[str | None, int | None] | None: ...

@@ -4,6 +4,7 @@
 //! function here must give byte-identical results to its Python counterpart, which the
 //! differential tests under `tests/unit/native/` check.
 
+pub mod admission;
 pub mod bcs;
 pub mod crypto;
 pub mod execution;

@@ -23,7 +23,7 @@ fn address(data: &[u8]) -> PyResult<Address> {
     })
 }
 
-fn lock(cache: &Mutex<AccountCache>) -> MutexGuard<'_, AccountCache> {
+pub(crate) fn lock(cache: &Mutex<AccountCache>) -> MutexGuard<'_, AccountCache> {
     // a panic while holding the lock left a cache that is still consistent (entries are
     // replaced whole), so a poisoned lock is simply taken over
     cache
@@ -34,7 +34,7 @@ fn lock(cache: &Mutex<AccountCache>) -> MutexGuard<'_, AccountCache> {
 /// Accounts decoded by earlier blocks, found by address and exact blob (the ledger keeps one).
 #[pyclass(name = "AccountCache", module = "libra._core", frozen)]
 pub struct PyAccountCache {
-    inner: Arc<Mutex<AccountCache>>,
+    pub(crate) inner: Arc<Mutex<AccountCache>>,
 }
 
 #[pymethods]

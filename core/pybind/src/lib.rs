@@ -35,6 +35,7 @@ pub(crate) fn guarded<T>(work: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     }
 }
 
+mod admission;
 mod crypto;
 mod execution;
 mod transaction;
@@ -58,6 +59,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(sha3_256, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    admission::register(m)?;
     crypto::register(m)?;
     transaction::register(m)?;
     execution::register(m)?;

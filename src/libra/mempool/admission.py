@@ -7,13 +7,16 @@ Order of checks, each failure reported with Diem's status name and nothing store
 3. the framework's prologue against the latest committed state: chain id, expiry,
    sender exists and is not frozen, auth key, gas, payload kind, sequence number;
    ``SEQUENCE_NUMBER_TOO_NEW`` is not a failure here: the pool parks the transaction
-   until the gap fills;
+   until the gap fills. On the native path the common payment's prologue is the core's
+   (``libra._core.AdmissionChecker``: the same checks, order and status names as
+   ``check_admission``, by the execution engine's prologue code); anything else, and any
+   state the core cannot decode, goes to ``check_admission``;
 4. the pool's own rules (capacity, per-account limit, duplicates).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from libra.bcs import BcsError
@@ -23,6 +26,7 @@ from libra.framework.state import BlockState, DecodedAccounts, StateView
 from libra.framework.vm import check_admission
 from libra.mempool.pool import AddStatus, Mempool
 from libra.native import CORE
+from libra.types.move import DIEM_ROOT_ADDRESS, TREASURY_COMPLIANCE_ADDRESS, AccountAddress
 from libra.types.transaction import Ed25519Authenticator, SignedTransaction
 
 SEQUENCE_NUMBER_TOO_NEW = "SEQUENCE_NUMBER_TOO_NEW"
@@ -92,6 +96,66 @@ def _shared_state(pool: Mempool, state_view: StateView, ledger_time_usecs: int) 
     block = BlockState(state_view, cache=cache if isinstance(cache, DecodedAccounts) else None)
     pool.admission_state = (ledger_time_usecs, block)
     return block
+
+
+def _native_account_cache(state_view: StateView) -> object | None:
+    """The ledger's native account cache behind ``state_view`` (its ``decoded_accounts``,
+    when native-backed), or None."""
+    native = getattr(getattr(state_view, "decoded_accounts", None), "native", None)
+    return native if CORE is not None and isinstance(native, CORE.AccountCache) else None
+
+
+def _blob_reader(state_view: StateView) -> Callable[[bytes], bytes | None]:
+    """The view's account blobs by 16-byte address."""
+    by_bytes = getattr(state_view, "get_account_blob_bytes", None)
+    if by_bytes is not None:
+        return by_bytes  # type: ignore[no-any-return]
+    return lambda address: state_view.get_account_blob(AccountAddress(address))
+
+
+_DIEM_ROOT = DIEM_ROOT_ADDRESS.value
+_TREASURY_COMPLIANCE = TREASURY_COMPLIANCE_ADDRESS.value
+_U64_LIMIT = 1 << 64
+
+
+def native_prologue(
+    pool: Mempool, state_view: StateView, data: bytes, chain_id: int, ledger_time_usecs: int
+) -> tuple[str | None, int | None] | None:
+    """:func:`check_admission`'s answer for ``data`` from the native core, or None when the
+    framework must answer (not a common payment, state the core cannot decode, no core).
+
+    The core reads the committed blobs of Diem Root, Treasury Compliance and the sender from
+    ``state_view`` and finds each account by address and exact blob in the ledger's native
+    cache (or decodes it), so it sees the committed state only. A read that fails is left to
+    the framework, which then reads (or fails) as it always does.
+    """
+    if CORE is None or not 0 <= chain_id <= 0xFF or not 0 <= ledger_time_usecs < _U64_LIMIT:
+        return None
+    checker = pool.native_admission
+    if checker is None or checker.chain_id != chain_id:
+        checker = pool.native_admission = CORE.AdmissionChecker(chain_id)
+    read = _blob_reader(state_view)
+    try:
+        diem_root, treasury_compliance, sender = read(_DIEM_ROOT), read(_TREASURY_COMPLIANCE), read(data[:16])
+    except Exception:  # the framework's reads give the error, or need none of these accounts
+        return None
+    found: tuple[str | None, int | None] | None = checker.check(
+        _native_account_cache(state_view), data, ledger_time_usecs, diem_root, treasury_compliance, sender
+    )
+    return found
+
+
+def check_prologue(
+    pool: Mempool, state_view: StateView, txn: SignedTransaction, data: bytes, chain_id: int, ledger_time_usecs: int
+) -> tuple[str | None, int | None]:
+    """(the failing status name or None, the sender's account sequence number or None) of
+    :func:`check_admission` for the submitted ``data`` (decoded as ``txn``): natively for the
+    common payment on the native path, by the framework otherwise."""
+    found = native_prologue(pool, state_view, data, chain_id, ledger_time_usecs)
+    if found is not None:
+        return found
+    block = _shared_state(pool, state_view, ledger_time_usecs)
+    return check_admission(block, txn, chain_id, ledger_time_usecs, len(data))
 
 
 # Signature checks done ahead of ``admit`` (``preverify``, e.g. on a thread pool while the
@@ -205,8 +269,7 @@ def admit(
         verified = verify_transaction_signature(txn, raw_transaction_bytes(txn, data))
     if not verified:
         return Admission(None, "INVALID_SIGNATURE", txn, txn_hash)
-    block = _shared_state(pool, state_view, ledger_time_usecs)
-    failure, account_sequence_number = check_admission(block, txn, chain_id, ledger_time_usecs, len(data))
+    failure, account_sequence_number = check_prologue(pool, state_view, txn, data, chain_id, ledger_time_usecs)
     if failure is not None and failure != SEQUENCE_NUMBER_TOO_NEW:
         return Admission(None, failure, txn, txn_hash)
     assert account_sequence_number is not None  # the prologue checked that the sender exists

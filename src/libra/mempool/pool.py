@@ -28,6 +28,7 @@ import heapq
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from libra.types.move import AccountAddress
 from libra.types.transaction import SignedTransaction
@@ -119,8 +120,10 @@ class Mempool:
         # entries of transactions already gone are skipped when popped and dropped on compaction
         self._by_expiration: list[tuple[float, int, bytes]] = []
         self._by_insertion: list[tuple[float, int, bytes]] = []
-        # admission's decoded view of the committed state it last checked against (opaque here)
+        # admission's decoded view of the committed state it last checked against, and its
+        # native checker (both opaque here)
         self.admission_state: tuple[int, object] | None = None
+        self.native_admission: Any = None
 
     def __len__(self) -> int:
         return len(self._by_hash)

@@ -1,6 +1,8 @@
 """Admission reads accounts through the node's DecodedAccounts: the same answers as decoding
 the committed blobs, an account a committed block changed seen with its new value (and taken
-from the cache), and nothing of a speculative block that is not committed."""
+from the cache), and nothing of a speculative block that is not committed. Each test runs on
+the framework's prologue and on the native core's (``AdmissionChecker``, which finds accounts
+in the ledger's native cache by exact blob); the framework's shared reads are inspected too."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from libra import _core
 from libra.client import builders
 from libra.crypto.auth import compute_address, compute_auth_key
 from libra.crypto.ed25519 import Ed25519PrivateKey
@@ -80,6 +83,14 @@ class _Chain:
         ).transaction
 
 
+@pytest.fixture(params=["framework", "native"])
+def core(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The core admission uses: none (the framework's prologue) or the native one."""
+    chosen = _core if request.param == "native" else None
+    monkeypatch.setattr(admission, "CORE", chosen)
+    return chosen
+
+
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[_Chain]:
     chain = _Chain(tmp_path)
@@ -129,7 +140,7 @@ def _account_read(pool: Mempool, address: AccountAddress) -> object:
     return block._accounts[address.value]  # type: ignore[attr-defined]
 
 
-def test_admission_sees_the_committed_state_through_the_cache(chain: _Chain) -> None:
+def test_admission_sees_the_committed_state_through_the_cache(chain: _Chain, core: object) -> None:
     ledger = chain.ledger
     cache = ledger.state_view().decoded_accounts
     assert isinstance(cache, DecodedAccounts)
@@ -157,7 +168,8 @@ def test_admission_sees_the_committed_state_through_the_cache(chain: _Chain) -> 
         _payment(old_key, vasp, 1, gas_unit_price=1): "INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE",
         _payment(old_key, vasp, 3): AddStatus.ACCEPTED.name,  # parked until 1 and 2 arrive
     })
-    assert all(_account_read(pool, vasp) is cache.get(committed_blob) for pool in pools)  # not decoded again
+    if core is None:
+        assert all(_account_read(pool, vasp) is cache.get(committed_blob) for pool in pools)  # not decoded again
 
     # a speculative block (not committed) rotates the vasp's key and pays it 5 XUS: the cache
     # then holds the vasp's speculative state, which admission must not see
@@ -176,7 +188,8 @@ def test_admission_sees_the_committed_state_through_the_cache(chain: _Chain) -> 
         _payment(old_key, vasp, 1, gas_unit_price=1): "INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE",
         _payment(old_key, vasp, 2): AddStatus.ACCEPTED.name,
     })
-    assert all(_account_read(pool, vasp) is not cache.get(speculative_blob) for pool in pools)
+    if core is None:
+        assert all(_account_read(pool, vasp) is not cache.get(speculative_blob) for pool in pools)
 
     # once committed, admission sees the rotated key, the new sequence number and balance
     chain.commit(speculative)
@@ -187,13 +200,17 @@ def test_admission_sees_the_committed_state_through_the_cache(chain: _Chain) -> 
         _payment(old_key, vasp, 2): "INVALID_AUTH_KEY",
         _payment(new_key, vasp, 2, gas_unit_price=1): AddStatus.ACCEPTED.name,
     })
-    assert all(_account_read(pool, vasp) is cache.get(speculative_blob) for pool in pools)
+    if core is None:
+        assert all(_account_read(pool, vasp) is cache.get(speculative_blob) for pool in pools)
 
 
-def test_a_view_without_the_cache_decodes_as_before(chain: _Chain) -> None:
+def test_a_view_without_the_cache_decodes_as_before(chain: _Chain, core: object) -> None:
     """Views that offer no ``decoded_accounts`` (tests, tools) are read as they always were."""
     key = Ed25519PrivateKey.generate()
     sender = AccountAddress(compute_address(compute_auth_key(key.public_key())))
     result, pool = _admit(chain, _payment(key, sender, 0), cached=False)
     assert result.vm_status == "SENDING_ACCOUNT_DOES_NOT_EXIST"
-    assert pool.admission_state is not None and pool.admission_state[1]._cache is None  # type: ignore[attr-defined]
+    if core is None:
+        assert pool.admission_state is not None and pool.admission_state[1]._cache is None  # type: ignore[attr-defined]
+    else:
+        assert pool.admission_state is None and pool.native_admission is not None  # the core answered

@@ -14,11 +14,8 @@ use std::sync::Arc;
 
 use super::account::{Account, Address};
 use super::cache::{AccountCache, AUTH_KEYS_CAPACITY};
-use super::payment::{
-    self, currency_codes, Accounts, Decline, Event, Memos, Outcome, Payment, PaymentPaths,
-    RootMemo, Slot,
-};
-use super::resources::{CurrencyPaths, PathRef, DIEM_ROOT_ADDRESS, TREASURY_COMPLIANCE_ADDRESS};
+use super::payment::{self, Accounts, Decline, Event, Memos, Outcome, RootMemo, Shapes, Slot};
+use super::resources::{PathRef, DIEM_ROOT_ADDRESS, TREASURY_COMPLIANCE_ADDRESS};
 use super::status::{self, Status};
 use crate::bcs::push_uleb128;
 
@@ -60,9 +57,7 @@ pub struct BlockExecutor {
     exported: HashSet<Address>,
     /// Paths natively written to exported accounts since the last hand-over.
     unsynced: BTreeMap<Address, Vec<PathRef>>,
-    currencies: HashMap<String, Arc<CurrencyPaths>>,
-    /// The last script code found to be the payment script (scripts repeat the same code).
-    payment_script: Option<Vec<u8>>,
+    shapes: Shapes,
     /// Authentication keys of public keys (see [`Memos`]), lent by the cache.
     auth_keys: HashMap<[u8; 32], [u8; 32]>,
 }
@@ -77,8 +72,7 @@ impl BlockExecutor {
             dirty: HashSet::new(),
             exported: HashSet::new(),
             unsynced: BTreeMap::new(),
-            currencies: HashMap::new(),
-            payment_script: None,
+            shapes: Shapes::default(),
             auth_keys: HashMap::new(),
         }
     }
@@ -109,7 +103,7 @@ impl BlockExecutor {
         let mut needed = vec![DIEM_ROOT_ADDRESS, TREASURY_COMPLIANCE_ADDRESS];
         let Self {
             transactions,
-            payment_script,
+            shapes,
             ..
         } = self;
         for txn in transactions.iter() {
@@ -117,9 +111,7 @@ impl BlockExecutor {
             if !txn.valid {
                 continue;
             }
-            if let Some(payment) =
-                Payment::parse(bytes, |code| known_payment_script(payment_script, code))
-            {
+            if let Some(payment) = shapes.parse(bytes) {
                 needed.push(payment.sender);
                 needed.extend(payment.payee());
             }
@@ -215,8 +207,7 @@ impl BlockExecutor {
             chain_id,
             transactions,
             accounts,
-            currencies,
-            payment_script,
+            shapes,
             ..
         } = self;
         let txn = &transactions[index];
@@ -224,14 +215,9 @@ impl BlockExecutor {
         if !txn.valid {
             return Ok(discarded(status::INVALID_SIGNATURE));
         }
-        let mut payment = Payment::parse(bytes, |code| known_payment_script(payment_script, code))
-            .ok_or(Decline)?;
+        let mut payment = shapes.parse(bytes).ok_or(Decline)?;
         payment.size = txn.size;
-        let (gas, paid) = currency_codes(&payment);
-        let paths = PaymentPaths {
-            gas: gas.map(|code| currency_paths(currencies, code)),
-            paid: paid.map(|code| currency_paths(currencies, code)),
-        };
+        let paths = shapes.paths(&payment);
         let outcome = payment::execute(accounts, memos, &payment, *chain_id, &paths)?;
         if status::is_discarded(outcome.status) {
             return Ok(discarded(outcome.status));
@@ -339,7 +325,9 @@ impl BlockExecutor {
     }
 }
 
-fn slot_of(address: &Address, blob: Option<&[u8]>, cache: &AccountCache) -> Slot {
+/// The slot of an account of the committed state: found in `cache` when it remembers exactly
+/// this blob, decoded otherwise.
+pub fn slot_of(address: &Address, blob: Option<&[u8]>, cache: &AccountCache) -> Slot {
     let Some(blob) = blob else {
         return Slot::Absent;
     };
@@ -360,27 +348,4 @@ fn discarded(status: Status) -> Output {
         events: Vec::new(),
         blobs: Vec::new(),
     }
-}
-
-fn currency_paths(
-    currencies: &mut HashMap<String, Arc<CurrencyPaths>>,
-    code: &str,
-) -> Arc<CurrencyPaths> {
-    if let Some(paths) = currencies.get(code) {
-        return paths.clone();
-    }
-    let paths = Arc::new(CurrencyPaths::new(code));
-    currencies.insert(code.to_owned(), paths.clone());
-    paths
-}
-
-fn known_payment_script(known: &mut Option<Vec<u8>>, code: &[u8]) -> bool {
-    if known.as_deref() == Some(code) {
-        return true;
-    }
-    let found = payment::is_payment_script(code);
-    if found {
-        *known = Some(code.to_vec());
-    }
-    found
 }

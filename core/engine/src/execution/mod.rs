@@ -15,4 +15,4 @@ pub mod payment;
 pub mod resources;
 pub mod status;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

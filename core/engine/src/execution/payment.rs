@@ -260,6 +260,15 @@ impl Accounts {
             .account(address)?
             .and_then(|account| account.get(&path.key)))
     }
+
+    /// The `DiemAccount` of `address` (None without one); `Decline` if the account is not
+    /// loaded, malformed, or its `DiemAccount` does not decode.
+    pub fn diem_account(&self, address: &Address) -> Result<Option<DiemAccount>> {
+        match self.get(address, &plain_paths().diem_account)? {
+            None => Ok(None),
+            Some(data) => DiemAccount::decode(data).map(Some).ok_or(Decline),
+        }
+    }
 }
 
 impl RootMemo {
@@ -513,6 +522,49 @@ pub fn currency_codes<'a>(payment: &Payment<'a>) -> (Option<&'a str>, Option<&'a
     (gas, payment.currency().ok())
 }
 
+/// What recognising payments remembers from one to the next: the paths of each currency
+/// named, and the last script code found to be the payment script (scripts repeat it).
+#[derive(Default)]
+pub struct Shapes {
+    currencies: HashMap<String, Arc<CurrencyPaths>>,
+    payment_script: Option<Vec<u8>>,
+}
+
+impl Shapes {
+    /// The payment `signed` is, if it is one of the common shapes ([`Payment::parse`]).
+    pub fn parse<'a>(&mut self, signed: &'a [u8]) -> Option<Payment<'a>> {
+        let known = &mut self.payment_script;
+        Payment::parse(signed, |code| {
+            if known.as_deref() == Some(code) {
+                return true;
+            }
+            let found = is_payment_script(code);
+            if found {
+                *known = Some(code.to_vec());
+            }
+            found
+        })
+    }
+
+    /// The paths [`execute`] and [`prologue`] need for `payment`.
+    pub fn paths(&mut self, payment: &Payment<'_>) -> PaymentPaths {
+        let (gas, paid) = currency_codes(payment);
+        PaymentPaths {
+            gas: gas.map(|code| self.currency_paths(code)),
+            paid: paid.map(|code| self.currency_paths(code)),
+        }
+    }
+
+    fn currency_paths(&mut self, code: &str) -> Arc<CurrencyPaths> {
+        if let Some(paths) = self.currencies.get(code) {
+            return paths.clone();
+        }
+        let paths = Arc::new(CurrencyPaths::new(code));
+        self.currencies.insert(code.to_owned(), paths.clone());
+        paths
+    }
+}
+
 /// A Move abort's status (from the payload).
 struct Abort(Status);
 
@@ -612,6 +664,26 @@ pub fn execute(
         writes: state.writes,
         events: state.events,
     })
+}
+
+/// The prologue of `payment` against `accounts` as they are, with `now_usecs` as the time
+/// (mempool admission: the committed state and the ledger's time; execution runs the same
+/// checks on the block's state and its clock): the first failure, or the sender's account.
+pub fn prologue(
+    accounts: &Accounts,
+    memos: &Memos,
+    payment: &Payment<'_>,
+    chain_id: u8,
+    now_usecs: u64,
+    paths: &PaymentPaths,
+) -> Result<std::result::Result<DiemAccount, Status>> {
+    check_prologue(
+        &TxnState::new(accounts, memos),
+        payment,
+        chain_id,
+        now_usecs,
+        paths,
+    )
 }
 
 /// `check_gas_bounds` then `check_sender` (`prologue_common`): the first failure, or the

@@ -15,7 +15,7 @@ use super::status;
 use crate::bcs::push_uleb128;
 use crate::hashing::sha3_256;
 
-fn blob(resources: &[(&[u8], Vec<u8>)]) -> Vec<u8> {
+pub(crate) fn blob(resources: &[(&[u8], Vec<u8>)]) -> Vec<u8> {
     let mut pairs: Vec<(Vec<u8>, &Vec<u8>)> = resources
         .iter()
         .map(|(path, value)| (encoded_key(path), value))
@@ -31,7 +31,7 @@ fn blob(resources: &[(&[u8], Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-fn currency_info(code: &[u8]) -> Vec<u8> {
+pub(crate) fn currency_info(code: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&0u128.to_le_bytes()); // total_value
     out.extend_from_slice(&0u64.to_le_bytes()); // preburn_value
@@ -50,12 +50,12 @@ fn currency_info(code: &[u8]) -> Vec<u8> {
     out
 }
 
-struct Party {
-    secret: [u8; 32],
-    address: Address,
+pub(crate) struct Party {
+    pub(crate) secret: [u8; 32],
+    pub(crate) address: Address,
 }
 
-fn party(seed: u8) -> Party {
+pub(crate) fn party(seed: u8) -> Party {
     let secret = [seed; 32];
     let mut scheme = secret.to_vec(); // stands for the public key: the tests sign nothing
     scheme.push(0);
@@ -66,7 +66,7 @@ fn party(seed: u8) -> Party {
     }
 }
 
-fn account_blob(who: &Party, coins: u64, sequence_number: u64) -> Vec<u8> {
+pub(crate) fn account_blob(who: &Party, coins: u64, sequence_number: u64) -> Vec<u8> {
     let mut scheme = who.secret.to_vec();
     scheme.push(0);
     let guid = |n: u8| {
@@ -98,7 +98,7 @@ fn account_blob(who: &Party, coins: u64, sequence_number: u64) -> Vec<u8> {
 
 /// A signed payment (script function) of `amount` XUS with max gas 100; the "signature" is not
 /// checked here.
-fn payment(
+pub(crate) fn payment(
     payer: &Party,
     sequence_number: u64,
     payee: &Address,
@@ -137,7 +137,7 @@ fn payment(
     out
 }
 
-fn state() -> Vec<(Address, Vec<u8>)> {
+pub(crate) fn state() -> Vec<(Address, Vec<u8>)> {
     let xus = CurrencyPaths::new("XUS");
     let paths = plain_paths();
     let root = blob(&[
