@@ -6,4 +6,5 @@
 
 pub mod bcs;
 pub mod hashing;
+pub mod storage;
 pub mod transaction;

@@ -35,6 +35,7 @@ pub(crate) fn guarded<T>(work: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     }
 }
 
+mod storage;
 mod transaction;
 
 /// Plain SHA3-256 of `data`.
@@ -56,5 +57,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sha3_256, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     transaction::register(m)?;
+    storage::register(m)?;
     Ok(())
 }

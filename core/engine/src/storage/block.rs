@@ -1,0 +1,150 @@
+//! A whole block, as `LibraDB._write_transactions` and `TransactionAccumulator.append` write it.
+//!
+//! Per version, in this order (the batch's order; the store content does not depend on it):
+//! the tree's new nodes and stale-index entry, then per event `E | version | index ->
+//! key | seq | event` and `K | key | seq -> version | index`, then `T | version -> the
+//! transaction`, `I | version -> TransactionInfo BCS`, `W | version -> write set` (if
+//! any), `Q | sender | seq -> version` (user transactions). After the last version, the
+//! accumulator nodes frozen by the block: `A | level u8 | index u64be -> hash`.
+
+use crate::hashing::HashValue;
+
+use super::accumulator::{accumulator_root, accumulator_root_of_leaves, append_leaves, Frozen};
+use super::node::{Bytes, StoreKey};
+use super::salts::salts;
+use super::source::{NodeSource, Overlay};
+use super::sponge::hash_with_seed;
+use super::tree::{Op, TreeWriter};
+use super::TreeResult;
+
+/// One emitted event (its key is 24 bytes).
+pub struct EventInput {
+    pub key: [u8; 24],
+    pub sequence_number: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// What the store receives for one version (`TransactionToCommit`, checked).
+pub struct VersionInput {
+    pub transaction: Bytes,
+    /// State key (hash of the address) -> new blob, None deletes; keys distinct.
+    pub changes: Vec<(HashValue, Option<Bytes>)>,
+    pub events: Vec<EventInput>,
+    pub gas_used: u64,
+    /// The `KeptVMStatus` BCS.
+    pub status: Vec<u8>,
+    pub sender: Option<([u8; 16], u64)>,
+    pub write_set: Bytes,
+}
+
+/// What a prepared block holds.
+pub struct BlockOutput {
+    pub ops: Vec<Op>,
+    /// The nodes of the last version's tree written by the block.
+    pub overlay: Overlay,
+    /// Per version: transaction hash, state root, event root.
+    pub hashes: Vec<[HashValue; 3]>,
+    pub frozen: Frozen,
+    pub root: HashValue,
+}
+
+fn key_of(table: u8, parts: &[&[u8]]) -> StoreKey {
+    StoreKey::from_parts(table, parts).expect("every key of a block is at most 42 bytes")
+}
+
+/// `encode_transaction_info`: variant 0, three length-prefixed hashes, gas u64 LE, status.
+pub fn encode_transaction_info(hashes: &[HashValue; 3], gas_used: u64, status: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + 33 * 3 + 8 + status.len());
+    out.push(0);
+    for hash in hashes {
+        out.push(32);
+        out.extend_from_slice(hash);
+    }
+    out.extend_from_slice(&gas_used.to_le_bytes());
+    out.extend_from_slice(status);
+    out
+}
+
+/// Computes the block of `versions` starting at `first_version` on top of `source` (the
+/// parent's state) and of the accumulator `frozen` (whose leaves are the versions before).
+///
+/// Panics if `frozen` does not describe `first_version` leaves (the caller checks).
+pub fn write_block(
+    source: &impl NodeSource,
+    versions: Vec<VersionInput>,
+    first_version: u64,
+    mut frozen: Frozen,
+) -> TreeResult<BlockOutput> {
+    let salts = salts();
+    let mut writer = TreeWriter::new(source);
+    let mut base = first_version.checked_sub(1);
+    let mut hashes = Vec::with_capacity(versions.len());
+    let mut leaves = Vec::with_capacity(versions.len());
+    let count = versions.len() as u64;
+    for (offset, input) in versions.into_iter().enumerate() {
+        let version = first_version + offset as u64;
+        let state_root = writer.apply(version, base, input.changes)?;
+        base = Some(version);
+        let packed = version.to_be_bytes();
+        let mut event_hashes = Vec::with_capacity(input.events.len());
+        for (index, event) in input.events.iter().enumerate() {
+            event_hashes.push(hash_with_seed(&salts.contract_event, &event.bytes));
+            let mut position = [0u8; 12];
+            position[..8].copy_from_slice(&packed);
+            position[8..].copy_from_slice(&(index as u32).to_be_bytes());
+            let sequence = event.sequence_number.to_be_bytes();
+            let mut value = Vec::with_capacity(32 + event.bytes.len());
+            value.extend_from_slice(&event.key);
+            value.extend_from_slice(&sequence);
+            value.extend_from_slice(&event.bytes);
+            writer.ops.push((key_of(b'E', &[&position]), value.into()));
+            writer.ops.push((
+                key_of(b'K', &[&event.key, &sequence]),
+                Bytes::from(&position[..]),
+            ));
+        }
+        let event_root = accumulator_root_of_leaves(&salts.event_accumulator, &event_hashes);
+        let info_hashes = [
+            hash_with_seed(&salts.transaction, &input.transaction),
+            state_root,
+            event_root,
+        ];
+        let info = encode_transaction_info(&info_hashes, input.gas_used, &input.status);
+        leaves.push(hash_with_seed(&salts.transaction_info, &info));
+        hashes.push(info_hashes);
+        writer
+            .ops
+            .push((key_of(b'T', &[&packed]), input.transaction));
+        writer.ops.push((key_of(b'I', &[&packed]), info.into()));
+        if !input.write_set.is_empty() {
+            writer.ops.push((key_of(b'W', &[&packed]), input.write_set));
+        }
+        if let Some((sender, sequence_number)) = input.sender {
+            writer.ops.push((
+                key_of(b'Q', &[&sender, &sequence_number.to_be_bytes()]),
+                Bytes::from(&packed[..]),
+            ));
+        }
+    }
+    for (level, index, hash) in append_leaves(&salts.transaction_accumulator, &mut frozen, &leaves)
+    {
+        writer.ops.push((
+            key_of(b'A', &[&[level as u8], &index.to_be_bytes()]),
+            Bytes::from(&hash[..]),
+        ));
+    }
+    let roots: Vec<HashValue> = frozen.iter().map(|(_, hash)| *hash).collect();
+    let root = accumulator_root(
+        &salts.transaction_accumulator,
+        &roots,
+        first_version + count,
+    )
+    .expect("the frozen stack describes the versions before the block");
+    Ok(BlockOutput {
+        ops: writer.ops,
+        overlay: writer.overlay,
+        hashes,
+        frozen,
+        root,
+    })
+}
