@@ -41,7 +41,13 @@ class StateTree:
         self, multi_get: Callable[[Sequence[bytes]], list[bytes | None]], cache_size: int = 20000, leaf_cache_size: int = 16384
     ) -> None: ...
     def prepare_block(
-        self, transactions: Sequence[Any], first_version: int, ancestors: list[BlockNodes], frozen: list[tuple[int, bytes]]
+        self,
+        transactions: Sequence[Any],
+        first_version: int,
+        ancestors: list[BlockNodes],
+        frozen: list[tuple[int, bytes]],
+        *,
+        state_keys: bool = False,
     ) -> PreparedFields | None: ...
     def publish(self, nodes: BlockNodes) -> None: ...
     def forget(self, keys: list[bytes]) -> None: ...

@@ -259,6 +259,7 @@ impl StateTree {
         py: Python<'py>,
         transactions: &Bound<'py, PyAny>,
         first_version: u64,
+        state_keys: bool,
     ) -> PyResult<Option<Extracted<'py>>> {
         let changed = PyDict::new(py);
         let mut versions = Vec::new();
@@ -286,8 +287,16 @@ impl StateTree {
                 let Some(address_bytes) = exact_bytes(&address) else {
                     return Ok(None);
                 };
-                let Ok(address_array) = <[u8; 16]>::try_from(address_bytes.as_bytes()) else {
-                    return Ok(None);
+                let key = if state_keys {
+                    let Ok(key) = HashValue::try_from(address_bytes.as_bytes()) else {
+                        return Ok(None);
+                    };
+                    key
+                } else {
+                    let Ok(address) = <[u8; 16]>::try_from(address_bytes.as_bytes()) else {
+                        return Ok(None);
+                    };
+                    self.account_key(&address)
                 };
                 let blob_bytes = if blob.is_none() {
                     None
@@ -297,7 +306,6 @@ impl StateTree {
                     };
                     Some(Bytes::from(blob.as_bytes()))
                 };
-                let key = self.account_key(&address_array);
                 keys.push(key);
                 changes.push((key, blob_bytes));
                 changed.set_item(&address, (version, &blob))?;
@@ -414,6 +422,9 @@ impl StateTree {
     /// nodes, nearest first; `frozen` the accumulator's frozen `(level, hash)` stack before
     /// the block. Returns `(nodes, batch, hashes, frozen, root, changed_blobs)`: `hashes`
     /// holds per version its transaction hash, state root and event root (96 bytes), or None.
+    /// With `state_keys` the blobs are keyed by state keys instead of addresses (for the
+    /// tree's tests, which need keys sharing long prefixes).
+    #[pyo3(signature = (transactions, first_version, ancestors, frozen, *, state_keys = false))]
     fn prepare_block<'py>(
         &self,
         py: Python<'py>,
@@ -421,6 +432,7 @@ impl StateTree {
         first_version: u64,
         ancestors: Vec<PyRef<'py, BlockNodes>>,
         frozen: Vec<(u32, Vec<u8>)>,
+        state_keys: bool,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         guarded(|| {
             let mut base_frozen = Frozen::with_capacity(frozen.len());
@@ -436,7 +448,7 @@ impl StateTree {
             if leaves_of(&base_frozen) != Some(first_version) {
                 return Ok(None);
             }
-            let Some(extracted) = self.extract(py, transactions, first_version)? else {
+            let Some(extracted) = self.extract(py, transactions, first_version, state_keys)? else {
                 return Ok(None);
             };
             let count = extracted.versions.len() as u64;

@@ -103,6 +103,7 @@ if TYPE_CHECKING:
     from libra import _core
 
 EVENT_KEY_LENGTH = 24
+LEAF_CACHE_SIZE = 16384  # leaves of recently touched accounts (as NodeReader's default)
 ADDRESS_LENGTH = 16
 _TRANSACTION_INFO_SEED = hash_seed("TransactionInfo")
 _sha3 = hashlib.sha3_256
@@ -256,6 +257,7 @@ class LibraDB(ProofReads):
         node_cache_size: int = 20000,
         blob_cache_size: int = 100_000,
         native_tree: bool | None = None,
+        leaf_cache_size: int = LEAF_CACHE_SIZE,
     ) -> None:
         """``native_tree`` chooses the native core for the state tree and block hashing
         (default: as ``LIBRA_CORE`` says); both paths write the same bytes."""
@@ -271,11 +273,13 @@ class LibraDB(ProofReads):
         self._prune_window = prune_window
         self._lock = threading.Lock()  # serialises prepare and commit (the writer side)
         self._commits = 0  # commits since open: identifies the committed tip for staleness checks
-        self._reader = NodeReader(store.get, node_cache_size)
+        self._reader = NodeReader(store.get, node_cache_size, leaf_cache_size)
         core = native.CORE if native_tree is None else (_native_core() if native_tree else None)
         # The native tree keeps its own cache of committed nodes; the Python reader then serves
         # only the deep verification and the blocks the native core declines.
-        self._tree: _core.StateTree | None = core.StateTree(store.multi_get, node_cache_size, LEAF_CACHE_SIZE) if core is not None else None
+        self._tree: _core.StateTree | None = None
+        if core is not None:
+            self._tree = core.StateTree(store.multi_get, node_cache_size, leaf_cache_size)
         self._next_version = self._read_meta_u64(schema.META_NEXT_VERSION, 0)
         self._pruned = self._read_meta_u64(schema.META_PRUNED, 0)
         latest = store.get(schema.META_LATEST_LEDGER_INFO)
@@ -755,7 +759,6 @@ class LibraDB(ProofReads):
 
 
 _U64_LE = struct.Struct("<Q")
-LEAF_CACHE_SIZE = 16384  # leaves of recently touched accounts (as NodeReader's default)
 
 
 def _native_core() -> ModuleType:
