@@ -517,9 +517,15 @@ class LibraDB(ProofReads):
                 tree.forget(pruned_keys)
             self._accumulator.adopt(prepared.frozen, prepared.next_version)
             with self._blob_lock:
-                for block in chain:
-                    for address, entry in block.changed_blobs.items():
-                        self._cache_blob(address, entry)
+                latest = self._latest_blobs
+                for block in chain:  # what _cache_blob does per address, a block at a time
+                    changed = block.changed_blobs
+                    latest.update(changed)
+                    move_to_end = latest.move_to_end
+                    for address in changed:
+                        move_to_end(address)
+                while len(latest) > self._blob_cache_size:
+                    latest.popitem(last=False)
                 self._next_version = prepared.next_version
             if ledger_info is not None:
                 self._latest_li = ledger_info

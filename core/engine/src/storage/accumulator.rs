@@ -22,9 +22,9 @@ pub fn append_leaves(
     frozen: &mut Frozen,
     leaves: &[HashValue],
 ) -> Vec<(u32, u64, HashValue)> {
-    let mut count = leaves_of(frozen).expect("a frozen stack of at most 2^64 leaves");
+    let first = leaves_of(frozen).expect("a frozen stack of at most 2^64 leaves");
     let mut created = Vec::with_capacity(leaves.len() * 2);
-    for leaf in leaves {
+    for (count, leaf) in (first..).zip(leaves) {
         created.push((0, count, *leaf));
         let (mut level, mut node, mut index) = (0u32, *leaf, count);
         while let Some(&(top, left)) = frozen.last() {
@@ -38,7 +38,6 @@ pub fn append_leaves(
             created.push((level, index, node));
         }
         frozen.push((level, node));
-        count += 1;
     }
     created
 }

@@ -232,7 +232,81 @@ pub struct Slot {
 }
 
 pub type Children = [Option<Child>; 16];
-pub type Heap = [Option<Slot>; 32];
+
+/// The 15 binary slots above a node's children (slot 0 unused; the children are slots 16..32).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heap {
+    hashes: [HashValue; 16],
+    present: u16,
+    leaf: u16,
+}
+
+impl Heap {
+    const EMPTY: Heap = Heap {
+        hashes: [[0; 32]; 16],
+        present: 0,
+        leaf: 0,
+    };
+
+    fn get(&self, slot: usize) -> Option<Slot> {
+        (self.present >> slot & 1 == 1).then(|| Slot {
+            hash: self.hashes[slot],
+            leaf: self.leaf >> slot & 1 == 1,
+        })
+    }
+
+    fn set(&mut self, slot: usize, value: Option<Slot>) {
+        let bit = 1u16 << slot;
+        match value {
+            Some(value) => {
+                self.hashes[slot] = value.hash;
+                self.present |= bit;
+                if value.leaf {
+                    self.leaf |= bit;
+                } else {
+                    self.leaf &= !bit;
+                }
+            }
+            None => {
+                self.hashes[slot] = [0; 32]; // so that equal heaps compare equal
+                self.present &= !bit;
+                self.leaf &= !bit;
+            }
+        }
+    }
+
+    /// Recomputes the slots above the children whose bit is set in `changed`, bottom up.
+    fn recompute(&mut self, children: &Children, changed: u16) {
+        let mut dirty = 0u16;
+        for index in 0..16 {
+            if changed >> index & 1 == 1 {
+                dirty |= 1 << ((16 + index) >> 1);
+            }
+        }
+        for slot in (1..16).rev() {
+            if dirty >> slot & 1 == 1 {
+                let value = combine(
+                    slot_of(self, children, 2 * slot),
+                    slot_of(self, children, 2 * slot + 1),
+                );
+                self.set(slot, value);
+                dirty |= 1 << (slot >> 1);
+            }
+        }
+    }
+}
+
+/// Slot `slot` of a node (1 is its root, 16 + nibble a child).
+fn slot_of(heap: &Heap, children: &Children, slot: usize) -> Option<Slot> {
+    if slot >= 16 {
+        children[slot - 16].map(|c| Slot {
+            hash: c.hash,
+            leaf: c.leaf,
+        })
+    } else {
+        heap.get(slot)
+    }
+}
 
 /// An internal node: its children and, once computed, its hash heap.
 #[derive(Debug)]
@@ -249,28 +323,52 @@ impl InternalNode {
         }
     }
 
-    pub fn with_heap(children: Children, heap: Heap) -> InternalNode {
+    /// A node whose heap is computed from scratch.
+    pub fn hashed(children: Children) -> InternalNode {
+        let mut heap = Box::new(Heap::EMPTY);
+        heap.recompute(&children, u16::MAX);
+        InternalNode::with_heap(children, heap)
+    }
+
+    /// `base` with the children at the nibbles set in `changed` replaced: only the slots
+    /// above them are recomputed (the same values as from scratch).
+    pub fn updated(base: &InternalNode, children: Children, changed: u16) -> InternalNode {
+        let mut heap = Box::new(base.heap().clone());
+        heap.recompute(&children, changed);
+        InternalNode::with_heap(children, heap)
+    }
+
+    fn with_heap(children: Children, heap: Box<Heap>) -> InternalNode {
         let cell = OnceLock::new();
-        let _ = cell.set(Box::new(heap));
+        let _ = cell.set(heap);
         InternalNode {
             children,
             heap: cell,
         }
     }
 
-    pub fn heap(&self) -> &Heap {
-        self.heap
-            .get_or_init(|| Box::new(full_heap(&self.children)))
+    fn heap(&self) -> &Heap {
+        self.heap.get_or_init(|| {
+            let mut heap = Box::new(Heap::EMPTY);
+            heap.recompute(&self.children, u16::MAX);
+            heap
+        })
+    }
+
+    /// Slot `slot` of the heap (1 is the root, 16 + nibble a child).
+    pub fn slot(&self, slot: usize) -> Option<Slot> {
+        slot_of(self.heap(), &self.children, slot)
     }
 
     pub fn hash(&self) -> HashValue {
-        heap_hash(self.heap())
+        self.heap()
+            .get(1)
+            .map_or(SPARSE_MERKLE_PLACEHOLDER, |slot| slot.hash)
     }
 
     pub fn count(&self) -> usize {
         self.children.iter().filter(|c| c.is_some()).count()
     }
-
     /// `encode_internal`: header, then (version, hash) per child in nibble order.
     pub fn encode(&self) -> Bytes {
         let mut existence = 0u16;
@@ -341,6 +439,7 @@ impl LeafNode {
 
 /// A decoded node.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // nodes live behind an `Arc`: a box would be one more allocation per node
 pub enum Node {
     Null,
     Leaf(LeafNode),
@@ -449,46 +548,6 @@ fn combine(left: Option<Slot>, right: Option<Slot>) -> Option<Slot> {
     }
 }
 
-/// The heap of `children`, every slot computed.
-pub fn full_heap(children: &Children) -> Heap {
-    let mut heap: Heap = [None; 32];
-    for (index, child) in children.iter().enumerate() {
-        heap[16 + index] = child.map(|c| Slot {
-            hash: c.hash,
-            leaf: c.leaf,
-        });
-    }
-    for slot in (1..16).rev() {
-        heap[slot] = combine(heap[2 * slot], heap[2 * slot + 1]);
-    }
-    heap
-}
-
-/// The heap of a node whose children at `changed` are now those of `children`, from the
-/// heap before: only the slots above a changed child are recomputed (the same values).
-pub fn updated_heap(base: &Heap, changed: &[usize], children: &Children) -> Heap {
-    let mut heap = *base;
-    let mut dirty = 0u32;
-    for &index in changed {
-        heap[16 + index] = children[index].map(|c| Slot {
-            hash: c.hash,
-            leaf: c.leaf,
-        });
-        dirty |= 1 << ((16 + index) >> 1);
-    }
-    for slot in (1..16).rev() {
-        if dirty >> slot & 1 == 1 {
-            heap[slot] = combine(heap[2 * slot], heap[2 * slot + 1]);
-            dirty |= 1 << (slot >> 1);
-        }
-    }
-    heap
-}
-
-pub fn heap_hash(heap: &Heap) -> HashValue {
-    heap[1].map_or(SPARSE_MERKLE_PLACEHOLDER, |slot| slot.hash)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,14 +602,15 @@ mod tests {
         for index in [0, 3, 4, 11, 15] {
             children[index] = child(index as u64, index as u8, index % 2 == 0);
         }
-        let base = full_heap(&children);
+        let base = InternalNode::hashed(children);
         children[3] = None;
         children[11] = child(20, 99, true);
         children[6] = child(21, 98, false);
-        assert_eq!(
-            updated_heap(&base, &[3, 11, 6], &children),
-            full_heap(&children)
-        );
+        let changed = 1 << 3 | 1 << 11 | 1 << 6;
+        let updated = InternalNode::updated(&base, children, changed);
+        assert_eq!(updated.heap(), InternalNode::hashed(children).heap());
+        assert_eq!(updated.heap(), InternalNode::new(children).heap());
+        assert_ne!(updated.hash(), base.hash());
     }
 
     #[test]

@@ -41,12 +41,15 @@ pub fn get_blob(
 /// A leaf met by a proof: (key, value hash, blob).
 pub type ProvenLeaf = (HashValue, HashValue, Vec<u8>);
 
+/// `(blob or None, leaf met or None, siblings bottom-up)`.
+pub type Proof = (Option<Vec<u8>>, Option<ProvenLeaf>, Vec<HashValue>);
+
 /// `(blob or None, leaf met or None, siblings bottom-up)` for `key` at `version`.
 pub fn get_with_proof(
     source: &impl NodeSource,
     version: u64,
     key: &HashValue,
-) -> TreeResult<(Option<Vec<u8>>, Option<ProvenLeaf>, Vec<HashValue>)> {
+) -> TreeResult<Proof> {
     let mut siblings = Vec::new();
     let mut current = NodeKey::new(version, key, 0);
     let mut depth = 0;
@@ -65,15 +68,14 @@ pub fn get_with_proof(
             }
             Node::Internal(internal) => internal,
         };
-        let heap = internal.heap();
         let mut index = nibble(key, depth);
         let mut child: Option<Child> = None;
         for height in [3usize, 2, 1, 0] {
             let position = index >> height;
             let first = 16 >> height;
-            let sibling = heap[first + (position ^ 1)];
+            let sibling = internal.slot(first + (position ^ 1));
             siblings.push(sibling.map_or(SPARSE_MERKLE_PLACEHOLDER, |s| s.hash));
-            let Some(mine) = heap[first + position] else {
+            let Some(mine) = internal.slot(first + position) else {
                 break;
             };
             if height == 0 || mine.leaf {

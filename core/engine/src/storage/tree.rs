@@ -14,8 +14,8 @@ use std::sync::Arc;
 use crate::hashing::HashValue;
 
 use super::node::{
-    full_heap, nibble, updated_heap, with_nibble, Bytes, Child, Children, InternalNode, LeafNode,
-    Node, NodeKey, StoreKey, NULL_NODE,
+    nibble, with_nibble, Bytes, Child, Children, InternalNode, LeafNode, Node, NodeKey, StoreKey,
+    NULL_NODE,
 };
 use super::salts::{leaf_hash, salts, SPARSE_MERKLE_PLACEHOLDER};
 use super::source::{NodeSource, Overlay};
@@ -134,7 +134,7 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
         base_version: Option<u64>,
         mut changes: Vec<(HashValue, Option<Bytes>)>,
     ) -> TreeResult<HashValue> {
-        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        changes.sort_by_key(|change| change.0);
         let blob_salt = &salts().account_blob;
         let updates: Vec<Update> = changes
             .into_iter()
@@ -268,9 +268,8 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
                 Entry::Child(child) => child,
             });
         }
-        let heap = full_heap(&placed);
         let key = NodeKey::new(self.version, path_key, depth);
-        Ok(self.write_node(key, InternalNode::with_heap(placed, heap)))
+        Ok(self.write_node(key, InternalNode::hashed(placed)))
     }
 
     /// `base` (stored at `base_key`) with `changes` applied; at least two children remain.
@@ -282,19 +281,18 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
         changes: Vec<(usize, Change)>,
     ) -> TreeResult<HashValue> {
         let mut placed = base.children;
-        let mut changed = Vec::with_capacity(changes.len());
+        let mut changed = 0u16;
         for (index, change) in changes {
-            changed.push(index);
+            changed |= 1 << index;
             placed[index] = match change {
                 Change::Remove => None,
                 Change::Pending(pending) => Some(self.place(pending, depth + 1)?),
                 Change::Child(child) => Some(child),
             };
         }
-        let heap = updated_heap(base.heap(), &changed, &placed);
         Ok(self.write_node(
             base_key.with_version(self.version),
-            InternalNode::with_heap(placed, heap),
+            InternalNode::updated(base, placed, changed),
         ))
     }
 
@@ -442,7 +440,7 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
             };
             let mut items = present(updates);
             items.push(moved);
-            items.sort_by(|a, b| a.key.cmp(&b.key));
+            items.sort_by_key(|item| item.key);
             items
         };
         self.build(items, depth)
