@@ -38,7 +38,11 @@ PreparedFields = tuple[BlockNodes, BlockBatch, bytes, list[tuple[int, bytes]], b
 
 class StateTree:
     def __init__(
-        self, multi_get: Callable[[Sequence[bytes]], list[bytes | None]], cache_size: int = 20000, leaf_cache_size: int = 16384
+        self,
+        get: Callable[[bytes], bytes | None],
+        multi_get: Callable[[Sequence[bytes]], list[bytes | None]],
+        cache_size: int = 20000,
+        leaf_cache_size: int = 16384,
     ) -> None: ...
     def prepare_block(
         self,

@@ -31,31 +31,48 @@ use crate::guarded;
 
 const ADDRESS_KEYS_KEPT: usize = 1 << 16;
 
-/// Store reads through the Python store's `multi_get`; a failure keeps the exception.
+/// Store reads through the Python store's `get` (one key) and `multi_get`; a failure
+/// keeps the exception.
 struct PyFetch<'a> {
-    multi_get: &'a Py<PyAny>,
+    store: &'a StoreReads,
     failure: Mutex<Option<PyErr>>,
 }
 
+/// The Python store's read methods.
+struct StoreReads {
+    get: Py<PyAny>,
+    multi_get: Py<PyAny>,
+}
+
+fn value_bytes(value: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(value.cast::<PyBytes>()?.as_bytes().to_vec()))
+}
+
 impl<'a> PyFetch<'a> {
-    fn new(multi_get: &'a Py<PyAny>) -> PyFetch<'a> {
+    fn new(store: &'a StoreReads) -> PyFetch<'a> {
         PyFetch {
-            multi_get,
+            store,
             failure: Mutex::new(None),
         }
     }
 
     fn read(&self, py: Python<'_>, keys: &[NodeKey]) -> PyResult<Vec<Option<Vec<u8>>>> {
+        if let [key] = keys {
+            let value = self
+                .store
+                .get
+                .bind(py)
+                .call1((PyBytes::new(py, key.as_bytes()),))?;
+            return Ok(vec![value_bytes(&value)?]);
+        }
         let list = PyList::new(py, keys.iter().map(|key| PyBytes::new(py, key.as_bytes())))?;
-        let values = self.multi_get.bind(py).call1((list,))?;
+        let values = self.store.multi_get.bind(py).call1((list,))?;
         let mut out = Vec::with_capacity(keys.len());
         for value in values.try_iter()? {
-            let value = value?;
-            out.push(if value.is_none() {
-                None
-            } else {
-                Some(value.cast::<PyBytes>()?.as_bytes().to_vec())
-            });
+            out.push(value_bytes(&value?)?);
         }
         if out.len() != keys.len() {
             return Err(PyValueError::new_err(
@@ -216,7 +233,7 @@ impl BlockBatch {
 #[pyclass(frozen, module = "libra._core")]
 pub struct StateTree {
     cache: NodeCache,
-    multi_get: Py<PyAny>,
+    store: StoreReads,
     address_keys: Mutex<HashMap<[u8; 16], HashValue>>,
 }
 
@@ -406,14 +423,19 @@ fn state_key(key: &[u8]) -> PyResult<HashValue> {
 
 #[pymethods]
 impl StateTree {
-    /// `multi_get(keys) -> values` reads the store; the cache holds about `cache_size`
-    /// internal nodes and `leaf_cache_size` leaves.
+    /// `get(key) -> value` and `multi_get(keys) -> values` read the store; the cache holds
+    /// about `cache_size` internal nodes and `leaf_cache_size` leaves.
     #[new]
-    #[pyo3(signature = (multi_get, cache_size = 20000, leaf_cache_size = 16384))]
-    fn new(multi_get: Py<PyAny>, cache_size: usize, leaf_cache_size: usize) -> StateTree {
+    #[pyo3(signature = (get, multi_get, cache_size = 20000, leaf_cache_size = 16384))]
+    fn new(
+        get: Py<PyAny>,
+        multi_get: Py<PyAny>,
+        cache_size: usize,
+        leaf_cache_size: usize,
+    ) -> StateTree {
         StateTree {
             cache: NodeCache::new(cache_size, leaf_cache_size),
-            multi_get,
+            store: StoreReads { get, multi_get },
             address_keys: Mutex::new(HashMap::new()),
         }
     }
@@ -458,7 +480,7 @@ impl StateTree {
             let overlays: Vec<Arc<Overlay>> =
                 ancestors.iter().map(|block| block.nodes.clone()).collect();
             drop(ancestors);
-            let fetch = PyFetch::new(&self.multi_get);
+            let fetch = PyFetch::new(&self.store);
             let mut source = BlockSource::new(&overlays, &self.cache, &fetch);
             if first_version > 0 {
                 source
@@ -523,7 +545,7 @@ impl StateTree {
     /// `root_hash(reader, version)`.
     fn root_hash<'py>(&self, py: Python<'py>, version: u64) -> PyResult<Bound<'py, PyBytes>> {
         guarded(|| {
-            let fetch = PyFetch::new(&self.multi_get);
+            let fetch = PyFetch::new(&self.store);
             let root = reads::root_hash(&self.committed(&fetch), version)
                 .map_err(|err| fetch.error(py, err))?;
             Ok(PyBytes::new(py, &root))
@@ -539,7 +561,7 @@ impl StateTree {
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
         guarded(|| {
             let key = state_key(key)?;
-            let fetch = PyFetch::new(&self.multi_get);
+            let fetch = PyFetch::new(&self.store);
             let blob = reads::get_blob(&self.committed(&fetch), version, &key)
                 .map_err(|err| fetch.error(py, err))?;
             Ok(blob.map(|blob| PyBytes::new(py, &blob)))
@@ -555,7 +577,7 @@ impl StateTree {
     ) -> PyResult<Bound<'py, PyTuple>> {
         guarded(|| {
             let key = state_key(key)?;
-            let fetch = PyFetch::new(&self.multi_get);
+            let fetch = PyFetch::new(&self.store);
             let (blob, leaf, siblings) =
                 reads::get_with_proof(&self.committed(&fetch), version, &key)
                     .map_err(|err| fetch.error(py, err))?;

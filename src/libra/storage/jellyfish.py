@@ -539,6 +539,8 @@ class TreeUpdater:
 
     A version that only gives existing keys new blobs (a payment) takes
     :meth:`_overwrite`, which writes the same bytes as the general path with less work.
+    The native core's ``core/engine/src/storage/tree.rs`` ports the general path call
+    for call (the stale-index lists depend on the order of the calls): change both.
     """
 
     def __init__(self, reader: NodeSource, batch: WriteBatch, *, fast_path: bool = True) -> None:

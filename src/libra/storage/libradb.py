@@ -48,6 +48,20 @@ reader sees either the old or the new tip and every version it can name is in th
 store. The one visible race is pruning: a read of the oldest version in the window
 that loses the race against a commit pruning it gets a :class:`StorageError`
 ("pruned"), never wrong data.
+
+Native path (``LIBRA_CORE=native``, or ``native_tree=True``): the state tree, the event
+and transaction accumulators and the infos of a whole block are computed by one call
+into ``libra._core`` (``core/engine/src/storage``), which writes exactly the bytes the
+Python path writes (``tests/unit/native/test_storage_*.py``). It reads the block's
+inputs holding the GIL, pins the base-tree nodes on the block's paths (one batched
+``multi_get`` per tree level for what its cache lacks), then computes with the GIL
+released. Committed nodes are cached natively (the shared cache takes its own lock,
+held only for map operations) and the tree's reads (blobs, proofs, roots) go through
+it; a block's nodes and puts stay native (``PreparedBlock.nodes`` is a
+``BlockNodes``, its batch a ``BlockBatch`` that fills the RocksDB batch itself). Input
+the native side does not take as given (a wrong length, another type) makes it decline,
+and the Python path computes the block (and raises its error); such a block's nodes and
+puts are then handed to the native side, so chains may mix both.
 """
 
 from __future__ import annotations
@@ -279,7 +293,7 @@ class LibraDB(ProofReads):
         # only the deep verification and the blocks the native core declines.
         self._tree: _core.StateTree | None = None
         if core is not None:
-            self._tree = core.StateTree(store.multi_get, node_cache_size, leaf_cache_size)
+            self._tree = core.StateTree(store.get, store.multi_get, node_cache_size, leaf_cache_size)
         self._next_version = self._read_meta_u64(schema.META_NEXT_VERSION, 0)
         self._pruned = self._read_meta_u64(schema.META_PRUNED, 0)
         latest = store.get(schema.META_LATEST_LEDGER_INFO)

@@ -59,7 +59,9 @@ class Trees:
 
     def __post_init__(self) -> None:
         self.reader = NodeReader(self.python_store.get, self.cache_size, self.cache_size)
-        self.tree = _core.StateTree(self.native_store.multi_get, self.cache_size, self.cache_size)
+        self.tree = _core.StateTree(
+            self.native_store.get, self.native_store.multi_get, self.cache_size, self.cache_size
+        )
 
     def prepare(self, versions: list[dict[bytes, bytes | None]], ancestors: list[Prepared]) -> Prepared:
         first = ancestors[-1].first_version + len(ancestors[-1].versions) if ancestors else self.next_version
