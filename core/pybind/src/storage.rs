@@ -16,15 +16,16 @@ use libra_engine::hashing::HashValue;
 use libra_engine::storage::accumulator::{leaves_of, Frozen};
 use libra_engine::storage::block::{write_block, EventInput, VersionInput};
 use libra_engine::storage::cache::NodeCache;
-use libra_engine::storage::node::{decode, Bytes, NodeKey, StoreKey};
+use libra_engine::storage::node::{decode, NodeKey, StoreKey};
+use libra_engine::storage::puts::Puts;
 use libra_engine::storage::reads;
 use libra_engine::storage::salts::account_key;
 use libra_engine::storage::source::{BlockSource, Committed, Fetch, Overlay};
-use libra_engine::storage::tree::Op;
 use libra_engine::storage::{TreeError, TreeResult};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyTuple, PyType};
 
 use crate::guarded;
@@ -184,7 +185,7 @@ impl BlockNodes {
 /// The puts of a prepared block's write batch, in the order the Python store makes them.
 #[pyclass(frozen, module = "libra._core")]
 pub struct BlockBatch {
-    ops: Vec<Op>,
+    puts: Puts,
 }
 
 #[pymethods]
@@ -192,17 +193,17 @@ impl BlockBatch {
     /// A batch from `(key, value)` pairs (a block the Python store prepared).
     #[staticmethod]
     fn from_items(items: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<BlockBatch> {
-        let mut ops = Vec::with_capacity(items.len());
+        let mut puts = Puts::default();
         for (key, value) in items {
             let key = StoreKey::from_bytes(&key)
                 .ok_or_else(|| PyValueError::new_err("a block's keys are at most 42 bytes"))?;
-            ops.push((key, Bytes::from(value)));
+            puts.push(key, &[&value]);
         }
-        Ok(BlockBatch { ops })
+        Ok(BlockBatch { puts })
     }
 
     fn __len__(&self) -> usize {
-        self.ops.len()
+        self.puts.len()
     }
 
     fn items<'py>(
@@ -211,9 +212,9 @@ impl BlockBatch {
     ) -> PyResult<Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
         guarded(|| {
             Ok(self
-                .ops
+                .puts
                 .iter()
-                .map(|(key, value)| (PyBytes::new(py, key.as_bytes()), PyBytes::new(py, value)))
+                .map(|(key, value)| (PyBytes::new(py, key), PyBytes::new(py, value)))
                 .collect())
         })
     }
@@ -221,8 +222,8 @@ impl BlockBatch {
     /// Calls `put(key, value)` for every put, in order (fills a RocksDB write batch).
     fn fill(&self, py: Python<'_>, put: &Bound<'_, PyAny>) -> PyResult<()> {
         guarded(|| {
-            for (key, value) in &self.ops {
-                put.call1((PyBytes::new(py, key.as_bytes()), PyBytes::new(py, value)))?;
+            for (key, value) in self.puts.iter() {
+                put.call1((PyBytes::new(py, key), PyBytes::new(py, value)))?;
             }
             Ok(())
         })
@@ -241,6 +242,11 @@ fn exact_bytes<'a, 'py>(value: &'a Bound<'py, PyAny>) -> Option<&'a Bound<'py, P
     value.cast_exact::<PyBytes>().ok()
 }
 
+/// An exact `bytes` object, read in place (no copy) even without the GIL.
+fn backed(value: &Bound<'_, PyAny>) -> Option<PyBackedBytes> {
+    exact_bytes(value).map(|bytes| PyBackedBytes::from(bytes.clone()))
+}
+
 fn exact_u64(value: &Bound<'_, PyAny>) -> Option<u64> {
     if value.is_exact_instance_of::<PyInt>() {
         value.extract::<u64>().ok()
@@ -250,7 +256,7 @@ fn exact_u64(value: &Bound<'_, PyAny>) -> Option<u64> {
 }
 
 struct Extracted<'py> {
-    versions: Vec<VersionInput>,
+    versions: Vec<VersionInput<PyBackedBytes>>,
     keys: Vec<HashValue>,
     changed: Bound<'py, PyDict>,
 }
@@ -284,9 +290,7 @@ impl StateTree {
         for (offset, txn) in transactions.try_iter()?.enumerate() {
             let txn = txn?;
             let version = first_version + offset as u64;
-            let Some(transaction) = exact_bytes(&txn.getattr(intern!(py, "transaction_bytes"))?)
-                .map(|b| Bytes::from(b.as_bytes()))
-            else {
+            let Some(transaction) = backed(&txn.getattr(intern!(py, "transaction_bytes"))?) else {
                 return Ok(None);
             };
             let blobs = txn.getattr(intern!(py, "account_blobs"))?;
@@ -318,10 +322,10 @@ impl StateTree {
                 let blob_bytes = if blob.is_none() {
                     None
                 } else {
-                    let Some(blob) = exact_bytes(&blob) else {
+                    let Some(blob) = backed(&blob) else {
                         return Ok(None);
                     };
-                    Some(Bytes::from(blob.as_bytes()))
+                    Some(blob)
                 };
                 keys.push(key);
                 changes.push((key, blob_bytes));
@@ -340,9 +344,7 @@ impl StateTree {
                 else {
                     return Ok(None);
                 };
-                let Some(bytes) = exact_bytes(&event.getattr(intern!(py, "event_bytes"))?)
-                    .map(|b| b.as_bytes().to_vec())
-                else {
+                let Some(bytes) = backed(&event.getattr(intern!(py, "event_bytes"))?) else {
                     return Ok(None);
                 };
                 events.push(EventInput {
@@ -359,10 +361,10 @@ impl StateTree {
             };
             let status = txn.getattr(intern!(py, "status"))?;
             let status = match exact_u64(&status.getattr(intern!(py, "kind"))?) {
-                Some(0) => vec![0],
+                Some(0) => None,
                 _ => match status.call_method0(intern!(py, "to_bcs")) {
                     Ok(encoded) => match exact_bytes(&encoded) {
-                        Some(encoded) => encoded.as_bytes().to_vec(),
+                        Some(encoded) => Some(encoded.as_bytes().to_vec()),
                         None => return Ok(None),
                     },
                     Err(_) => return Ok(None),
@@ -384,9 +386,7 @@ impl StateTree {
                 };
                 Some((address, sequence_number))
             };
-            let Some(write_set) = exact_bytes(&txn.getattr(intern!(py, "write_set_bytes"))?)
-                .map(|b| Bytes::from(b.as_bytes()))
-            else {
+            let Some(write_set) = backed(&txn.getattr(intern!(py, "write_set_bytes"))?) else {
                 return Ok(None);
             };
             versions.push(VersionInput {
@@ -489,7 +489,7 @@ impl StateTree {
             }
             let versions = extracted.versions;
             let output = py
-                .detach(|| write_block(&source, versions, first_version, base_frozen))
+                .detach(|| write_block(&source, &versions, first_version, base_frozen))
                 .map_err(|err| fetch.error(py, err))?;
             let mut hashes = Vec::with_capacity(output.hashes.len() * 96);
             for entry in &output.hashes {
@@ -512,7 +512,7 @@ impl StateTree {
                     },
                 )?
                 .into_any(),
-                Bound::new(py, BlockBatch { ops: output.ops })?.into_any(),
+                Bound::new(py, BlockBatch { puts: output.puts })?.into_any(),
                 PyBytes::new(py, &hashes).into_any(),
                 frozen.into_any(),
                 PyBytes::new(py, &output.root).into_any(),

@@ -10,36 +10,38 @@
 use crate::hashing::HashValue;
 
 use super::accumulator::{accumulator_root, accumulator_root_of_leaves, append_leaves, Frozen};
-use super::node::{Bytes, StoreKey};
+use super::node::StoreKey;
+use super::puts::Puts;
 use super::salts::salts;
 use super::source::{NodeSource, Overlay};
 use super::sponge::hash_with_seed;
-use super::tree::{Op, TreeWriter};
+use super::tree::TreeWriter;
 use super::TreeResult;
 
 /// One emitted event (its key is 24 bytes).
-pub struct EventInput {
+pub struct EventInput<B> {
     pub key: [u8; 24],
     pub sequence_number: u64,
-    pub bytes: Vec<u8>,
+    pub bytes: B,
 }
 
-/// What the store receives for one version (`TransactionToCommit`, checked).
-pub struct VersionInput {
-    pub transaction: Bytes,
+/// What the store receives for one version (`TransactionToCommit`, checked); `B` holds
+/// bytes where they are (the Python objects, read in place).
+pub struct VersionInput<B> {
+    pub transaction: B,
     /// State key (hash of the address) -> new blob, None deletes; keys distinct.
-    pub changes: Vec<(HashValue, Option<Bytes>)>,
-    pub events: Vec<EventInput>,
+    pub changes: Vec<(HashValue, Option<B>)>,
+    pub events: Vec<EventInput<B>>,
     pub gas_used: u64,
-    /// The `KeptVMStatus` BCS.
-    pub status: Vec<u8>,
+    /// The `KeptVMStatus` BCS; None for `Executed` (the byte 0).
+    pub status: Option<Vec<u8>>,
     pub sender: Option<([u8; 16], u64)>,
-    pub write_set: Bytes,
+    pub write_set: B,
 }
 
 /// What a prepared block holds.
 pub struct BlockOutput {
-    pub ops: Vec<Op>,
+    pub puts: Puts,
     /// The nodes of the last version's tree written by the block.
     pub overlay: Overlay,
     /// Per version: transaction hash, state root, event root.
@@ -65,13 +67,15 @@ pub fn encode_transaction_info(hashes: &[HashValue; 3], gas_used: u64, status: &
     out
 }
 
+const EXECUTED: [u8; 1] = [0];
+
 /// Computes the block of `versions` starting at `first_version` on top of `source` (the
 /// parent's state) and of the accumulator `frozen` (whose leaves are the versions before).
 ///
 /// Panics if `frozen` does not describe `first_version` leaves (the caller checks).
-pub fn write_block(
+pub fn write_block<B: AsRef<[u8]>>(
     source: &impl NodeSource,
-    versions: Vec<VersionInput>,
+    versions: &[VersionInput<B>],
     first_version: u64,
     mut frozen: Frozen,
 ) -> TreeResult<BlockOutput> {
@@ -81,57 +85,58 @@ pub fn write_block(
     let mut hashes = Vec::with_capacity(versions.len());
     let mut leaves = Vec::with_capacity(versions.len());
     let count = versions.len() as u64;
-    for (offset, input) in versions.into_iter().enumerate() {
+    for (offset, input) in versions.iter().enumerate() {
         let version = first_version + offset as u64;
-        let state_root = writer.apply(version, base, input.changes)?;
+        let changes = input
+            .changes
+            .iter()
+            .map(|(key, blob)| (*key, blob.as_ref().map(AsRef::as_ref)))
+            .collect();
+        let state_root = writer.apply(version, base, changes)?;
         base = Some(version);
         let packed = version.to_be_bytes();
+        let puts = &mut writer.puts;
         let mut event_hashes = Vec::with_capacity(input.events.len());
         for (index, event) in input.events.iter().enumerate() {
-            event_hashes.push(hash_with_seed(&salts.contract_event, &event.bytes));
+            let bytes = event.bytes.as_ref();
+            event_hashes.push(hash_with_seed(&salts.contract_event, bytes));
             let mut position = [0u8; 12];
             position[..8].copy_from_slice(&packed);
             position[8..].copy_from_slice(&(index as u32).to_be_bytes());
             let sequence = event.sequence_number.to_be_bytes();
-            let mut value = Vec::with_capacity(32 + event.bytes.len());
-            value.extend_from_slice(&event.key);
-            value.extend_from_slice(&sequence);
-            value.extend_from_slice(&event.bytes);
-            writer.ops.push((key_of(b'E', &[&position]), value.into()));
-            writer.ops.push((
-                key_of(b'K', &[&event.key, &sequence]),
-                Bytes::from(&position[..]),
-            ));
+            puts.push(key_of(b'E', &[&position]), &[&event.key, &sequence, bytes]);
+            puts.push(key_of(b'K', &[&event.key, &sequence]), &[&position]);
         }
         let event_root = accumulator_root_of_leaves(&salts.event_accumulator, &event_hashes);
+        let transaction = input.transaction.as_ref();
         let info_hashes = [
-            hash_with_seed(&salts.transaction, &input.transaction),
+            hash_with_seed(&salts.transaction, transaction),
             state_root,
             event_root,
         ];
-        let info = encode_transaction_info(&info_hashes, input.gas_used, &input.status);
+        let status = input.status.as_deref().unwrap_or(&EXECUTED);
+        let info = encode_transaction_info(&info_hashes, input.gas_used, status);
         leaves.push(hash_with_seed(&salts.transaction_info, &info));
         hashes.push(info_hashes);
-        writer
-            .ops
-            .push((key_of(b'T', &[&packed]), input.transaction));
-        writer.ops.push((key_of(b'I', &[&packed]), info.into()));
-        if !input.write_set.is_empty() {
-            writer.ops.push((key_of(b'W', &[&packed]), input.write_set));
+        puts.push(key_of(b'T', &[&packed]), &[transaction]);
+        puts.push(key_of(b'I', &[&packed]), &[&info]);
+        let write_set = input.write_set.as_ref();
+        if !write_set.is_empty() {
+            puts.push(key_of(b'W', &[&packed]), &[write_set]);
         }
         if let Some((sender, sequence_number)) = input.sender {
-            writer.ops.push((
+            puts.push(
                 key_of(b'Q', &[&sender, &sequence_number.to_be_bytes()]),
-                Bytes::from(&packed[..]),
-            ));
+                &[&packed],
+            );
         }
     }
     for (level, index, hash) in append_leaves(&salts.transaction_accumulator, &mut frozen, &leaves)
     {
-        writer.ops.push((
+        writer.puts.push(
             key_of(b'A', &[&[level as u8], &index.to_be_bytes()]),
-            Bytes::from(&hash[..]),
-        ));
+            &[&hash],
+        );
     }
     let roots: Vec<HashValue> = frozen.iter().map(|(_, hash)| *hash).collect();
     let root = accumulator_root(
@@ -141,7 +146,7 @@ pub fn write_block(
     )
     .expect("the frozen stack describes the versions before the block");
     Ok(BlockOutput {
-        ops: writer.ops,
+        puts: writer.puts,
         overlay: writer.overlay,
         hashes,
         frozen,

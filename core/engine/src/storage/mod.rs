@@ -18,6 +18,7 @@ pub mod accumulator;
 pub mod block;
 pub mod cache;
 pub mod node;
+pub mod puts;
 pub mod reads;
 pub mod salts;
 pub mod source;

@@ -13,7 +13,7 @@
 //! slot 1 is the root, slot `j` has children `2j` and `2j+1`, slot `16 + nibble` is a
 //! child) where an empty half is the placeholder and a half holding one leaf is that leaf.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use crate::hashing::HashValue;
 
@@ -26,9 +26,6 @@ const LEAF: u8 = 1;
 const NULL: u8 = 2;
 pub const NULL_NODE: [u8; 1] = [NULL];
 const MAX_KEY: usize = 42;
-
-/// Immutable shared bytes (a stored value).
-pub type Bytes = Arc<[u8]>;
 
 /// The storage key of a node; zero beyond `len`, so the derived equality holds.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -370,53 +367,51 @@ impl InternalNode {
         self.children.iter().filter(|c| c.is_some()).count()
     }
     /// `encode_internal`: header, then (version, hash) per child in nibble order.
-    pub fn encode(&self) -> Bytes {
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
         let mut existence = 0u16;
         let mut leaves = 0u16;
-        let mut out = [0u8; 5 + 40 * 16];
-        out[0] = INTERNAL;
-        let mut len = 5;
         for (index, child) in self.children.iter().enumerate() {
             if let Some(child) = child {
                 existence |= 1 << index;
                 if child.leaf {
                     leaves |= 1 << index;
                 }
-                out[len..len + 8].copy_from_slice(&child.version.to_be_bytes());
-                out[len + 8..len + 40].copy_from_slice(&child.hash);
-                len += 40;
             }
         }
-        out[1..3].copy_from_slice(&existence.to_be_bytes());
-        out[3..5].copy_from_slice(&leaves.to_be_bytes());
-        Arc::from(&out[..len])
+        out.push(INTERNAL);
+        out.extend_from_slice(&existence.to_be_bytes());
+        out.extend_from_slice(&leaves.to_be_bytes());
+        for child in self.children.iter().flatten() {
+            out.extend_from_slice(&child.version.to_be_bytes());
+            out.extend_from_slice(&child.hash);
+        }
     }
 }
 
 /// A leaf node: its stored bytes `01 | key | value hash | blob`.
 #[derive(Debug, Clone)]
 pub struct LeafNode {
-    raw: Bytes,
+    raw: Vec<u8>,
 }
 
 impl LeafNode {
     /// A leaf from its encoding (at least 65 bytes: checked by the callers).
-    pub fn from_raw(raw: Bytes) -> LeafNode {
+    pub fn from_raw(raw: Vec<u8>) -> LeafNode {
         debug_assert!(raw.len() >= 65 && raw[0] == LEAF);
         LeafNode { raw }
     }
 
     /// `encode_leaf`.
-    pub fn encode(key: &HashValue, value_hash: &HashValue, blob: &[u8]) -> Bytes {
+    pub fn encode(key: &HashValue, value_hash: &HashValue, blob: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(65 + blob.len());
         out.push(LEAF);
         out.extend_from_slice(key);
         out.extend_from_slice(value_hash);
         out.extend_from_slice(blob);
-        out.into()
+        out
     }
 
-    pub fn raw(&self) -> &Bytes {
+    pub fn raw(&self) -> &[u8] {
         &self.raw
     }
 
@@ -457,12 +452,18 @@ impl Node {
     }
 
     /// `encode_node`: the canonical encoding (what the Python store writes for a copy).
-    pub fn encode(&self) -> Bytes {
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
         match self {
-            Node::Null => Arc::from(&NULL_NODE[..]),
-            Node::Leaf(leaf) => leaf.raw.clone(),
-            Node::Internal(internal) => internal.encode(),
+            Node::Null => out.extend_from_slice(&NULL_NODE),
+            Node::Leaf(leaf) => out.extend_from_slice(&leaf.raw),
+            Node::Internal(internal) => internal.encode_into(out),
         }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
     }
 
     pub fn is_leaf(&self) -> bool {
@@ -482,9 +483,7 @@ pub fn decode(data: &[u8]) -> TreeResult<Node> {
                     "corrupt state tree node (short leaf)".into(),
                 ));
             }
-            Ok(Node::Leaf(LeafNode {
-                raw: Arc::from(data),
-            }))
+            Ok(Node::Leaf(LeafNode { raw: data.to_vec() }))
         }
         NULL => Ok(Node::Null),
         INTERNAL => {
@@ -578,7 +577,7 @@ mod tests {
         let mut children: Children = [None; 16];
         children[2] = child(5, 1, true);
         children[9] = child(6, 2, false);
-        let encoded = InternalNode::new(children).encode();
+        let encoded = Node::Internal(InternalNode::new(children)).encode();
         assert_eq!(encoded.len(), 5 + 80);
         assert_eq!(&encoded[..5], &[0, 0x02, 0x04, 0x00, 0x04]);
         let Node::Internal(decoded) = decode(&encoded).unwrap() else {

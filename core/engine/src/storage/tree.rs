@@ -5,7 +5,7 @@
 //! path only. The order of calls is the Python order, because the stale-index entry of a
 //! version lists the nodes it replaces in the order they are met.
 //!
-//! New nodes go to `ops` (the block's write batch) and to `overlay`; at the end of each
+//! New nodes go to `puts` (the block's write batch) and to `overlay`; at the end of each
 //! version the nodes it replaced leave the overlay (they stay in the batch), so the overlay
 //! ends up holding the last version's tree only, which is all a child block reads.
 
@@ -14,9 +14,9 @@ use std::sync::Arc;
 use crate::hashing::HashValue;
 
 use super::node::{
-    nibble, with_nibble, Bytes, Child, Children, InternalNode, LeafNode, Node, NodeKey, StoreKey,
-    NULL_NODE,
+    nibble, with_nibble, Child, Children, InternalNode, LeafNode, Node, NodeKey, StoreKey,
 };
+use super::puts::Puts;
 use super::salts::{leaf_hash, salts, SPARSE_MERKLE_PLACEHOLDER};
 use super::source::{NodeSource, Overlay};
 use super::sponge::hash_with_seed;
@@ -25,14 +25,11 @@ use super::{TreeError, TreeResult};
 const STALE_TABLE: u8 = b'S';
 const ROOT_PATH: HashValue = [0; 32];
 
-/// One put of a write batch.
-pub type Op = (StoreKey, Bytes);
-
 /// A leaf that ends up somewhere in the new tree, written once its depth is known (`_Pending`).
 struct Pending {
     key: HashValue,
     /// The encoded leaf, or None to load it from `old` (a leaf that moves).
-    value: Option<Bytes>,
+    value: Option<Vec<u8>>,
     old: Option<OldLeaf>,
     hash: HashValue,
 }
@@ -88,7 +85,7 @@ fn present(updates: Vec<Update>) -> Vec<Pending> {
 pub struct TreeWriter<'s, S: NodeSource> {
     source: &'s S,
     pub overlay: Overlay,
-    pub ops: Vec<Op>,
+    pub puts: Puts,
     version: u64,
     replaced: Vec<NodeKey>,
 }
@@ -98,7 +95,7 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
         TreeWriter {
             source,
             overlay: Overlay::default(),
-            ops: Vec::new(),
+            puts: Puts::default(),
             version: 0,
             replaced: Vec::new(),
         }
@@ -110,18 +107,19 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
         &mut self,
         version: u64,
         base_version: Option<u64>,
-        changes: Vec<(HashValue, Option<Bytes>)>,
+        changes: Vec<(HashValue, Option<&[u8]>)>,
     ) -> TreeResult<HashValue> {
         self.version = version;
         let result = self.apply_version(base_version, changes);
         if result.is_ok() && !self.replaced.is_empty() {
             let key =
                 StoreKey::from_parts(STALE_TABLE, &[&version.to_be_bytes()]).expect("a short key");
-            let mut value = Vec::with_capacity(self.replaced.len() * 14);
-            for replaced in &self.replaced {
-                value.extend_from_slice(replaced.as_bytes());
-            }
-            self.ops.push((key, value.into()));
+            let replaced = &self.replaced;
+            self.puts.push_with(key, |out| {
+                for node_key in replaced {
+                    out.extend_from_slice(node_key.as_bytes());
+                }
+            });
         }
         for key in self.replaced.drain(..) {
             self.overlay.remove(&key);
@@ -132,7 +130,7 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
     fn apply_version(
         &mut self,
         base_version: Option<u64>,
-        mut changes: Vec<(HashValue, Option<Bytes>)>,
+        mut changes: Vec<(HashValue, Option<&[u8]>)>,
     ) -> TreeResult<HashValue> {
         changes.sort_by_key(|change| change.0);
         let blob_salt = &salts().account_blob;
@@ -140,10 +138,10 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
             .into_iter()
             .map(|(key, blob)| {
                 let pending = blob.map(|blob| {
-                    let value_hash = hash_with_seed(blob_salt, &blob);
+                    let value_hash = hash_with_seed(blob_salt, blob);
                     Pending {
                         key,
-                        value: Some(LeafNode::encode(&key, &value_hash, &blob)),
+                        value: Some(LeafNode::encode(&key, &value_hash, blob)),
                         old: None,
                         hash: leaf_hash(&key, &value_hash),
                     }
@@ -171,8 +169,9 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
         }
     }
 
-    fn put(&mut self, key: NodeKey, value: Bytes, node: Arc<Node>) {
-        self.ops.push((key.into(), value));
+    /// Writes `node` (its canonical encoding) under `key`, and keeps it for later reads.
+    fn put(&mut self, key: NodeKey, node: Arc<Node>) {
+        self.puts.push_with(key.into(), |out| node.encode_into(out));
         self.overlay.insert(key, node);
     }
 
@@ -184,10 +183,9 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
     fn copy_root(&mut self, base_version: u64) -> TreeResult<HashValue> {
         let old_key = NodeKey::new(base_version, &ROOT_PATH, 0);
         let root = self.read(&old_key)?;
-        let value = root.encode();
         self.mark_stale(old_key);
         let hash = root.hash();
-        self.put(NodeKey::new(self.version, &ROOT_PATH, 0), value, root);
+        self.put(NodeKey::new(self.version, &ROOT_PATH, 0), root);
         Ok(hash)
     }
 
@@ -195,7 +193,7 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
         match result {
             Outcome::Empty => {
                 let key = NodeKey::new(self.version, &ROOT_PATH, 0);
-                self.put(key, Arc::from(&NULL_NODE[..]), Arc::new(Node::Null));
+                self.put(key, Arc::new(Node::Null));
                 Ok(SPARSE_MERKLE_PLACEHOLDER)
             }
             Outcome::Leaf(pending) => {
@@ -229,8 +227,7 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
             }
         }
         let key = NodeKey::new(self.version, &leaf.key, depth);
-        let node = Arc::new(Node::Leaf(LeafNode::from_raw(value.clone())));
-        self.put(key, value, node);
+        self.put(key, Arc::new(Node::Leaf(LeafNode::from_raw(value))));
         Ok(Child {
             version: self.version,
             hash: leaf.hash,
@@ -238,9 +235,9 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
         })
     }
 
-    fn load_leaf_value(&self, key: &NodeKey) -> TreeResult<Bytes> {
+    fn load_leaf_value(&self, key: &NodeKey) -> TreeResult<Vec<u8>> {
         match &*self.read(key)? {
-            Node::Leaf(leaf) => Ok(leaf.raw().clone()),
+            Node::Leaf(leaf) => Ok(leaf.raw().to_vec()),
             _ => Err(TreeError::Corrupt(
                 "corrupt state tree: expected a leaf".into(),
             )),
@@ -249,8 +246,7 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
 
     fn write_node(&mut self, key: NodeKey, node: InternalNode) -> HashValue {
         let hash = node.hash();
-        let value = node.encode();
-        self.put(key, value, Arc::new(Node::Internal(node)));
+        self.put(key, Arc::new(Node::Internal(node)));
         hash
     }
 
