@@ -186,6 +186,41 @@ impl BlockNodes {
 #[pyclass(frozen, module = "libra._core")]
 pub struct BlockBatch {
     puts: Puts,
+    /// Where the value buffer goes back when the batch is dropped (its block committed).
+    pool: Option<Arc<BufferPool>>,
+}
+
+/// Value buffers of dropped batches, for the next blocks (a few: chains are short).
+#[derive(Default)]
+struct BufferPool {
+    buffers: Mutex<Vec<Vec<u8>>>,
+}
+
+const BUFFERS_KEPT: usize = 4;
+
+impl BufferPool {
+    fn take(&self) -> Vec<u8> {
+        self.buffers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    fn give(&self, buffer: Vec<u8>) {
+        let mut buffers = self.buffers.lock().unwrap_or_else(|p| p.into_inner());
+        if buffers.len() < BUFFERS_KEPT {
+            buffers.push(buffer);
+        }
+    }
+}
+
+impl Drop for BlockBatch {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            pool.give(std::mem::take(&mut self.puts).into_buffer());
+        }
+    }
 }
 
 #[pymethods]
@@ -199,7 +234,7 @@ impl BlockBatch {
                 .ok_or_else(|| PyValueError::new_err("a block's keys are at most 42 bytes"))?;
             puts.push(key, &[&value]);
         }
-        Ok(BlockBatch { puts })
+        Ok(BlockBatch { puts, pool: None })
     }
 
     fn __len__(&self) -> usize {
@@ -235,6 +270,7 @@ impl BlockBatch {
 pub struct StateTree {
     cache: NodeCache,
     store: StoreReads,
+    buffers: Arc<BufferPool>,
     address_keys: Mutex<HashMap<[u8; 16], HashValue>>,
 }
 
@@ -436,6 +472,7 @@ impl StateTree {
         StateTree {
             cache: NodeCache::new(cache_size, leaf_cache_size),
             store: StoreReads { get, multi_get },
+            buffers: Arc::default(),
             address_keys: Mutex::new(HashMap::new()),
         }
     }
@@ -488,8 +525,9 @@ impl StateTree {
                     .map_err(|err| fetch.error(py, err))?;
             }
             let versions = extracted.versions;
+            let buffer = self.buffers.take();
             let output = py
-                .detach(|| write_block(&source, &versions, first_version, base_frozen))
+                .detach(|| write_block(&source, &versions, first_version, base_frozen, buffer))
                 .map_err(|err| fetch.error(py, err))?;
             let mut hashes = Vec::with_capacity(output.hashes.len() * 96);
             for entry in &output.hashes {
@@ -512,7 +550,14 @@ impl StateTree {
                     },
                 )?
                 .into_any(),
-                Bound::new(py, BlockBatch { puts: output.puts })?.into_any(),
+                Bound::new(
+                    py,
+                    BlockBatch {
+                        puts: output.puts,
+                        pool: Some(self.buffers.clone()),
+                    },
+                )?
+                .into_any(),
                 PyBytes::new(py, &hashes).into_any(),
                 frozen.into_any(),
                 PyBytes::new(py, &output.root).into_any(),

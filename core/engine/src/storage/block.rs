@@ -69,18 +69,39 @@ pub fn encode_transaction_info(hashes: &[HashValue; 3], gas_used: u64, status: &
 
 const EXECUTED: [u8; 1] = [0];
 
+/// About the bytes a block writes (sized up front, so the buffer is not copied as it grows):
+/// its inputs, a leaf per change, and the internal nodes above it (~1 KB).
+fn estimated_bytes<B: AsRef<[u8]>>(versions: &[VersionInput<B>]) -> usize {
+    versions
+        .iter()
+        .map(|v| {
+            let changes: usize = v
+                .changes
+                .iter()
+                .map(|(_, blob)| blob.as_ref().map_or(0, |b| b.as_ref().len()) + 1100)
+                .sum();
+            let events: usize = v.events.iter().map(|e| e.bytes.as_ref().len() + 60).sum();
+            v.transaction.as_ref().len() + v.write_set.as_ref().len() + changes + events + 300
+        })
+        .sum()
+}
+
 /// Computes the block of `versions` starting at `first_version` on top of `source` (the
 /// parent's state) and of the accumulator `frozen` (whose leaves are the versions before).
 ///
-/// Panics if `frozen` does not describe `first_version` leaves (the caller checks).
+/// Panics if `frozen` does not describe `first_version` leaves (the caller checks);
+/// `buffer` is memory to write the puts' values into (a finished block's, so that its
+/// pages are not faulted in again).
 pub fn write_block<B: AsRef<[u8]>>(
     source: &impl NodeSource,
     versions: &[VersionInput<B>],
     first_version: u64,
     mut frozen: Frozen,
+    buffer: Vec<u8>,
 ) -> TreeResult<BlockOutput> {
     let salts = salts();
     let mut writer = TreeWriter::new(source);
+    writer.puts = Puts::in_buffer(buffer, versions.len() * 24, estimated_bytes(versions));
     let mut base = first_version.checked_sub(1);
     let mut hashes = Vec::with_capacity(versions.len());
     let mut leaves = Vec::with_capacity(versions.len());

@@ -10,11 +10,19 @@ pub struct Puts {
 }
 
 impl Puts {
-    pub fn with_capacity(puts: usize, bytes: usize) -> Puts {
+    /// Puts written into `buffer` (emptied first; its memory is reused).
+    pub fn in_buffer(mut buffer: Vec<u8>, puts: usize, bytes: usize) -> Puts {
+        buffer.clear();
+        buffer.reserve(bytes);
         Puts {
             entries: Vec::with_capacity(puts),
-            data: Vec::with_capacity(bytes),
+            data: buffer,
         }
+    }
+
+    /// The value buffer, for reuse by a later block.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.data
     }
 
     /// Puts `key -> parts…` (the value is the parts joined).
