@@ -129,7 +129,7 @@ pub struct BlockNodes {
 impl BlockNodes {
     /// Nodes from their encodings (a block the Python store prepared).
     #[staticmethod]
-    fn from_encoded(entries: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<BlockNodes> {
+    fn from_encoded(entries: Vec<(PyBackedBytes, PyBackedBytes)>) -> PyResult<BlockNodes> {
         guarded(|| {
             let mut nodes = Overlay::default();
             for (key, value) in entries {
@@ -227,7 +227,7 @@ impl Drop for BlockBatch {
 impl BlockBatch {
     /// A batch from `(key, value)` pairs (a block the Python store prepared).
     #[staticmethod]
-    fn from_items(items: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<BlockBatch> {
+    fn from_items(items: Vec<(PyBackedBytes, PyBackedBytes)>) -> PyResult<BlockBatch> {
         let mut puts = Puts::default();
         for (key, value) in items {
             let key = StoreKey::from_bytes(&key)
@@ -490,13 +490,13 @@ impl StateTree {
         transactions: &Bound<'py, PyAny>,
         first_version: u64,
         ancestors: Vec<PyRef<'py, BlockNodes>>,
-        frozen: Vec<(u32, Vec<u8>)>,
+        frozen: Vec<(u32, PyBackedBytes)>,
         state_keys: bool,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         guarded(|| {
             let mut base_frozen = Frozen::with_capacity(frozen.len());
             for (level, hash) in frozen {
-                let Ok(hash) = HashValue::try_from(hash.as_slice()) else {
+                let Ok(hash) = HashValue::try_from(&hash[..]) else {
                     return Ok(None);
                 };
                 if level >= 64 {
@@ -571,18 +571,6 @@ impl StateTree {
     fn publish(&self, nodes: &BlockNodes) -> PyResult<()> {
         guarded(|| {
             self.cache.publish(nodes.nodes.iter());
-            Ok(())
-        })
-    }
-
-    /// Drops pruned nodes from the cache.
-    fn forget(&self, keys: Vec<Vec<u8>>) -> PyResult<()> {
-        guarded(|| {
-            let keys: Vec<NodeKey> = keys
-                .iter()
-                .filter_map(|key| NodeKey::from_bytes(key))
-                .collect();
-            self.cache.forget(keys.iter());
             Ok(())
         })
     }

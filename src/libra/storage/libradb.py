@@ -525,10 +525,7 @@ class LibraDB(ProofReads):
                     self._reader.publish(block.nodes)
                 elif tree is not None:
                     tree.publish(block.nodes)
-            for key in pruned_keys:
-                self._reader.forget(key)
-            if tree is not None and pruned_keys:
-                tree.forget(pruned_keys)
+            self._reader.forget_all(pruned_keys)  # (the native cache lets them age out, see cache.rs)
             self._accumulator.adopt(prepared.frozen, prepared.next_version)
             with self._blob_lock:
                 latest = self._latest_blobs
@@ -631,12 +628,15 @@ class LibraDB(ProofReads):
             return []
         start = schema.STALE + schema.u64_bytes(self._pruned)
         end = schema.STALE + schema.u64_bytes(keep_from + 1)
-        deleted = []
+        deleted: list[bytes] = []
+        entries = []
         for key, value in self._store.iterate(start, end):
-            for node_key in schema.stale_node_keys(key, value):
-                batch.delete(node_key)
-                deleted.append(node_key)
-            batch.delete(key)
+            deleted += schema.stale_node_keys(key, value)
+            entries.append(key)
+        # batch.delete of each, in bulk (only deletes of keys no put of the batch touches, so
+        # their order does not matter)
+        batch.ops.update(dict.fromkeys(deleted))
+        batch.ops.update(dict.fromkeys(entries))
         batch.put(schema.META_PRUNED, schema.u64_bytes(keep_from))
         self._pruned = keep_from
         return deleted

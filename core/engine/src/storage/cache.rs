@@ -5,7 +5,9 @@
 //! two generations of at most half its size: a hit in the old one moves the node to the
 //! new one; when the new one is full it becomes the old one (the old one is dropped).
 //! That approximates an LRU with O(1) work and no list. What it holds never decides state:
-//! a node key is written once with one value.
+//! a node key is written once with one value, and is never written again once pruned, so
+//! pruned nodes are not dropped eagerly (no reader asks for them: reads of pruned versions
+//! are refused first); they age out like any other.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -40,11 +42,6 @@ impl Generations {
         if self.young.len() >= self.half {
             self.old = std::mem::take(&mut self.young);
         }
-    }
-
-    fn remove(&mut self, key: &NodeKey) {
-        self.young.remove(key);
-        self.old.remove(key);
     }
 
     fn len(&self) -> usize {
@@ -112,15 +109,6 @@ impl NodeCache {
         }
     }
 
-    /// Drops pruned nodes.
-    pub fn forget<'a>(&self, keys: impl IntoIterator<Item = &'a NodeKey>) {
-        let mut parts = self.lock();
-        for key in keys {
-            parts.0.remove(key);
-            parts.1.remove(key);
-        }
-    }
-
     /// (internal nodes, leaves) held.
     pub fn len(&self) -> (usize, usize) {
         let parts = self.lock();
@@ -172,7 +160,5 @@ mod tests {
             cache.insert(key(version), Arc::new(Node::Leaf(LeafNode::from_raw(raw))));
         }
         assert!(cache.get(&key(1)).is_some());
-        cache.forget([&key(1)]);
-        assert!(cache.get(&key(1)).is_none());
     }
 }
