@@ -177,6 +177,8 @@ class Twins:
             db.get_accumulator_root(latest),
             db.get_transaction_list_with_proof(0, latest + 1, latest, include_events=True),
             [db.get_account_blob(a) for a in ADDRESSES],
+            [db.get_events(key, 0, 100) for key in EVENT_KEYS],
+            db.get_accumulator_consistency_proof(None, latest),
         ))
         assert answers is not None and answers[0] == answers[1]
 
