@@ -375,10 +375,10 @@ class LibraDB(ProofReads):
             if first_version != expected:
                 raise StorageError(f"block starts at version {first_version}, expected {expected}")
             if self._tree is not None:
-                prepared = self._prepare_native(transactions, first_version, parent, ancestors, accumulator_base)
+                prepared = self._prepare_native(
+                    transactions, first_version, parent, ancestors, accumulator_base, base_state_root
+                )
                 if prepared is not None:
-                    if not transactions:
-                        prepared.state_root = base_state_root
                     return prepared
             return self._prepare_python(
                 transactions, first_version, parent, ancestors, accumulator_base, base_state_root
@@ -391,6 +391,7 @@ class LibraDB(ProofReads):
         parent: PreparedBlock | None,
         ancestors: list[PreparedBlock],
         accumulator_base: tuple[int, Frozen],
+        base_state_root: bytes,
     ) -> PreparedBlock | None:
         """The block computed by the native core, or None when it declines the input."""
         assert self._tree is not None
@@ -405,7 +406,7 @@ class LibraDB(ProofReads):
             first_version + len(transactions),
             None,
             root,
-            hashes[-64:-32],  # the last version's state root (the caller sets an empty block's)
+            hashes[-64:-32] if hashes else base_state_root,  # the last version's state root
             parent,
             batch,
             frozen,
