@@ -1,6 +1,5 @@
 # Types of the native core (core/pybind/src/lib.rs); keep in step with the Rust signatures.
 
-from collections.abc import Callable
 from collections.abc import Callable, Sequence
 from typing import Any
 
