@@ -28,6 +28,7 @@ from typing import Any
 from bench.node_path_bench import CHAIN_ID, Chain, Meter, fund, parse_workload, print_per_payment
 from libra.client.loadgen import PaymentSigner, Sender, payment_plan
 from libra.node import state_sync as state_sync_module
+from libra.node.gc_tuning import tune_garbage_collector
 from libra.node.ledger import Ledger
 from libra.node.state_sync import LATEST, ChunkRequest, ChunkResponse, StateSync, decode_message
 from libra.storage.libradb import LibraDB
@@ -82,6 +83,7 @@ def run(txns: int, accounts: int, block_size: int) -> dict[str, float]:
         follower.apply_outputs = meter.wrap("apply_outputs (all)", follower.apply_outputs)  # type: ignore[method-assign]
         follower_db.prepare_block = meter.wrap("storage prepare_block", follower_db.prepare_block)  # type: ignore[method-assign]
         follower_db.commit_prepared = meter.wrap("storage commit_prepared", follower_db.commit_prepared)  # type: ignore[method-assign]
+        tune_garbage_collector()  # as a node process runs (libra node run)
         total_cpu = time.process_time()
         wall = time.perf_counter()
         for payload in responses:

@@ -9,5 +9,6 @@ pub mod bcs;
 pub mod crypto;
 pub mod execution;
 pub mod hashing;
+pub mod storage;
 pub mod transaction;
 pub mod views;

@@ -38,6 +38,7 @@ pub(crate) fn guarded<T>(work: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
 mod admission;
 mod crypto;
 mod execution;
+mod storage;
 mod transaction;
 mod views;
 
@@ -64,5 +65,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     transaction::register(m)?;
     execution::register(m)?;
     views::register(m)?;
+    storage::register(m)?;
     Ok(())
 }

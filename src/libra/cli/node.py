@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import signal
@@ -22,6 +21,7 @@ from libra.api.wallet_static import wallet_routes
 from libra.crypto.ed25519 import KeyFileError, load_private_key
 from libra.node import event_loop
 from libra.node.config import ConfigError, NodeConfig, load_config
+from libra.node.gc_tuning import tune_garbage_collector
 from libra.node.genesis import GenesisError
 from libra.node.ledger import LedgerError
 from libra.node.runtime import NodeError, NodeRuntime
@@ -105,20 +105,6 @@ def node() -> None:
     """Run a node."""
 
 
-def _tune_garbage_collector() -> None:
-    """Collect cycles less often than CPython's default.
-
-    A node allocates and drops many small objects per payment (decoded transactions,
-    resources, tree nodes), almost none of them in reference cycles. At the default gen-0
-    threshold of 700 the cycle collector ran thousands of times a second and its full
-    passes walked every long-lived object: 15 % of a node's CPU in ``bench.node_path_bench``
-    (gc callbacks: 0.95 s against 0.08 s in the same run with these thresholds).
-    Objects alive at start-up (modules, configuration) are frozen out of collections.
-    """
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 50)
-
-
 @node.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The node's TOML config (see libra.node.config).")
@@ -127,7 +113,7 @@ def _tune_garbage_collector() -> None:
 def run(config_path: Path, log_level: str) -> None:
     """Run one node until SIGINT/SIGTERM."""
     _configure_logging(log_level)
-    _tune_garbage_collector()
+    tune_garbage_collector()
     try:
         factory = event_loop.loop_factory()
     except ValueError as exc:  # a bad LIBRA_EVENT_LOOP

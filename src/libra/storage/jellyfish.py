@@ -401,6 +401,16 @@ class NodeReader:
             self._cache.pop(key, None)
             self._leaves.pop(key, None)
 
+    def forget_all(self, keys: Iterable[bytes]) -> None:
+        """:meth:`forget` of each of ``keys``, under one lock (the pruner drops thousands)."""
+        with self._lock:
+            cache, leaves = self._cache, self._leaves
+            if not cache and not leaves:
+                return
+            for key in keys:
+                cache.pop(key, None)
+                leaves.pop(key, None)
+
 
 class OverlayReader:
     """A speculative state: ``overlay`` (this block's new nodes), then ``ancestors``' overlays
@@ -539,6 +549,8 @@ class TreeUpdater:
 
     A version that only gives existing keys new blobs (a payment) takes
     :meth:`_overwrite`, which writes the same bytes as the general path with less work.
+    The native core's ``core/engine/src/storage/tree.rs`` ports the general path call
+    for call (the stale-index lists depend on the order of the calls): change both.
     """
 
     def __init__(self, reader: NodeSource, batch: WriteBatch, *, fast_path: bool = True) -> None:

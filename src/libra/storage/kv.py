@@ -8,30 +8,43 @@
 
 Rules: keys and values are ``bytes``; iteration is in ascending byte order over
 ``[start, end)``; a batch applies all of its operations or none; the last
-operation on a key within one batch wins.
+operation on a key within one batch wins (its ``prepared`` puts count as coming first).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from libra.storage.errors import StorageError
 
 
+class PreparedPuts(Protocol):
+    """Puts computed elsewhere (the native core's block batch), handed over as a whole."""
+
+    def __len__(self) -> int: ...
+
+    def items(self) -> list[tuple[bytes, bytes]]: ...
+
+    def fill(self, put: Callable[[bytes, bytes], None]) -> None:
+        """Call ``put(key, value)`` for every put, in order."""
+
+
 class WriteBatch:
     """Ordered puts and deletes, applied atomically by :meth:`KeyValueStore.write`.
 
-    The batch doubles as an overlay: :meth:`lookup` answers reads of keys written
-    in it, so a commit can read what it has written before the batch lands.
+    ``prepared`` holds groups of puts applied, in order, before ``ops``. The batch
+    doubles as an overlay: :meth:`lookup` answers reads of keys written in ``ops``,
+    so a commit can read what it has written before the batch lands.
     """
 
-    __slots__ = ("ops",)
+    __slots__ = ("ops", "prepared")
 
     def __init__(self) -> None:
         self.ops: dict[bytes, bytes | None] = {}
+        self.prepared: list[PreparedPuts] = []
 
     def put(self, key: bytes, value: bytes) -> None:
         self.ops[key] = value
@@ -46,7 +59,7 @@ class WriteBatch:
         return False, None
 
     def __len__(self) -> int:
-        return len(self.ops)
+        return len(self.ops) + sum(len(part) for part in self.prepared)
 
 
 class KeyValueStore(Protocol):
@@ -111,6 +124,11 @@ class MemoryStore:
     def write(self, batch: WriteBatch, sync: bool = True) -> None:
         self._check_open()
         data, keys = self._data, self._keys
+        for part in batch.prepared:
+            for key, put in part.items():
+                if key not in data:
+                    bisect.insort(keys, key)
+                data[key] = put
         for key, value in batch.ops.items():
             if value is None:
                 if data.pop(key, None) is not None:
@@ -177,6 +195,8 @@ class RocksStore:
     def write(self, batch: WriteBatch, sync: bool = True) -> None:
         rocks_batch = self._rocksdict.WriteBatch(raw_mode=True)
         put, delete = rocks_batch.put, rocks_batch.delete  # bound once: a block has thousands of operations
+        for part in batch.prepared:
+            part.fill(put)
         for key, value in batch.ops.items():
             if value is None:
                 delete(key)

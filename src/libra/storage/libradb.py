@@ -48,6 +48,20 @@ reader sees either the old or the new tip and every version it can name is in th
 store. The one visible race is pruning: a read of the oldest version in the window
 that loses the race against a commit pruning it gets a :class:`StorageError`
 ("pruned"), never wrong data.
+
+Native path (``LIBRA_CORE=native``, or ``native_tree=True``): the state tree, the event
+and transaction accumulators and the infos of a whole block are computed by one call
+into ``libra._core`` (``core/engine/src/storage``), which writes exactly the bytes the
+Python path writes (``tests/unit/native/test_storage_*.py``). It reads the block's
+inputs holding the GIL, pins the base-tree nodes on the block's paths (one batched
+``multi_get`` per tree level for what its cache lacks), then computes with the GIL
+released. Committed nodes are cached natively (the shared cache takes its own lock,
+held only for map operations) and the tree's reads (blobs, proofs, roots) go through
+it; a block's nodes and puts stay native (``PreparedBlock.nodes`` is a
+``BlockNodes``, its batch a ``BlockBatch`` that fills the RocksDB batch itself). Input
+the native side does not take as given (a wrong length, another type) makes it decline,
+and the Python path computes the block (and raises its error); such a block's nodes and
+puts are then handed to the native side, so chains may mix both.
 """
 
 from __future__ import annotations
@@ -60,7 +74,10 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Union
 
+from libra import native
 from libra.crypto.hashing import hash_seed
 from libra.crypto.merkle import (
     EVENT_ACCUMULATOR,
@@ -74,15 +91,19 @@ from libra.storage import schema
 from libra.storage.accumulator import Frozen, TransactionAccumulator
 from libra.storage.errors import StorageError
 from libra.storage.jellyfish import (
+    Leaf,
     Node,
     NodeReader,
     NodeSource,
     OverlayReader,
     TreeUpdater,
+    decode_node,
+    encode_node,
     get_blob,
+    get_with_proof,
     root_hash,
 )
-from libra.storage.kv import KeyValueStore, MemoryStore, RocksStore, WriteBatch, iterate_prefix
+from libra.storage.kv import KeyValueStore, MemoryStore, PreparedPuts, RocksStore, WriteBatch, iterate_prefix
 from libra.storage.proofs import ProofReads
 from libra.types.ledger import (
     EXECUTED,
@@ -92,7 +113,11 @@ from libra.types.ledger import (
     TransactionInfo,
 )
 
+if TYPE_CHECKING:
+    from libra import _core
+
 EVENT_KEY_LENGTH = 24
+LEAF_CACHE_SIZE = 16384  # leaves of recently touched accounts (as NodeReader's default)
 ADDRESS_LENGTH = 16
 _TRANSACTION_INFO_SEED = hash_seed("TransactionInfo")
 _sha3 = hashlib.sha3_256
@@ -141,34 +166,98 @@ class StoredEvent:
     event_bytes: bytes
 
 
-@dataclass(eq=False, slots=True)
 class PreparedBlock:
     """A block computed by :meth:`LibraDB.prepare_block`, not yet durable (read-only for callers).
 
     ``root`` is the transaction accumulator root after the block (what a validator
     votes on), ``state_root`` the state tree root at its last version (the
-    parent's when the block is empty). The private fields belong to the store: the
-    block's write batch, accumulator frozen stack, the nodes of its last version's
-    tree it wrote, and commit bookkeeping.
+    parent's when the block is empty), ``transaction_infos`` one info per version.
+    The other attributes belong to the store: the block's write batch, accumulator
+    frozen stack, the nodes of its last version's tree it wrote, and commit bookkeeping.
     """
 
-    first_version: int
-    next_version: int
-    transaction_infos: tuple[TransactionInfo, ...]
-    root: bytes
-    state_root: bytes
-    parent: PreparedBlock | None = field(repr=False)
-    batch: WriteBatch = field(repr=False)
-    frozen: Frozen = field(repr=False)
-    nodes: dict[bytes, Node] = field(repr=False)
-    base_commit: int = field(repr=False)  # commits made when prepared (checked when parent is None)
-    committed_at: int | None = field(default=None, repr=False)  # the store's commit count after committing it
-    # address -> (version of its last change in this block, blob then): feeds the latest-blob cache
-    changed_blobs: dict[bytes, tuple[int, bytes | None]] = field(default_factory=dict, repr=False)
+    __slots__ = (
+        "first_version", "next_version", "root", "state_root", "parent", "batch", "frozen", "nodes",
+        "base_commit", "committed_at", "changed_blobs", "_infos", "_info_hashes", "_info_transactions",
+    )
+
+    def __init__(
+        self,
+        first_version: int,
+        next_version: int,
+        transaction_infos: tuple[TransactionInfo, ...] | None,
+        root: bytes,
+        state_root: bytes,
+        parent: PreparedBlock | None,
+        batch: WriteBatch | PreparedPuts,
+        frozen: Frozen,
+        nodes: TreeNodes,
+        base_commit: int,  # commits made when prepared (checked when parent is None)
+        changed_blobs: dict[bytes, tuple[int, bytes | None]],
+        *,
+        info_hashes: bytes = b"",
+        info_transactions: Sequence[TransactionToCommit] = (),
+    ) -> None:
+        self.first_version = first_version
+        self.next_version = next_version
+        self.root = root
+        self.state_root = state_root
+        self.parent = parent
+        self.batch = batch
+        self.frozen = frozen
+        self.nodes = nodes
+        self.base_commit = base_commit
+        self.committed_at: int | None = None  # the store's commit count after committing it
+        # address -> (version of its last change in this block, blob then): feeds the latest-blob cache
+        self.changed_blobs = changed_blobs
+        # Infos are built when first asked for (consensus only needs the root): from the
+        # native core's 96 bytes per version (transaction hash, state root, event root)
+        # and the gas and status of the transactions.
+        self._infos = transaction_infos
+        self._info_hashes = info_hashes
+        self._info_transactions = info_transactions
+
+    @property
+    def transaction_infos(self) -> tuple[TransactionInfo, ...]:
+        infos = self._infos
+        if infos is None:
+            hashes = self._info_hashes
+            infos = self._infos = tuple(
+                TransactionInfo(
+                    hashes[at : at + 32], hashes[at + 32 : at + 64], hashes[at + 64 : at + 96], txn.gas_used, txn.status
+                )
+                for at, txn in zip(range(0, len(hashes), 96), self._info_transactions, strict=True)
+            )
+            self._info_hashes = b""
+            self._info_transactions = ()
+        return infos
 
     @property
     def committed(self) -> bool:
         return self.committed_at is not None
+
+    def __repr__(self) -> str:
+        return (
+            f"PreparedBlock(first_version={self.first_version}, next_version={self.next_version}, "
+            f"root={self.root.hex()}, state_root={self.state_root.hex()}, committed={self.committed})"
+        )
+
+
+TreeNodes = Union[dict[bytes, Node], "_core.BlockNodes"]  # noqa: UP007 - a runtime alias
+
+
+class _NativeOverlay:
+    """A natively prepared block's nodes, read as an overlay by the Python tree (a block the
+    native core declined, prepared on a native parent)."""
+
+    __slots__ = ("_nodes",)
+
+    def __init__(self, nodes: _core.BlockNodes) -> None:
+        self._nodes = nodes
+
+    def get(self, key: bytes, default: object = None) -> object:
+        data = self._nodes.encoded(key)
+        return default if data is None else decode_node(data)
 
 
 class LibraDB(ProofReads):
@@ -181,7 +270,11 @@ class LibraDB(ProofReads):
         prune_window: int | None = None,
         node_cache_size: int = 20000,
         blob_cache_size: int = 100_000,
+        native_tree: bool | None = None,
+        leaf_cache_size: int = LEAF_CACHE_SIZE,
     ) -> None:
+        """``native_tree`` chooses the native core for the state tree and block hashing
+        (default: as ``LIBRA_CORE`` says); both paths write the same bytes."""
         if prune_window is not None and prune_window < 1:
             raise StorageError("prune window must be at least 1 version")
         self._store = store
@@ -194,7 +287,13 @@ class LibraDB(ProofReads):
         self._prune_window = prune_window
         self._lock = threading.Lock()  # serialises prepare and commit (the writer side)
         self._commits = 0  # commits since open: identifies the committed tip for staleness checks
-        self._reader = NodeReader(store.get, node_cache_size)
+        self._reader = NodeReader(store.get, node_cache_size, leaf_cache_size)
+        core = native.CORE if native_tree is None else (_native_core() if native_tree else None)
+        # The native tree keeps its own cache of committed nodes; the Python reader then serves
+        # only the deep verification and the blocks the native core declines.
+        self._tree: _core.StateTree | None = None
+        if core is not None:
+            self._tree = core.StateTree(store.get, store.multi_get, node_cache_size, leaf_cache_size)
         self._next_version = self._read_meta_u64(schema.META_NEXT_VERSION, 0)
         self._pruned = self._read_meta_u64(schema.META_PRUNED, 0)
         latest = store.get(schema.META_LATEST_LEDGER_INFO)
@@ -275,32 +374,108 @@ class LibraDB(ProofReads):
                 base_state_root = parent.state_root
             if first_version != expected:
                 raise StorageError(f"block starts at version {first_version}, expected {expected}")
-            reader = OverlayReader(self._reader, [block.nodes for block in reversed(ancestors)])
-            batch = WriteBatch()
-            infos, leaves = self._write_transactions(reader, batch, transactions, first_version)
-            frozen, root = self._accumulator.append(batch, leaves, accumulator_base)
-            changed: dict[bytes, tuple[int, bytes | None]] = {}
-            for offset, txn in enumerate(transactions):
-                for address, blob in txn.account_blobs.items():
-                    changed[address] = (first_version + offset, blob)
-            return PreparedBlock(
-                first_version,
-                first_version + len(transactions),
-                tuple(infos),
-                root,
-                infos[-1].state_root_hash if infos else base_state_root,
-                parent,
-                batch,
-                frozen,
-                reader.overlay,
-                self._commits,
-                changed_blobs=changed,
+            if self._tree is not None:
+                prepared = self._prepare_native(
+                    transactions, first_version, parent, ancestors, accumulator_base, base_state_root
+                )
+                if prepared is not None:
+                    return prepared
+            return self._prepare_python(
+                transactions, first_version, parent, ancestors, accumulator_base, base_state_root
             )
+
+    def _prepare_native(
+        self,
+        transactions: Sequence[TransactionToCommit],
+        first_version: int,
+        parent: PreparedBlock | None,
+        ancestors: list[PreparedBlock],
+        accumulator_base: tuple[int, Frozen],
+        base_state_root: bytes,
+    ) -> PreparedBlock | None:
+        """The block computed by the native core, or None when it declines the input."""
+        assert self._tree is not None
+        overlays = [block.nodes for block in reversed(ancestors) if not isinstance(block.nodes, dict)]
+        assert len(overlays) == len(ancestors), "a native store keeps every block's nodes natively"
+        answer = self._tree.prepare_block(transactions, first_version, overlays, accumulator_base[1])
+        if answer is None:
+            return None
+        nodes, batch, hashes, frozen, root, changed = answer
+        return PreparedBlock(
+            first_version,
+            first_version + len(transactions),
+            None,
+            root,
+            hashes[-64:-32] if hashes else base_state_root,  # the last version's state root
+            parent,
+            batch,
+            frozen,
+            nodes,
+            self._commits,
+            changed,
+            info_hashes=hashes,
+            info_transactions=transactions,
+        )
+
+    def _prepare_python(
+        self,
+        transactions: Sequence[TransactionToCommit],
+        first_version: int,
+        parent: PreparedBlock | None,
+        ancestors: list[PreparedBlock],
+        accumulator_base: tuple[int, Frozen],
+        base_state_root: bytes,
+    ) -> PreparedBlock:
+        overlays = [block.nodes if isinstance(block.nodes, dict) else _NativeOverlay(block.nodes) for block in ancestors]
+        reader = OverlayReader(self._reader, overlays[::-1])  # type: ignore[arg-type]
+        batch = WriteBatch()
+        infos, leaves = self._write_transactions(reader, batch, transactions, first_version)
+        frozen, root = self._accumulator.append(batch, leaves, accumulator_base)
+        changed: dict[bytes, tuple[int, bytes | None]] = {}
+        for offset, txn in enumerate(transactions):
+            for address, blob in txn.account_blobs.items():
+                changed[address] = (first_version + offset, blob)
+        nodes: TreeNodes = reader.overlay
+        block_batch: WriteBatch | PreparedPuts = batch
+        core = _native_core() if self._tree is not None else None
+        if core is not None:  # a native store keeps every block's nodes and puts natively
+            nodes = core.BlockNodes.from_encoded([(key, encode_node(node)) for key, node in reader.overlay.items()])
+            block_batch = core.BlockBatch.from_items(list(batch.ops.items()))
+        return PreparedBlock(
+            first_version,
+            first_version + len(transactions),
+            tuple(infos),
+            root,
+            infos[-1].state_root_hash if infos else base_state_root,
+            parent,
+            block_batch,
+            frozen,
+            nodes,
+            self._commits,
+            changed,
+        )
 
     def _committed_state_root(self) -> bytes:
         if self._next_version == 0:
             return SPARSE_MERKLE_PLACEHOLDER_HASH
-        return root_hash(self._reader, self._next_version - 1)
+        return self._root_hash(self._next_version - 1)
+
+    # The state tree's reads, through the native cache when the native tree is on.
+
+    def _root_hash(self, version: int) -> bytes:
+        if self._tree is not None:
+            return self._tree.root_hash(version)
+        return root_hash(self._reader, version)
+
+    def _get_blob(self, version: int, key: bytes) -> bytes | None:
+        if self._tree is not None:
+            return self._tree.get_blob(version, key)
+        return get_blob(self._reader, version, key)
+
+    def _get_with_proof(self, version: int, key: bytes) -> tuple[bytes | None, Leaf | None, list[bytes]]:
+        if self._tree is not None:
+            return self._tree.get_with_proof(version, key)
+        return get_with_proof(self._reader, version, key)
 
     def _uncommitted_chain(self, block: PreparedBlock) -> list[PreparedBlock]:
         """``block`` and its uncommitted ancestors, oldest first; raises unless they extend the committed tip."""
@@ -330,8 +505,11 @@ class LibraDB(ProofReads):
                 self._mark_committed(chain)
                 return prepared.root
             batch = WriteBatch()
-            for block in chain:
-                batch.ops.update(block.batch.ops)  # a copy: a failed write leaves the blocks committable
+            for block in chain:  # copies: a failed write leaves the blocks committable
+                if isinstance(block.batch, WriteBatch):
+                    batch.ops.update(block.batch.ops)
+                else:  # a native store's blocks all have native puts, so the order stays the blocks' order
+                    batch.prepared.append(block.batch)
             if ledger_info is not None:
                 self._write_ledger_info(batch, ledger_info, prepared.next_version, prepared.root)
             batch.put(schema.META_NEXT_VERSION, schema.u64_bytes(prepared.next_version))
@@ -342,15 +520,24 @@ class LibraDB(ProofReads):
             except BaseException:
                 self._pruned = pruned_before
                 raise
+            tree = self._tree
             for block in chain:
-                self._reader.publish(block.nodes)
-            for key in pruned_keys:
-                self._reader.forget(key)
+                if isinstance(block.nodes, dict):
+                    self._reader.publish(block.nodes)
+                elif tree is not None:
+                    tree.publish(block.nodes)
+            self._reader.forget_all(pruned_keys)  # (the native cache lets them age out, see cache.rs)
             self._accumulator.adopt(prepared.frozen, prepared.next_version)
             with self._blob_lock:
-                for block in chain:
-                    for address, entry in block.changed_blobs.items():
-                        self._cache_blob(address, entry)
+                latest = self._latest_blobs
+                for block in chain:  # what _cache_blob does per address, a block at a time
+                    changed = block.changed_blobs
+                    latest.update(changed)
+                    move_to_end = latest.move_to_end
+                    for address in changed:
+                        move_to_end(address)
+                while len(latest) > self._blob_cache_size:
+                    latest.popitem(last=False)
                 self._next_version = prepared.next_version
             if ledger_info is not None:
                 self._latest_li = ledger_info
@@ -442,12 +629,15 @@ class LibraDB(ProofReads):
             return []
         start = schema.STALE + schema.u64_bytes(self._pruned)
         end = schema.STALE + schema.u64_bytes(keep_from + 1)
-        deleted = []
+        deleted: list[bytes] = []
+        entries = []
         for key, value in self._store.iterate(start, end):
-            for node_key in schema.stale_node_keys(key, value):
-                batch.delete(node_key)
-                deleted.append(node_key)
-            batch.delete(key)
+            deleted += schema.stale_node_keys(key, value)
+            entries.append(key)
+        # batch.delete of each, in bulk (only deletes of keys no put of the batch touches, so
+        # their order does not matter)
+        batch.ops.update(dict.fromkeys(deleted))
+        batch.ops.update(dict.fromkeys(entries))
         batch.put(schema.META_PRUNED, schema.u64_bytes(keep_from))
         self._pruned = keep_from
         return deleted
@@ -566,7 +756,7 @@ class LibraDB(ProofReads):
         cached = self._latest_blobs.get(address)
         if cached is not None and cached[0] <= version:
             return cached[1]
-        blob = get_blob(self._reader, version, hash_account_key(address))
+        blob = self._get_blob(version, _state_key(address))
         with self._blob_lock:
             if address not in self._latest_blobs and version == self._next_version - 1:
                 self._cache_blob(address, (version, blob))
@@ -581,7 +771,7 @@ class LibraDB(ProofReads):
 
     def get_state_root(self, version: int) -> bytes:
         self._require_state_version(version)
-        return root_hash(self._reader, version)
+        return self._root_hash(version)
 
     def get_accumulator_root(self, version: int) -> bytes:
         self._require_version(version)
@@ -604,6 +794,15 @@ class LibraDB(ProofReads):
 
 
 _U64_LE = struct.Struct("<Q")
+
+
+def _native_core() -> ModuleType:
+    """The native core even when ``LIBRA_CORE`` does not choose it (a store asked for it)."""
+    if native.CORE is not None:
+        return native.CORE
+    from libra import _core
+
+    return _core
 
 # The state-tree key of an address. Payments touch the same accounts block after block, so
 # the hashes are worth keeping (a C-level LRU; ~100 bytes per entry, so ~6 MB when full).

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from libra.crypto.merkle import EVENT_ACCUMULATOR, accumulator_proof_of_leaves, hash_account_key, hash_event
 from libra.storage import schema
 from libra.storage.errors import StorageError
-from libra.storage.jellyfish import get_with_proof
 from libra.types.ledger import LedgerInfoWithSignatures
 from libra.types.proof import (
     AccountStateProof,
@@ -69,7 +68,7 @@ class ProofReads:
         if version > ledger_version:
             raise StorageError(f"version {version} is after ledger version {ledger_version}")
         self._require_state_version(version)
-        blob, leaf, siblings = get_with_proof(self._reader, version, hash_account_key(address))
+        blob, leaf, siblings = self._get_with_proof(version, hash_account_key(address))
         smt_leaf = SparseMerkleLeafNode(leaf[0], leaf[1]) if leaf is not None else None
         proof = AccountStateProof(
             self.get_transaction_info_with_proof(version, ledger_version),
