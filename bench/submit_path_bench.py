@@ -34,6 +34,7 @@ from libra.client.loadgen import BATCH, PaymentSigner, Sender, payment_plan, sub
 from libra.crypto.ed25519 import Ed25519PrivateKey, load_private_key
 from libra.crypto.hashing import hash_with_salt
 from libra.node.config import load_config
+from libra.node.gc_tuning import tune_garbage_collector
 from libra.node.localnet import LocalnetSpec, prepare
 from libra.node.runtime import NodeRuntime
 from libra.types.ledger import LedgerInfo, LedgerInfoWithSignatures
@@ -127,6 +128,7 @@ async def _submit_round(dispatcher: Dispatcher, service: NodeApiService, bodies:
 
 
 def run(txns: int, accounts: int, block_size: int) -> dict[str, float]:
+    tune_garbage_collector()  # as the node runs
     with tempfile.TemporaryDirectory(prefix="submit-path-") as tmp:
         node = Node(Path(tmp))
         try:

@@ -8,7 +8,7 @@ surfaces as a server error through the dispatcher.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -165,12 +165,34 @@ class NodeApiService:
     # --- submission -----------------------------------------------------------------------
 
     async def submit(self, signed_txn: bytes) -> None:
-        if self._runtime.refuses_for_capacity(signed_txn):  # before any work on the transaction
-            if self._metrics is not None:
-                self._metrics.node.record_rejection(AddStatus.MEMPOOL_FULL.value)
-            raise _pool_error(AddStatus.MEMPOOL_FULL)
+        refusal = self.refuse_submission(signed_txn)
+        if refusal is not None:  # before any work on the transaction
+            raise refusal
         if self._verifier is not None:  # the signature on a worker (GIL released) instead of the event loop
             await self._verifier.verify(signed_txn)
+        error = self.admit_submission(signed_txn)
+        if error is not None:
+            raise error
+
+    # ``submit`` in three steps, for the dispatcher's batches of submissions (each submission
+    # of a batch goes through them in the same order as ``submit`` would take it)
+
+    def refuse_submission(self, signed_txn: bytes) -> JsonRpcError | None:
+        """The error of a submission refused before any work (the pool is full), or None."""
+        if self._runtime.refuses_for_capacity(signed_txn):
+            if self._metrics is not None:
+                self._metrics.node.record_rejection(AddStatus.MEMPOOL_FULL.value)
+            return _pool_error(AddStatus.MEMPOOL_FULL)
+        return None
+
+    async def verify_submissions(self, signed_txns: Sequence[bytes]) -> None:
+        """Check the signatures of ``signed_txns`` off the event loop, together (their answers
+        wait for ``admit_submission``)."""
+        if self._verifier is not None:
+            await self._verifier.verify_all(signed_txns)
+
+    def admit_submission(self, signed_txn: bytes) -> JsonRpcError | None:
+        """Admit a submission whose signature was checked: None if accepted, else its error."""
         admission = self._runtime.submit(signed_txn)
         if admission.accepted:
             return None
@@ -178,8 +200,8 @@ class NodeApiService:
         if self._metrics is not None:
             self._metrics.node.record_rejection(reason)
         if admission.vm_status is not None:
-            raise vm_validation_error(admission.vm_status)
-        raise _pool_error(admission.status)
+            return vm_validation_error(admission.vm_status)
+        return _pool_error(admission.status)
 
     # --- proofs ---------------------------------------------------------------------------
 

@@ -145,14 +145,16 @@ class Mempool:
         queue = self._accounts.get(sender)
         if queue is None:
             queue = _AccountQueue(account_sequence_number)
-        else:
-            self._advance(queue, max(queue.committed_seq, account_sequence_number))
+        elif account_sequence_number > queue.committed_seq:
+            self._advance(queue, account_sequence_number)
         if seq < queue.committed_seq:
             return AddStatus.SEQUENCE_TOO_OLD
         existing = queue.by_seq.get(seq)
         if existing is not None:
             return self._replace(queue, existing, txn, txn_bytes, txn_hash, now)
-        if seq > queue.next_ready_seq() + self.config.max_parked_per_account:
+        parked = self.config.max_parked_per_account
+        # the next ready seq is at least the committed one: only a seq past that bound needs it
+        if seq > queue.committed_seq + parked and seq > queue.next_ready_seq() + parked:
             return AddStatus.SEQUENCE_TOO_NEW
         if len(self._by_hash) >= self.config.capacity:
             return AddStatus.MEMPOOL_FULL
@@ -199,6 +201,10 @@ class Mempool:
         return AddStatus.ACCEPTED
 
     def _advance(self, queue: _AccountQueue, committed_seq: int) -> None:
+        """Raise the queue's committed seq (never lowered) and drop what it consumed; every
+        pooled seq is at least the committed one, so only a raise can drop anything."""
+        if committed_seq <= queue.committed_seq:
+            return
         if queue.by_seq and min(queue.by_seq) < committed_seq:
             for seq in [s for s in queue.by_seq if s < committed_seq]:
                 pooled = queue.by_seq.pop(seq)

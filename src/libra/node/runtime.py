@@ -49,6 +49,7 @@ from libra.node.genesis import read_genesis
 from libra.node.ledger import (
     CommittedBlock,
     CommittedTransaction,
+    DbStateView,
     Ledger,
     LedgerError,
     LedgerSnapshot,
@@ -143,6 +144,7 @@ class NodeRuntime:
         self._gossip_batches = 0  # gossip batches being checked or waiting to be admitted
         self._gossip_tail: asyncio.Future[None] | None = None
         self._last_commit_at = time.monotonic()
+        self._admission_snapshot: tuple[LedgerSnapshot, DbStateView] | None = None
 
     # --- submission ----------------------------------------------------------------------
 
@@ -159,13 +161,22 @@ class NodeRuntime:
         pool = self.mempool
         return len(pool) >= pool.config.capacity and not pool.contains_hash(user_transaction_hash(data))
 
+    def _admission_view(self) -> tuple[LedgerSnapshot, DbStateView]:
+        """The latest committed snapshot and a state view at its version, made again only when
+        the store's latest ledger info changed (a snapshot is a function of that object)."""
+        known = self._admission_snapshot
+        if known is None or known[0].ledger_info is not self.ledger.db.get_latest_ledger_info():
+            snapshot = self.ledger.snapshot()
+            known = self._admission_snapshot = (snapshot, self.ledger.state_view(snapshot.version))
+        return known
+
     def _admit(self, data: bytes, *, share: bool, checked: Checked | None = None) -> Admission:
         if self.refuses_for_capacity(data):
             return Admission(AddStatus.MEMPOOL_FULL, None, None, None)
-        snapshot = self.ledger.snapshot()
+        snapshot, view = self._admission_view()
         admission = admit(
             self.mempool,
-            self.ledger.state_view(snapshot.version),
+            view,
             data,
             chain_id=self.chain_id,
             ledger_time_usecs=snapshot.timestamp_usecs,
