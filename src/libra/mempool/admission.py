@@ -24,6 +24,7 @@ from libra.crypto.hashing import user_transaction_hash
 from libra.crypto.transaction_signature import verify_transaction_signature
 from libra.framework.state import BlockState, DecodedAccounts, StateView
 from libra.framework.vm import check_admission
+from libra.mempool.decoding import decode_common
 from libra.mempool.pool import AddStatus, Mempool
 from libra.native import CORE
 from libra.types.move import DIEM_ROOT_ADDRESS, TREASURY_COMPLIANCE_ADDRESS, AccountAddress
@@ -55,15 +56,23 @@ _DECODED_CAP = 4096
 _ED25519_AUTHENTICATOR_SIZE = 1 + 1 + 32 + 1 + 64
 
 
+def decode_signed(data: bytes) -> SignedTransaction:
+    """``SignedTransaction.from_bcs(data)``: built from the native decoder's fields for the
+    common shape (``mempool.decoding``), by the reference decoder otherwise (and its errors)."""
+    txn = decode_common(data)
+    return txn if txn is not None else SignedTransaction.from_bcs(data)
+
+
 def decode_submission(data: bytes) -> SignedTransaction:
-    """Strictly decode submitted bytes; raises ``BcsError`` naming offset and type.
+    """Strictly decode submitted bytes (:func:`decode_signed`); raises ``BcsError`` naming
+    offset and type.
 
     The result is remembered for :func:`admit` of the same bytes (the API checks the
     param before it submits).
     """
     txn = _DECODED.get(data)
     if txn is None:
-        txn = SignedTransaction.from_bcs(data)
+        txn = decode_signed(data)
         if len(_DECODED) >= _DECODED_CAP:
             _DECODED.clear()
         _DECODED[data] = txn
@@ -215,7 +224,7 @@ def check_signatures(datas: Sequence[bytes]) -> list[Checked | None]:
     out: list[Checked | None] = []
     for data, facts in zip(datas, found, strict=True):
         try:
-            txn = SignedTransaction.from_bcs(data)
+            txn = decode_signed(data)
         except BcsError:
             out.append(None)
             continue
@@ -258,7 +267,7 @@ def admit(
         txn, verified, txn_hash = checked
     if txn is None:
         try:
-            txn = SignedTransaction.from_bcs(data)
+            txn = decode_signed(data)
         except BcsError:
             return Admission(None, "DESERIALIZATION_ERROR", None, None)
     if txn_hash is None:
