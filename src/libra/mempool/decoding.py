@@ -92,4 +92,4 @@ def decode_common(data: bytes) -> SignedTransaction | None:
     payload = _function(module, function, tuple(map(_tag, ty_args)), tuple(args))
     raw = _raw(_address(sender), sequence_number, payload, max_gas_amount, gas_unit_price, gas_currency_code,
                expiration_timestamp_secs, chain_id)
-    return _signed(raw, _ed25519(public_key, signature))  # type: ignore[no-any-return]
+    return _signed(raw, _ed25519(public_key, signature))
