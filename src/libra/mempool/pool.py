@@ -256,6 +256,11 @@ class Mempool:
             self.remove(txn_hash)
         return len(doomed)
 
+    def has_ready(self) -> bool:
+        """Whether ``take_block(1)`` would give a transaction (some sender's next one is pooled),
+        found without ordering the senders."""
+        return any(queue.committed_seq in queue.by_seq for queue in self._accounts.values())
+
     def take_block(self, max_transactions: int, exclude: set[bytes] | None = None) -> list[PooledTransaction]:
         """Ready transactions for a block, highest gas price first, senders in order.
 

@@ -145,6 +145,9 @@ class NodeRuntime:
         self._gossip_tail: asyncio.Future[None] | None = None
         self._last_commit_at = time.monotonic()
         self._admission_snapshot: tuple[LedgerSnapshot, DbStateView] | None = None
+        # whether blocks may come from peers (whose proposals find the signatures checked here
+        # in ``verified``); a validator leading alone takes its blocks from its own pool
+        self._proposals_from_peers = True
 
     # --- submission ----------------------------------------------------------------------
 
@@ -186,7 +189,7 @@ class NodeRuntime:
         if not admission.accepted and self.event_index is not None:
             self.event_index.on_refused(data, admission.vm_status, snapshot.timestamp_usecs)
         if admission.accepted:
-            if admission.status is AddStatus.ACCEPTED and admission.txn is not None:
+            if self._proposals_from_peers and admission.status is AddStatus.ACCEPTED and admission.txn is not None:
                 self.verified.remember(data, admission.txn)
             self.pending_work.set()
             if share and admission.status is AddStatus.ACCEPTED and admission.txn_hash is not None:
@@ -525,6 +528,7 @@ class NodeRuntime:
 
     async def run_block_producer(self) -> None:
         identity = self._check_single_validator()
+        self._proposals_from_peers = False
         loop = asyncio.get_running_loop()
         idle_secs = self.config.consensus.idle_block_ms / 1000
         max_txns = self.config.consensus.max_block_transactions
@@ -560,7 +564,7 @@ class NodeRuntime:
             self._after_commit(committed)
             round_ += 1
             parent_id = metadata.id
-            if len(self.mempool.take_block(1)):
+            if self.mempool.has_ready():
                 self.pending_work.set()
 
     async def _next_timestamp(self, snapshot: LedgerSnapshot) -> int:
