@@ -21,7 +21,9 @@
      that skipped blocks) could otherwise disagree on leaders forever. Twins found
      that stalemate; the rotation ends it, and fresh commits make histories agree.
 
-  The driver should seed ``history`` from the ledger's committed blocks on restart.
+  The driver should seed ``history`` from the ledger's committed blocks on restart, and
+  the core adds the ledger's blocks after a fast-forward (``StateComputer.committed_history``):
+  the rotation of rule 5 is a last resort that costs ``stall_rounds`` timeouts.
 
 * :class:`ScriptedLeaders` – a per-round table with a fallback (Diem ``RoundProposer``),
   used by the Twins generator to choose leaders.

@@ -45,6 +45,7 @@ from libra.consensus.actions import (
 )
 from libra.consensus.interfaces import ConsensusStore
 from libra.consensus.leader_election import (
+    CommittedBlockRecord,
     LeaderElection,
     LeaderReputation,
     RoundRobin,
@@ -68,7 +69,7 @@ from libra.consensus.verification import (
     compute_block_id,
 )
 from libra.crypto.ed25519 import Ed25519PrivateKey
-from libra.types.consensus import BlockRetrievalRequest, BlockRetrievalResponse, ProposalMsg
+from libra.types.consensus import Block, BlockRetrievalRequest, BlockRetrievalResponse, ProposalMsg
 from libra.types.ledger import (
     BlockInfo,
     EpochState,
@@ -82,6 +83,7 @@ from libra.types.move import AccountAddress
 START_USECS = 1_000_000
 FETCH_TIMEOUT_USECS = 300_000
 ROUND_BUDGET_USECS = 1_500_000  # partitions of a scenario of R rounds last at most R × this
+HISTORY_BLOCKS = 40  # committed blocks a synced ledger reports to leader reputation (as the node)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +244,7 @@ class Simulation:
         self.generation = [0 for _ in slots]
         self.committed: dict[tuple[int, int], bytes] = {}
         self.registry: dict[bytes, tuple[int, int, bytes]] = {}
+        self.proposed: dict[bytes, Block] = {}
         self.live_slots: set[int] = set()
         self.outcome = Outcome(scenario)
         self.signature_cache: SignatureCache = set()
@@ -258,12 +261,25 @@ class Simulation:
         return LedgerInfoWithSignatures(LedgerInfo(info, ZERO_HASH))
 
     def _computer(self) -> HashChainStateComputer:
-        return HashChainStateComputer(
+        computer = HashChainStateComputer(
             ZERO_HASH,
             ACCUMULATOR_PLACEHOLDER_HASH,
             0,
             lambda epoch: EpochState(epoch, self.verifier_for(epoch)),
         )
+        computer.chain_history = self._chain_history
+        return computer
+
+    def _chain_history(self, ledger_info: LedgerInfoWithSignatures) -> list[CommittedBlockRecord]:
+        """The blocks a ledger synced to ``ledger_info`` holds (of its epoch, oldest first):
+        its committed block and that block's ancestors, as proposed."""
+        info = ledger_info.ledger_info.commit_info
+        records: list[CommittedBlockRecord] = []
+        block = self.proposed.get(info.id)
+        while block is not None and block.epoch == info.epoch and len(records) < HISTORY_BLOCKS:
+            records.append(commit_record(block))
+            block = self.proposed.get(block.parent_id)
+        return records[::-1]
 
     def _payload_source(self, slot: int) -> CountingPayloadSource:
         target = self.scenario.reconfigure_at
@@ -289,9 +305,7 @@ class Simulation:
         validators = [a for a, _ in self.verifier_for(epoch).validators]
         election: LeaderElection = RoundRobin(validators)
         if self.scenario.reputation:  # seeded from the ledger, as a driver would on restart
-            history = [
-                commit_record(b.block) for b in self.computers[slot].committed if b.info.epoch == epoch
-            ]
+            history = self.computers[slot].committed_history(epoch)
             election = LeaderReputation(epoch, validators, window=8, exclude_rounds=4, history=history)
         if epoch == 1:
             table = {r + 1: self.authors[i] for r, i in enumerate(self.scenario.leaders)}
@@ -457,7 +471,9 @@ class Simulation:
     def _record_proposal(self, message: Message) -> None:
         if isinstance(message, ProposalMsg):
             block = message.proposal
-            self.registry[compute_block_id(block.block_data)] = (block.epoch, block.round, block.parent_id)
+            block_id = compute_block_id(block.block_data)
+            self.registry[block_id] = (block.epoch, block.round, block.parent_id)
+            self.proposed[block_id] = block
 
     def _record_commit(self, slot: int, action: Commit | SyncedTo) -> None:
         if not self.scenario.is_honest(slot):
