@@ -53,8 +53,9 @@ crash: venv
 	LIBRA_CRASH_ITERATIONS=$${N:-2000} $(BIN)/pytest -q tests/integration/storage/test_crash.py
 
 # Many generated Twins scenarios (make test runs a few hundred): make twins N=100000
+# (JOBS processes, default one per CPU; JSON=FILE writes the totals and every failure)
 twins: venv
-	$(BIN)/python -m libra.consensus.twins --scenarios $${N:-10000} --seed $${SEED:-1}
+	$(BIN)/python -m libra.consensus.twins --scenarios $${N:-10000} --seed $${SEED:-1} --jobs $${JOBS:-0} $${JSON:+--json $$JSON}
 
 # More validator kills than make test's 20: make faults N=100
 faults: venv

@@ -23,11 +23,9 @@ logical clock in microseconds. Run many scenarios with::
 
 from __future__ import annotations
 
-import argparse
 import heapq
 import random
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -521,15 +519,19 @@ def run_scenarios(
     validators: int = 4,
     twins: int = 1,
     reputation: bool = False,
+    start: int = 0,
     progress: Callable[[int, Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Generate and run ``count`` scenarios from ``seed``; return the failing outcomes.
+    """Generate and run scenarios ``start .. start + count - 1`` of the run ``seed``; return
+    the failing outcomes. Scenario ``i`` has seed ``seed * 1_000_003 + i`` whatever the
+    split, so a run cut into ranges (``twins_runner``, several processes) runs the same
+    scenarios as one loop.
 
     With ``unsafe`` every node runs safety rules with ``unsafe_skip_round_check``
     (a deliberately broken rule), so failures are expected.
     """
     failures = []
-    for index in range(count):
+    for index in range(start, start + count):
         scenario_seed = seed * 1_000_003 + index
         scenario = generate_scenario(
             random.Random(scenario_seed),
@@ -549,38 +551,10 @@ def run_scenarios(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run generated Twins scenarios against the consensus core.")
-    parser.add_argument("--scenarios", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=8, help="rounds with scripted leaders and partitions")
-    parser.add_argument("--validators", type=int, default=4)
-    parser.add_argument("--twins", type=int, default=1, help="validators 0..k-1 get a twin (keep k <= f)")
-    parser.add_argument(
-        "--reputation", action="store_true", help="leader reputation after the scripted rounds"
-    )
-    parser.add_argument("--unsafe", action="store_true", help="break a safety rule to see failures")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
+    """``python -m libra.consensus.twins``: the command line of :mod:`libra.consensus.twins_runner`."""
+    from libra.consensus.twins_runner import main as run_main
 
-    def progress(index: int, outcome: Outcome) -> None:
-        if not outcome.ok:
-            reason = outcome.safety_violation or "no commits after the partitions healed"
-            print(f"scenario seed {outcome.scenario.seed}: FAILED: {reason}", flush=True)
-        if (index + 1) % 100 == 0:
-            print(f"{index + 1} scenarios, {time.monotonic() - started:.1f}s", flush=True)
-
-    failures = run_scenarios(
-        args.scenarios,
-        args.seed,
-        unsafe=args.unsafe,
-        rounds=args.rounds,
-        validators=args.validators,
-        twins=args.twins,
-        reputation=args.reputation,
-        progress=progress,
-    )
-    print(f"{args.scenarios} scenarios, {len(failures)} failed, {time.monotonic() - started:.1f}s")
-    return 1 if failures else 0
+    return run_main(argv)
 
 
 if __name__ == "__main__":
