@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit localnet bench crash twins faults web clean
+.PHONY: venv test lint unit localnet bench crash twins faults web clean fuzz
 
 venv: $(STAMP)
 
@@ -56,6 +56,11 @@ crash: venv
 # (JOBS processes, default one per CPU; JSON=FILE writes the totals and every failure)
 twins: venv
 	$(BIN)/python -m libra.consensus.twins --scenarios $${N:-10000} --seed $${SEED:-1} --jobs $${JOBS:-0} $${JSON:+--json $$JSON}
+
+# Every decoder of peer and client bytes, and the JSON-RPC handlers, with N fuzzed inputs each
+# (make test runs 1,500 each): make fuzz N=1000000 (JOBS processes; JSON=FILE for the figures)
+fuzz: venv
+	$(BIN)/python -m tests.fuzz --inputs $${N:-100000} --seed $${SEED:-1} --jobs $${JOBS:-0} $${JSON:+--json $$JSON}
 
 # More validator kills than make test's 20: make faults N=100
 faults: venv
