@@ -63,8 +63,11 @@ fuzz: venv
 	$(BIN)/python -m tests.fuzz --inputs $${N:-100000} --seed $${SEED:-1} --jobs $${JOBS:-0} $${JSON:+--json $$JSON}
 
 # More validator kills than make test's 20: make faults N=100
+# (SENDERS accounts paying in parallel; PATIENCE multiplies the waits on a busy machine;
+# RECORD=FILE appends one JSON line per kill: stall, time back at the tip)
 faults: venv
-	LIBRA_FAULT_KILLS=$${N:-100} $(BIN)/pytest -q tests/integration/consensus/test_faults.py
+	LIBRA_FAULT_KILLS=$${N:-100} LIBRA_FAULT_SENDERS=$${SENDERS:-1} LIBRA_FAULT_PATIENCE=$${PATIENCE:-1} \
+	LIBRA_FAULT_RECORD=$${RECORD:-} $(BIN)/pytest -q tests/integration/consensus/test_faults.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache core/target src/libra/_core*.so
