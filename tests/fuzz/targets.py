@@ -39,6 +39,7 @@ from libra.api.metrics import ApiMetrics
 from libra.api.server import decode_json
 from libra.api.service import NodeApiService
 from libra.bcs import BcsError, Deserializer
+from libra.consensus.verification import compute_block_id
 from libra.mempool import broadcast
 from libra.network import wire
 from libra.node import state_sync
@@ -280,6 +281,67 @@ def _json_input(rng: random.Random, seeds: Sequence[bytes]) -> bytes:
     return _structured_request(rng, seeds) if rng.randrange(4) else mutant(rng, seeds)
 
 
+# --- consensus handlers -----------------------------------------------------------------------
+
+
+class ConsensusHandlers:
+    """Decoded messages handed to a running core the way the driver hands them (a peer
+    sends anything: only the signature checks stand between it and the handlers, and a
+    handler that raises anything but ``VerificationError`` stops the consensus thread)."""
+
+    RESET_EVERY = 5_000  # inputs before a fresh core at genesis (old rounds are ignored early)
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._fresh()
+
+    def _fresh(self) -> None:
+        """A core at genesis with the validator set (and keys) of the recorded Twins runs, so
+        their messages, signatures and all, are current for it."""
+        from libra.consensus.twins import Scenario, Simulation
+
+        everyone = (frozenset(range(4)),)
+        self.simulation = Simulation(Scenario(4, (), (0, 1, 2, 3) * 3, (everyone,) * 12, seed=3))
+        self.simulation.managers = [self.simulation._build(slot, self.simulation.genesis_li) for slot in range(4)]
+        self.manager = self.simulation.managers[1]
+        self.manager.start(self.simulation.now)
+        self.peer = self.simulation.authors[0]
+
+    def __call__(self, data: bytes) -> object:
+        from libra.types.consensus import BlockRetrievalRequest, BlockRetrievalResponse, ProposalMsg, TimeoutMsg, VoteMsg
+
+        self.calls += 1
+        if self.calls % self.RESET_EVERY == 0:
+            self._fresh()
+        message = decode_consensus_msg(data)
+        now = self.simulation.now + 1_000 * self.calls
+        peer = self.peer
+        if isinstance(message, ProposalMsg) and message.proposal.author is not None:
+            peer = message.proposal.author
+        elif isinstance(message, VoteMsg):
+            peer = message.vote.author
+        elif isinstance(message, TimeoutMsg):
+            peer = message.author
+        if isinstance(message, BlockRetrievalResponse):  # an answer to a fetch of its first block
+            if not message.blocks:
+                return []
+            first = message.blocks[0]
+            self.manager.sync.fetch(peer, compute_block_id(first.block_data), first.round, None, None)
+            request = BlockRetrievalRequest(compute_block_id(first.block_data), len(message.blocks))
+            return self.manager.on_block_retrieval_response(peer, request, message, now)
+        return self.manager.on_message(peer, message, now)  # type: ignore[arg-type]
+
+
+@functools.cache
+def _consensus_handlers() -> ConsensusHandlers:
+    return ConsensusHandlers()
+
+
+def _all_consensus_seeds() -> list[bytes]:
+    messages = corpus.consensus_messages()
+    return [data for kind in CONSENSUS_KINDS for data in messages[kind][:10]]
+
+
 # --- the registry -------------------------------------------------------------------------------
 
 
@@ -331,6 +393,9 @@ def all_targets() -> list[Target]:
                re_encodes(transaction_to_bcs), about="transaction_from_bcs (stored and state-synced transactions)"),
         *(_consensus(kind) for kind in CONSENSUS_KINDS),
         *(_state_sync(kind) for kind in STATE_SYNC_KINDS),
+        Target("consensus.handlers", lambda data: _consensus_handlers()(data), _all_consensus_seeds,
+               (BcsError,), about="decoded consensus messages handed to a running core (RoundManager)",
+               classify=lambda actions: ",".join(sorted({type(a).__name__ for a in actions})) or "no action"),
         Target("network.frame", wire.decode_message, _wire_seeds, (wire.WireError,), re_encodes(_wire_encode),
                about="network frame bodies"),
         Target("mempool.broadcast", broadcast.decode_message, _mempool_seeds, (BcsError,),
