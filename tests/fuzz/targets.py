@@ -308,7 +308,13 @@ class ConsensusHandlers:
         self.peer = self.simulation.authors[0]
 
     def __call__(self, data: bytes) -> object:
-        from libra.types.consensus import BlockRetrievalRequest, BlockRetrievalResponse, ProposalMsg, TimeoutMsg, VoteMsg
+        from libra.types.consensus import (
+            BlockRetrievalRequest,
+            BlockRetrievalResponse,
+            ProposalMsg,
+            TimeoutMsg,
+            VoteMsg,
+        )
 
         self.calls += 1
         if self.calls % self.RESET_EVERY == 0:

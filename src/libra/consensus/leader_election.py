@@ -12,9 +12,11 @@
   3. a validator that was the leader of a round inside the window that left no
      committed block has *failed*; the candidates are the active validators that did
      not fail (all active ones if none is left);
-  4. the leader is ``candidates[seed(epoch, r) % len(candidates)]`` with ``seed`` the
-     first 8 bytes of ``sha3("LeaderReputation" salt, epoch ‖ round)``; with fewer than
-     ``window // 2`` committed blocks (start of an epoch) it falls back to round robin.
+  4. the leader is ``candidates[r % len(candidates)]`` (the candidates sorted): a
+     rotation, so that a dead validator still among them leads one round in
+     ``len(candidates)`` and three live leaders in a row (what a 2-chain commit needs)
+     come every few rounds; with fewer than ``window // 2`` committed blocks (start of an
+     epoch) it falls back to round robin.
 
   5. if nothing committed for ``stall_rounds`` rounds, rotate (round robin): validators
      whose histories differ (a restart without the ledger's history, a fast-forward
@@ -36,7 +38,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from libra.crypto.hashing import hash_with_salt
 from libra.types.consensus import Block
 from libra.types.move import AccountAddress
 
@@ -148,12 +149,13 @@ class LeaderReputation:
         return leader
 
     def _choose(self, round_: int, candidates: list[AccountAddress]) -> AccountAddress:
+        """Rotate over the (sorted) candidates. Not a hash of the round: while nothing
+        commits the candidates stay as they are, dead ones included, and an independent
+        draw per round gave a dead validator runs of rounds (each a timeout, none
+        committing) where rotation gives it one round in ``len(candidates)``."""
         if not candidates:
             return self.fallback.get_leader(round_)
-        seed = hash_with_salt(
-            "LeaderReputation", self.epoch.to_bytes(8, "little") + round_.to_bytes(8, "little")
-        )
-        return candidates[int.from_bytes(seed[:8], "little") % len(candidates)]
+        return candidates[round_ % len(candidates)]
 
 
 class ScriptedLeaders:
