@@ -18,7 +18,7 @@ from libra.consensus.actions import (
     SyncedTo,
 )
 from libra.consensus.errors import RecoveryError
-from libra.consensus.leader_election import CommittedBlockRecord, LeaderReputation, RoundRobin
+from libra.consensus.leader_election import CommittedBlockRecord, LeaderElection, LeaderReputation, RoundRobin
 from libra.consensus.memory import HashChainStateComputer, InMemoryConsensusStore
 from libra.consensus.pacemaker import ConsensusConfig, compute_timeout_ms
 from libra.consensus.round_manager import RoundManager
@@ -121,18 +121,38 @@ def test_timeout_backoff_is_exponential_and_capped() -> None:
     assert compute_timeout_ms(config, 12, 10) == 1000
 
 
+def _rounds_with_dead(election: LeaderElection, authors: list, dead: set, rounds: int = 160) -> tuple[dict, list]:
+    """Leaders and committed rounds when the validators in ``dead`` never act: a round
+    commits when it and the next one have live leaders (2-chain: the next leader gathers
+    the votes), and reputation learns each commit."""
+    leaders: dict[int, object] = {}
+    committed = []
+    for round_ in range(1, rounds + 1):
+        leaders[round_] = election.get_leader(round_)
+        previous = round_ - 1
+        if previous >= 1 and leaders[previous] not in dead and leaders[round_] not in dead:
+            voters = tuple(a for a in authors if a not in dead)
+            election.on_commit(CommittedBlockRecord(previous, leaders[previous], voters))  # type: ignore[arg-type]
+            committed.append(previous)
+    return leaders, committed
+
+
 def test_leader_reputation_skips_crashed_validators(committee: Committee) -> None:
     authors = committee.authors
-    history = [
-        CommittedBlockRecord(r, authors[r % 3], (authors[0], authors[1], authors[2])) for r in range(1, 20)
-    ]
-    election = LeaderReputation(1, authors, window=10, exclude_rounds=4, history=history)
-    leaders = {election.get_leader(r) for r in range(20, 30)}
-    assert authors[3] not in leaders and leaders == set(authors[:3])
-    rotating = [election.get_leader(r) for r in range(30, 34)]  # 10+ rounds without a commit
-    assert rotating == [RoundRobin(authors).get_leader(r) for r in range(30, 34)]
-    same = LeaderReputation(1, authors, window=10, exclude_rounds=4, history=history)
-    assert [same.get_leader(r) for r in range(20, 40)] == [election.get_leader(r) for r in range(20, 40)]
+    dead = {authors[3]}
+    leaders, committed = _rounds_with_dead(LeaderReputation(1, authors), authors, dead)
+    late = range(40, 160)
+    assert sum(r in committed for r in late) >= 0.75 * len(late)  # round robin: half of them
+    assert sum(leaders[r] == authors[3] for r in late) <= 0.12 * len(late)  # round robin: a quarter
+    rr_leaders, rr_committed = _rounds_with_dead(RoundRobin(authors), authors, dead)
+    assert sum(r in rr_committed for r in late) == len(late) // 2
+    history = [CommittedBlockRecord(r, leaders[r], tuple(authors[:3])) for r in committed if r < 100]  # type: ignore[arg-type]
+    again = LeaderReputation(1, authors, history=history)
+    same = LeaderReputation(1, authors, history=history)
+    assert [again.get_leader(r) for r in range(95, 110)] == [same.get_leader(r) for r in range(95, 110)]
+    last = history[-1].round
+    rotating = [again.get_leader(r) for r in range(last + 7, last + 12)]  # 6+ rounds without a commit
+    assert rotating == [RoundRobin(authors).get_leader(r) for r in range(last + 7, last + 12)]
     fresh = LeaderReputation(1, authors)
     assert [fresh.get_leader(r) for r in range(4)] == [RoundRobin(authors).get_leader(r) for r in range(4)]
 
@@ -143,9 +163,29 @@ def test_leader_reputation_skips_the_leader_of_a_failed_round(committee: Committ
     history = [CommittedBlockRecord(r, authors[r % 4], everyone) for r in range(1, 31) if r != 25]
     election = LeaderReputation(1, authors, window=10, exclude_rounds=4, history=history)
     failed = election.get_leader(25)
-    assert election.failed_proposers(40) == {failed}
-    leaders = [election.get_leader(r) for r in range(30, 41)]
+    assert election.failed_proposers(34) == {failed}
+    leaders = [election.get_leader(r) for r in range(30, 37)]
     assert failed not in leaders and len(set(leaders)) == 3
+
+
+def test_leader_reputation_blames_only_the_last_round_of_a_failed_run(committee: Committee) -> None:
+    """A dead leader at round k also costs round k - 1 (its votes go to the dead one): only
+    the leader of k is skipped, or each dead validator takes a live one out with it."""
+    authors = committee.authors
+    everyone = tuple(authors)
+    history = [CommittedBlockRecord(r, authors[r % 4], everyone) for r in range(1, 31) if r not in (22, 23)]
+    election = LeaderReputation(1, authors, window=10, exclude_rounds=4, history=history)
+    assert election.failed_proposers(34) == {election.get_leader(23)}
+    assert election.get_leader(22) not in election.failed_proposers(34)
+
+
+def test_leader_reputation_ignores_who_signed_the_qcs(committee: Committee) -> None:
+    """With four validators a QC holds three signatures: the slowest voter (a validator just
+    restarted) is in none of them, and must stay a candidate."""
+    authors = committee.authors
+    history = [CommittedBlockRecord(r, authors[r % 3], tuple(authors[:3])) for r in range(1, 20)]
+    election = LeaderReputation(1, authors, window=10, exclude_rounds=4, history=history)
+    assert authors[3] in {election.get_leader(r) for r in range(20, 26)}
 
 
 # --------------------------------------------------------------------------- networks
