@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-python lint unit localnet bench crash twins faults web clean
+.PHONY: venv test test-python lint unit localnet bench crash twins faults fuzz diff-exec web clean
 
 venv: $(STAMP)
 
@@ -59,8 +59,14 @@ crash: venv
 	LIBRA_CRASH_ITERATIONS=$${N:-2000} $(BIN)/pytest -q tests/integration/storage/test_crash.py
 
 # Many generated Twins scenarios (make test runs a few hundred): make twins N=100000
+# (JOBS processes, default one per CPU; JSON=FILE writes the totals and every failure)
 twins: venv
-	$(BIN)/python -m libra.consensus.twins --scenarios $${N:-10000} --seed $${SEED:-1}
+	$(BIN)/python -m libra.consensus.twins --scenarios $${N:-10000} --seed $${SEED:-1} --jobs $${JOBS:-0} $${JSON:+--json $$JSON}
+
+# Every decoder of peer and client bytes, and the JSON-RPC handlers, with N fuzzed inputs each
+# (make test runs 1,500 each): make fuzz N=1000000 (JOBS processes; JSON=FILE for the figures)
+fuzz: venv
+	$(BIN)/python -m tests.fuzz --inputs $${N:-100000} --seed $${SEED:-1} --jobs $${JOBS:-0} $${JSON:+--json $$JSON}
 
 # A long differential run of execution (native core vs framework) over one evolving chain:
 # make diff-exec N=100000 SEED=1 (make test runs 150 blocks of it)
@@ -69,8 +75,11 @@ diff-exec: venv
 		tests/unit/native/test_execution_diff.py -k long_chain
 
 # More validator kills than make test's 20: make faults N=100
+# (SENDERS accounts paying in parallel; PATIENCE multiplies the waits on a busy machine;
+# RECORD=FILE appends one JSON line per kill: stall, time back at the tip)
 faults: venv
-	LIBRA_FAULT_KILLS=$${N:-100} $(BIN)/pytest -q tests/integration/consensus/test_faults.py
+	LIBRA_FAULT_KILLS=$${N:-100} LIBRA_FAULT_SENDERS=$${SENDERS:-1} LIBRA_FAULT_PATIENCE=$${PATIENCE:-1} \
+	LIBRA_FAULT_RECORD=$${RECORD:-} $(BIN)/pytest -q tests/integration/consensus/test_faults.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache core/target src/libra/_core*.so

@@ -7,8 +7,9 @@ holds anything newer than ours (only then is it verified):
    blocks back from that block; if they connect to our tree, insert them, else
    *fast-forward*: the fetched blocks must hold the certified block B1 and its
    parent B0 (the committed block); B0, B1 and their QCs are stored, then the ledger
-   syncs to the commit cert's ledger info (state sync), and the tree restarts with B0
-   as root (a crash in between recovers from either root). An answer that arrives
+   syncs to the commit cert's ledger info (state sync), leader election learns the
+   synced blocks from the ledger, and the tree restarts with B0 as root (a crash in
+   between recovers from either root). An answer that arrives
    after the root moved past its commit cert (another fetch, a commit) is ignored.
 2. If its highest QC certifies a block we lack, fetch back from it and insert.
 3. Insert the commit cert and highest QC (committing what they commit), keep a
@@ -208,6 +209,12 @@ class BlockSync:
         manager.tree = BlockTree(root, certified.quorum_cert, commit_cert, highest_tc)
         keep = {ids[index], ids[index + 1]}
         manager.store.prune_tree([b for b in (old.root.id, *(block.id for block in old.blocks())) if b not in keep])
+        # The blocks between the old root and the new one were synced, not committed here:
+        # without them in its history, leader reputation here would pick other leaders
+        # than the validators that committed them (rule 5 of leader_election only rotates
+        # after a stall).
+        for record in manager.state_computer.committed_history(commit_cert.commit_info.epoch):
+            manager.leader_election.on_commit(record)
         manager.leader_election.on_commit(commit_record(committed))
         ledger_info = commit_cert.signed_ledger_info
         actions: list[Action] = [SyncedTo(ledger_info)]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from libra.consensus.leader_election import CommittedBlockRecord
 from libra.types.consensus import Block, QuorumCert, TwoChainTimeoutCertificate
 from libra.types.ledger import EpochState, LedgerInfoWithSignatures
 
@@ -52,6 +53,12 @@ class StateComputer(Protocol):
 
     def sync_to(self, ledger_info: LedgerInfoWithSignatures) -> None:
         """Catch the ledger up to ``ledger_info`` from peers (state sync), durably."""
+        ...
+
+    def committed_history(self, epoch: int) -> Sequence[CommittedBlockRecord]:
+        """The newest committed blocks of ``epoch`` in the ledger, oldest first, as leader
+        reputation sees them. After a sync these include the blocks the core never saw;
+        every validator's ledger holds the same ones, so leaders stay agreed."""
         ...
 
 

@@ -2,26 +2,34 @@
 
 * :class:`RoundRobin` – ``validators[(round // contiguous_rounds) % n]`` over the
   sorted validator set (Diem ``RotatingProposer``).
-* :class:`LeaderReputation` – excludes validators that failed recently, judged only
-  from *committed* history so that all validators agree (Diem ``leader_reputation.rs``):
+* :class:`LeaderReputation` – skips validators whose rounds failed recently, judged only
+  from *committed* history so that all validators agree (after Diem ``leader_reputation.rs``):
 
   1. look at the committed blocks with ``round <= r - exclude_rounds`` (the newest
-     ``window`` of them);
-  2. a validator is *active* if it proposed one of them or signed the QC any of them
-     carries; a crashed validator does neither and drops out;
-  3. a validator that was the leader of a round inside the window that left no
-     committed block has *failed*; the candidates are the active validators that did
-     not fail (all active ones if none is left);
-  4. the leader is ``candidates[seed(epoch, r) % len(candidates)]`` with ``seed`` the
-     first 8 bytes of ``sha3("LeaderReputation" salt, epoch ‖ round)``; with fewer than
-     ``window // 2`` committed blocks (start of an epoch) it falls back to round robin.
+     ``window`` of them; with fewer than ``window // 2``, nobody is skipped);
+  2. each run of rounds between two of them that left no committed block *failed* at
+     its last round: its leader (as these rules chose it then) is skipped. Only the
+     last: when the leader of round ``k`` is down, round ``k - 1`` fails too (its votes
+     go to the leader of ``k``), and blaming it would skip a live validator per dead one;
+  3. the leader is ``candidates[r % len(candidates)]``, the validators not skipped in
+     sorted order (all of them if none is left): a rotation, so that a dead validator
+     not yet skipped leads one round in ``len(candidates)``, and three live leaders in a
+     row (what a 2-chain commit needs) come every few rounds. An independent draw per
+     round gave a dead validator runs of rounds;
+  4. if nothing committed for ``stall_rounds`` rounds, rotate over all validators (round
+     robin): validators whose histories differ (a restart without the ledger's
+     history, a fast-forward that skipped blocks) could otherwise disagree on leaders
+     forever (Twins found that stalemate), and a wrong guess costs at most that many
+     rounds.
 
-  5. if nothing committed for ``stall_rounds`` rounds, rotate (round robin): validators
-     whose histories differ (a restart without the ledger's history, a fast-forward
-     that skipped blocks) could otherwise disagree on leaders forever. Twins found
-     that stalemate; the rotation ends it, and fresh commits make histories agree.
+  Who signed the QCs is *not* used to skip validators (Diem's "active" rule): with
+  four validators a QC carries three signatures, so the slowest voter (a validator just
+  restarted on a busy machine) was absent from every one and skipped while alive, which
+  left a dead validator among three candidates: no three live leaders in a row until
+  rule 4 (16-22 s without a commit on a localnet under load).
 
-  The driver should seed ``history`` from the ledger's committed blocks on restart.
+  The driver should seed ``history`` from the ledger's committed blocks on restart, and
+  the core adds the ledger's blocks after a fast-forward (``StateComputer.committed_history``).
 
 * :class:`ScriptedLeaders` – a per-round table with a fallback (Diem ``RoundProposer``),
   used by the Twins generator to choose leaders.
@@ -29,12 +37,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from libra.crypto.hashing import hash_with_salt
 from libra.types.consensus import Block
 from libra.types.move import AccountAddress
 
@@ -80,7 +88,7 @@ class RoundRobin:
 
 
 class LeaderReputation:
-    """Skip validators absent from, or failing in, recent committed history (see module docstring)."""
+    """Skip validators whose rounds failed in recent committed history (see module docstring)."""
 
     def __init__(
         self,
@@ -89,7 +97,7 @@ class LeaderReputation:
         window: int = 10,
         exclude_rounds: int = 4,
         history: Sequence[CommittedBlockRecord] = (),
-        stall_rounds: int = 10,
+        stall_rounds: int = 6,
     ) -> None:
         self.epoch = epoch
         self.fallback = RoundRobin(validators)
@@ -97,7 +105,7 @@ class LeaderReputation:
         self.exclude_rounds = exclude_rounds
         self.stall_rounds = stall_rounds
         self._history: deque[CommittedBlockRecord] = deque(maxlen=4 * window)
-        self._cache: dict[tuple[int, int, int], AccountAddress] = {}
+        self._cache: dict[int, AccountAddress] = {}  # round -> leader, for the current history
         for record in history:
             self.on_commit(record)
 
@@ -113,45 +121,45 @@ class LeaderReputation:
         window = [r for r in self._history if r.round <= target][-self.window :]
         return window if len(window) >= max(1, self.window // 2) else []
 
-    def active_validators(self, round_: int) -> list[AccountAddress]:
-        """Proposers and QC signers of the window (rule 2)."""
-        active: set[AccountAddress] = set()
-        for record in self._window(round_):
-            if record.proposer is not None:
-                active.add(record.proposer)
-            active.update(record.voters)
-        return sorted(a for a in active if a in self.fallback.validators)
-
     def failed_proposers(self, round_: int) -> set[AccountAddress]:
-        """Leaders of the rounds inside the window that left no committed block (rule 3);
-        their leaders are judged by activity alone, so the rule does not recurse."""
-        window = self._window(round_)
-        if not window:
-            return set()
-        committed = {record.round for record in window}
-        skipped = range(window[0].round + 1, window[-1].round)
-        return {self._choose(r, self.active_validators(r)) for r in skipped if r not in committed}
+        """The leaders of the last round of each run of rounds inside the window that left
+        no committed block (rule 3), as they were chosen then.
 
-    def get_leader(self, round_: int) -> AccountAddress:
-        last = self._history[-1].round if self._history else 0
-        if round_ - last > self.stall_rounds:
-            return self.fallback.get_leader(round_)  # rule 5: no recent commit, rotate
-        key = (round_, len(self._history), last)
-        leader = self._cache.get(key)
+        Only the last: when the leader of round ``k`` is down, round ``k - 1`` fails as well
+        (its votes go to the leader of ``k``), so blaming every round of a run excluded a
+        live validator for each dead one. "As chosen then": the leader that round had by
+        these same rules over the history before it (``leader_at``), not a guess from
+        activity, which blamed validators that had not led the round."""
+        window = self._window(round_)
+        return {self.leader_at(b.round - 1) for a, b in itertools.pairwise(window) if b.round > a.round + 1}
+
+    def leader_at(self, round_: int) -> AccountAddress:
+        """The leader these rules give ``round_`` from the history before it (rule 5 counted
+        from the newest committed round below it); memoised until the next commit."""
+        leader = self._cache.get(round_)
         if leader is None:
-            active = self.active_validators(round_)
-            failed = self.failed_proposers(round_)
-            leader = self._choose(round_, [a for a in active if a not in failed] or active)
-            self._cache[key] = leader
+            older = [r.round for r in self._history if r.round < round_]
+            last = older[-1] if older else 0
+            if round_ - last > self.stall_rounds:
+                leader = self.fallback.get_leader(round_)  # rule 5: no recent commit, rotate
+            else:
+                failed = self.failed_proposers(round_)
+                everyone = self.fallback.validators
+                leader = self._choose(round_, [a for a in everyone if a not in failed] or everyone)
+            self._cache[round_] = leader
         return leader
 
+    def get_leader(self, round_: int) -> AccountAddress:
+        return self.leader_at(round_)
+
     def _choose(self, round_: int, candidates: list[AccountAddress]) -> AccountAddress:
+        """Rotate over the (sorted) candidates. Not a hash of the round: while nothing
+        commits the candidates stay as they are, dead ones included, and an independent
+        draw per round gave a dead validator runs of rounds (each a timeout, none
+        committing) where rotation gives it one round in ``len(candidates)``."""
         if not candidates:
             return self.fallback.get_leader(round_)
-        seed = hash_with_salt(
-            "LeaderReputation", self.epoch.to_bytes(8, "little") + round_.to_bytes(8, "little")
-        )
-        return candidates[int.from_bytes(seed[:8], "little") % len(candidates)]
+        return candidates[round_ % len(candidates)]
 
 
 class ScriptedLeaders:

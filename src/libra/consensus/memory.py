@@ -5,7 +5,9 @@
 * :class:`HashChainStateComputer` – "executes" a block by hashing its payload onto the
   parent's state: ``state = sha3(parent_state || tx_1 || ...)``, ``version += len(payload)``.
   A transaction equal to :data:`RECONFIGURE` ends the epoch with the configured next
-  validator set, so epoch changes can be simulated.
+  validator set, so epoch changes can be simulated. Its ``committed_history`` is what it
+  committed, plus, after a sync, what ``chain_history`` says the synced ledger holds (the
+  Twins simulator knows the committed chain; a real ledger reads its own events).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from libra.consensus.interfaces import ConsensusData, StateComputeResult
+from libra.consensus.leader_election import CommittedBlockRecord, commit_record
 from libra.crypto.hashing import hash_with_salt
 from libra.types.consensus import Block, QuorumCert, TwoChainTimeoutCertificate
 from libra.types.ledger import EpochState, LedgerInfoWithSignatures
@@ -90,6 +93,16 @@ class HashChainStateComputer:
         self.committed: list[ExecutedBlock] = []
         self.ledger_infos: list[LedgerInfoWithSignatures] = []
         self.synced_to: list[LedgerInfoWithSignatures] = []
+        self.chain_history: Callable[[LedgerInfoWithSignatures], Sequence[CommittedBlockRecord]] | None = None
+        self._history: list[tuple[int, CommittedBlockRecord]] = []  # (epoch, record), oldest first
+
+    def _remember(self, epoch: int, record: CommittedBlockRecord) -> None:
+        last = self._history[-1] if self._history else None
+        if last is None or (epoch, record.round) > (last[0], last[1].round):
+            self._history.append((epoch, record))
+
+    def committed_history(self, epoch: int) -> Sequence[CommittedBlockRecord]:
+        return [record for record_epoch, record in self._history if record_epoch == epoch]
 
     def add_root(self, root_id: bytes, result: StateComputeResult) -> None:
         """Register an executed state known from elsewhere (e.g. a new epoch's genesis)."""
@@ -113,6 +126,8 @@ class HashChainStateComputer:
     def commit(self, blocks: Sequence[ExecutedBlock], ledger_info: LedgerInfoWithSignatures) -> None:
         self.committed.extend(blocks)
         self.ledger_infos.append(ledger_info)
+        for block in blocks:
+            self._remember(block.info.epoch, commit_record(block.block))
         for block in blocks:  # suffix blocks of a reconfiguration were never computed here
             info = block.info
             self._states[block.id] = StateComputeResult(
@@ -126,3 +141,6 @@ class HashChainStateComputer:
         )
         self.synced_to.append(ledger_info)
         self.ledger_infos.append(ledger_info)
+        if self.chain_history is not None:
+            for record in self.chain_history(ledger_info):
+                self._remember(info.epoch, record)

@@ -298,7 +298,11 @@ class RoundManager:
         if block.author != self.leader(block.round):
             return [
                 *actions,
-                SecurityEvent("InvalidConsensusProposal", peer, "proposer is not the round leader"),
+                SecurityEvent(
+                    "InvalidConsensusProposal",
+                    peer,
+                    f"proposer is not the round leader (round {block.round}: {self.leader(block.round)})",
+                ),
             ]
         if block.timestamp_usecs > now_usecs + MAX_TIMESTAMP_DRIFT_USECS:
             return [

@@ -23,11 +23,9 @@ logical clock in microseconds. Run many scenarios with::
 
 from __future__ import annotations
 
-import argparse
 import heapq
 import random
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -45,6 +43,7 @@ from libra.consensus.actions import (
 )
 from libra.consensus.interfaces import ConsensusStore
 from libra.consensus.leader_election import (
+    CommittedBlockRecord,
     LeaderElection,
     LeaderReputation,
     RoundRobin,
@@ -68,7 +67,7 @@ from libra.consensus.verification import (
     compute_block_id,
 )
 from libra.crypto.ed25519 import Ed25519PrivateKey
-from libra.types.consensus import BlockRetrievalRequest, BlockRetrievalResponse, ProposalMsg
+from libra.types.consensus import Block, BlockRetrievalRequest, BlockRetrievalResponse, ProposalMsg
 from libra.types.ledger import (
     BlockInfo,
     EpochState,
@@ -82,6 +81,7 @@ from libra.types.move import AccountAddress
 START_USECS = 1_000_000
 FETCH_TIMEOUT_USECS = 300_000
 ROUND_BUDGET_USECS = 1_500_000  # partitions of a scenario of R rounds last at most R × this
+HISTORY_BLOCKS = 40  # committed blocks a synced ledger reports to leader reputation (as the node)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +242,7 @@ class Simulation:
         self.generation = [0 for _ in slots]
         self.committed: dict[tuple[int, int], bytes] = {}
         self.registry: dict[bytes, tuple[int, int, bytes]] = {}
+        self.proposed: dict[bytes, Block] = {}
         self.live_slots: set[int] = set()
         self.outcome = Outcome(scenario)
         self.signature_cache: SignatureCache = set()
@@ -258,12 +259,25 @@ class Simulation:
         return LedgerInfoWithSignatures(LedgerInfo(info, ZERO_HASH))
 
     def _computer(self) -> HashChainStateComputer:
-        return HashChainStateComputer(
+        computer = HashChainStateComputer(
             ZERO_HASH,
             ACCUMULATOR_PLACEHOLDER_HASH,
             0,
             lambda epoch: EpochState(epoch, self.verifier_for(epoch)),
         )
+        computer.chain_history = self._chain_history
+        return computer
+
+    def _chain_history(self, ledger_info: LedgerInfoWithSignatures) -> list[CommittedBlockRecord]:
+        """The blocks a ledger synced to ``ledger_info`` holds (of its epoch, oldest first):
+        its committed block and that block's ancestors, as proposed."""
+        info = ledger_info.ledger_info.commit_info
+        records: list[CommittedBlockRecord] = []
+        block = self.proposed.get(info.id)
+        while block is not None and block.epoch == info.epoch and len(records) < HISTORY_BLOCKS:
+            records.append(commit_record(block))
+            block = self.proposed.get(block.parent_id)
+        return records[::-1]
 
     def _payload_source(self, slot: int) -> CountingPayloadSource:
         target = self.scenario.reconfigure_at
@@ -289,9 +303,7 @@ class Simulation:
         validators = [a for a, _ in self.verifier_for(epoch).validators]
         election: LeaderElection = RoundRobin(validators)
         if self.scenario.reputation:  # seeded from the ledger, as a driver would on restart
-            history = [
-                commit_record(b.block) for b in self.computers[slot].committed if b.info.epoch == epoch
-            ]
+            history = self.computers[slot].committed_history(epoch)
             election = LeaderReputation(epoch, validators, window=8, exclude_rounds=4, history=history)
         if epoch == 1:
             table = {r + 1: self.authors[i] for r, i in enumerate(self.scenario.leaders)}
@@ -457,7 +469,9 @@ class Simulation:
     def _record_proposal(self, message: Message) -> None:
         if isinstance(message, ProposalMsg):
             block = message.proposal
-            self.registry[compute_block_id(block.block_data)] = (block.epoch, block.round, block.parent_id)
+            block_id = compute_block_id(block.block_data)
+            self.registry[block_id] = (block.epoch, block.round, block.parent_id)
+            self.proposed[block_id] = block
 
     def _record_commit(self, slot: int, action: Commit | SyncedTo) -> None:
         if not self.scenario.is_honest(slot):
@@ -505,15 +519,19 @@ def run_scenarios(
     validators: int = 4,
     twins: int = 1,
     reputation: bool = False,
+    start: int = 0,
     progress: Callable[[int, Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Generate and run ``count`` scenarios from ``seed``; return the failing outcomes.
+    """Generate and run scenarios ``start .. start + count - 1`` of the run ``seed``; return
+    the failing outcomes. Scenario ``i`` has seed ``seed * 1_000_003 + i`` whatever the
+    split, so a run cut into ranges (``twins_runner``, several processes) runs the same
+    scenarios as one loop.
 
     With ``unsafe`` every node runs safety rules with ``unsafe_skip_round_check``
     (a deliberately broken rule), so failures are expected.
     """
     failures = []
-    for index in range(count):
+    for index in range(start, start + count):
         scenario_seed = seed * 1_000_003 + index
         scenario = generate_scenario(
             random.Random(scenario_seed),
@@ -533,38 +551,10 @@ def run_scenarios(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run generated Twins scenarios against the consensus core.")
-    parser.add_argument("--scenarios", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=8, help="rounds with scripted leaders and partitions")
-    parser.add_argument("--validators", type=int, default=4)
-    parser.add_argument("--twins", type=int, default=1, help="validators 0..k-1 get a twin (keep k <= f)")
-    parser.add_argument(
-        "--reputation", action="store_true", help="leader reputation after the scripted rounds"
-    )
-    parser.add_argument("--unsafe", action="store_true", help="break a safety rule to see failures")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
+    """``python -m libra.consensus.twins``: the command line of :mod:`libra.consensus.twins_runner`."""
+    from libra.consensus.twins_runner import main as run_main
 
-    def progress(index: int, outcome: Outcome) -> None:
-        if not outcome.ok:
-            reason = outcome.safety_violation or "no commits after the partitions healed"
-            print(f"scenario seed {outcome.scenario.seed}: FAILED: {reason}", flush=True)
-        if (index + 1) % 100 == 0:
-            print(f"{index + 1} scenarios, {time.monotonic() - started:.1f}s", flush=True)
-
-    failures = run_scenarios(
-        args.scenarios,
-        args.seed,
-        unsafe=args.unsafe,
-        rounds=args.rounds,
-        validators=args.validators,
-        twins=args.twins,
-        reputation=args.reputation,
-        progress=progress,
-    )
-    print(f"{args.scenarios} scenarios, {len(failures)} failed, {time.monotonic() - started:.1f}s")
-    return 1 if failures else 0
+    return run_main(argv)
 
 
 if __name__ == "__main__":

@@ -206,6 +206,9 @@ class LedgerStateComputer:
             self._sync(ledger_info)  # the blocks are not here (else only the certificate was missing)
         self._blocks = {info.commit_info.id: None}
 
+    def committed_history(self, epoch: int) -> list[CommittedBlockRecord]:
+        return reputation_history(self._ledger, epoch)
+
 
 class SyncHook:
     """Catches the ledger up to a ledger info (state sync); set by the node."""
@@ -440,6 +443,9 @@ class ConsensusDriver:
                 data = encode_consensus_msg(action.message)
                 self.loop.call_soon_threadsafe(self._later, delay, _Deferred(action.peer, data))
             elif isinstance(action, Commit | SyncedTo):
+                if isinstance(action, SyncedTo):
+                    info = action.ledger_info.ledger_info
+                    log.info("synced to version %d (round %d) from peers", info.version, info.commit_info.round)
                 self.publish_commits()
             elif isinstance(action, EpochChange):
                 self.publish_commits()

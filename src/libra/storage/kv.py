@@ -142,6 +142,22 @@ class MemoryStore:
         self._closed = True
 
 
+class StoreInUse(StorageError):
+    """The store is open elsewhere: RocksDB lets one process at a time hold its LOCK file."""
+
+
+def open_error(path: str | Path, text: str) -> StorageError:
+    """RocksDB's open failure as a sentence: a held lock says who may hold it."""
+    if "lock hold by current process" in text:
+        return StoreInUse(f"the store at {path} is already open in this process")
+    if "LOCK" in text and ("lock file" in text or "Resource temporarily unavailable" in text):
+        return StoreInUse(
+            f"the store at {path} is in use by another process, most likely the node running on it: "
+            "stop the node first (or work on a copy of the folder)"
+        )
+    return StorageError(f"cannot open RocksDB at {path}: {text}")
+
+
 class RocksStore:
     """RocksDB-backed :class:`KeyValueStore` (``rocksdict`` raw mode)."""
 
@@ -164,13 +180,15 @@ class RocksStore:
         self._sync = rocksdict.WriteOptions()
         self._sync.sync = True
         self._nosync = rocksdict.WriteOptions()
+        if not create and not (Path(path) / "CURRENT").is_file():
+            raise StorageError(f"no ledger store in {path} (a RocksDB store has a CURRENT file)")
         try:
             # column_families names the default family with these options: without it rocksdict
             # reopens an existing store with the options saved in its OPTIONS file, so changes
             # here would only ever reach stores created after them.
             self._db = rocksdict.Rdict(str(path), options, column_families={"default": options})
         except Exception as exc:  # rocksdict raises plain Exception subclasses
-            raise StorageError(f"cannot open RocksDB at {path}: {exc}") from None
+            raise open_error(path, str(exc)) from None
 
     def get(self, key: bytes) -> bytes | None:
         value: bytes | None = self._db.get(key)

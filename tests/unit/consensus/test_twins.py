@@ -3,10 +3,12 @@ epoch changes) keep honest nodes safe and live; a broken safety rule is caught."
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
 
+from libra.consensus import twins_runner
 from libra.consensus.twins import Scenario, Simulation, generate_scenario, main, run_scenarios
 
 SCENARIOS_PER_CHUNK = 100
@@ -71,3 +73,22 @@ def test_all_nodes_restarting_at_once_stay_safe_and_live() -> None:
 def test_command_line_runs_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--scenarios", "3", "--seed", "5"]) == 0
     assert "3 scenarios, 0 failed" in capsys.readouterr().out
+
+
+def test_a_run_cut_into_processes_checks_the_same_scenarios() -> None:
+    """``--jobs`` changes only the time a run takes: the broken rule's failures and the
+    totals are those of one loop over the same scenarios."""
+    sequential = run_scenarios(150, seed=77, unsafe=True)
+    assert sequential, "the broken safety rule went unnoticed"
+    parallel = twins_runner.run(twins_runner.RunSpec(77, unsafe=True), 150, jobs=2)
+    in_process = twins_runner.run(twins_runner.RunSpec(77, unsafe=True), 150, jobs=1)
+    assert [f["seed"] for f in parallel.failures] == [f.scenario.seed for f in sequential]
+    assert parallel.scenarios == 150 and parallel.failed == len(sequential)
+    assert (parallel.commits, parallel.events) == (in_process.commits, in_process.events)
+
+
+def test_command_line_writes_the_totals(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--scenarios", "4", "--seed", "5", "--jobs", "2", "--json", str(tmp_path / "run.json")]) == 0
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["scenarios"] == 4 and record["failed"] == 0 and record["commits"] > 0
+    assert record["command"].endswith("--json " + str(tmp_path / "run.json"))

@@ -17,10 +17,12 @@ if str(Path(__file__).parent) not in sys.path:
 
 from epoch_chain import Source, sign  # noqa: E402
 
+from libra.consensus.leader_election import CommittedBlockRecord  # noqa: E402
 from libra.crypto.hashing import ZERO_HASH  # noqa: E402
 from libra.node.ledger import SpeculativeBlock  # noqa: E402
 from libra.node.validator import LedgerStateComputer  # noqa: E402
 from libra.types.ledger import LedgerInfo, LedgerInfoWithSignatures  # noqa: E402
+from libra.types.transaction import BlockMetadata  # noqa: E402
 
 
 @dataclass
@@ -69,3 +71,19 @@ def test_an_epoch_change_proof_for_a_block_executed_here_commits_it_locally() ->
     assert source.ledger.db.next_version == executed.version + 1
     computer.sync_to(proof)  # the same proof again: nothing to do
     assert source.ledger.db.next_version == executed.version + 1
+
+
+def test_committed_history_is_read_from_the_ledger() -> None:
+    """Leader reputation after a fast-forward: the blocks state sync wrote, from the ledger's
+    NewBlockEvents (round, proposer, the voters of the QC the block carried)."""
+    source = Source(reconfigure=False)
+    computer = LedgerStateComputer(source.ledger, no_state_sync)  # type: ignore[arg-type]
+    voters = tuple(key.address for key in source.chain.validator_keys)
+    expected = []
+    for round_ in (5, 6, 9):
+        metadata = BlockMetadata(round_.to_bytes(32, "little"), round_, source.chain.now + round_, voters, voters[round_ % 2])
+        executed = source.ledger.execute(metadata, [])
+        source.ledger.commit(executed, sign(LedgerInfo(source.ledger.block_info(executed, 1), ZERO_HASH),
+                                            source.chain.validator_keys))
+        expected.append(CommittedBlockRecord(round_, voters[round_ % 2], voters))
+    assert list(computer.committed_history(1))[-3:] == expected
