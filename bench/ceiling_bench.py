@@ -25,11 +25,11 @@ import time
 
 import nacl.bindings
 
-from libra import native
-from libra.crypto.ed25519 import verify_signature
 from bench import node_path_bench, state_sync_bench
 from bench.node_path_bench import parse_workload
+from libra import native
 from libra.client.loadgen import Sender
+from libra.crypto.ed25519 import verify_signature
 
 TARGETS = ((4, 1, 2500.0), (1, 0, 8000.0))  # issue 12's goals: (validators, full nodes, payments/s)
 
@@ -50,7 +50,9 @@ def verify_micros(seconds: float = 2.0) -> float:
     return 1e6 * (time.process_time() - started) / count
 
 
-def machine_bound(cores: int, validators: int, full_nodes: int, validator_us: float, full_node_us: float) -> float:
+def machine_bound(
+    cores: int, validators: int, full_nodes: int, validator_us: float, full_node_us: float
+) -> float:
     """Payments/s when the machine's cores do nothing but each node's share of every payment."""
     return cores * 1e6 / (validators * validator_us + full_nodes * full_node_us)
 
@@ -69,7 +71,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  validator path (admission .. storage)     {validator_us:8.1f}")
     print(f"  full node path (admission + state sync)   {full_node_us:8.1f}")
     print()
-    print(f"{'network':24s} {'signature checks only':>22s} {'node paths only':>16s} {'target':>8s} {'µs/process at target':>21s}")
+    print(
+        f"{'network':24s} {'signature checks only':>22s} {'node paths only':>16s} {'target':>8s} {'µs/process at target':>21s}"
+    )
     for validators, full_nodes, target in TARGETS:
         nodes = validators + full_nodes
         only_verify = machine_bound(cores, validators, full_nodes, verify, verify)
