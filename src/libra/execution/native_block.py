@@ -153,18 +153,7 @@ def payment_encodings(
     return out if found else None
 
 
-_ADDRESSES: dict[bytes, AccountAddress] = {}
-_ADDRESSES_CAP = 65_536
-
-
-def address_of(value: bytes) -> AccountAddress:
-    """``AccountAddress(value)``, made once for the addresses blocks touch again and again."""
-    address = _ADDRESSES.get(value)
-    if address is None:
-        if len(_ADDRESSES) >= _ADDRESSES_CAP:
-            _ADDRESSES.clear()
-        address = _ADDRESSES[value] = AccountAddress(value)
-    return address
+address_of = AccountAddress.interned
 
 
 def _read_blobs(state_view: StateView, addresses: list[bytes]) -> list[bytes | None]:

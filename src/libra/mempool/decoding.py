@@ -12,52 +12,24 @@ caller decodes with the reference decoder, which gives its result or its error.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 from libra.native import CORE
+from libra.types.direct_init import slot_constructor
 from libra.types.move import AccountAddress, ModuleId, PrimitiveTag, StructTag, TypeTag
 from libra.types.transaction import Ed25519Authenticator, RawTransaction, ScriptFunction, SignedTransaction
 
-_T = TypeVar("_T")
 _CAP = 4096  # each remembered kind of name, then cleared (a miss only builds it again)
 
 
-def _through_slots(cls: type[_T]) -> Callable[..., _T]:
-    """``cls(*fields)`` for a frozen, slotted dataclass, each field stored through its slot
-    (what its ``__init__`` stores, without the frozen ``__setattr__``); the class must have no
-    ``__post_init__``, so nothing is skipped."""
-    params = getattr(cls, "__dataclass_params__", None)
-    assert params is not None and params.frozen and "__slots__" in cls.__dict__ and not hasattr(cls, "__post_init__")
-    names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__}
-    body = []
-    for name in names:
-        namespace[f"_set_{name}"] = getattr(cls, name).__set__
-        body.append(f"    _set_{name}(self, {name})")
-    source = f"def make({', '.join(names)}):\n    self = _new(_cls)\n" + "\n".join(body) + "\n    return self"
-    exec(source, namespace)  # noqa: S102 - built from the class's own field names only
-    return namespace["make"]  # type: ignore[no-any-return]
-
-
-_signed = _through_slots(SignedTransaction)
-_raw = _through_slots(RawTransaction)
-_function = _through_slots(ScriptFunction)
-_ed25519 = _through_slots(Ed25519Authenticator)
+_signed = slot_constructor(SignedTransaction)
+_raw = slot_constructor(RawTransaction)
+_function = slot_constructor(ScriptFunction)
+_ed25519 = slot_constructor(Ed25519Authenticator)
 _PRIMITIVES = tuple(PrimitiveTag(index) for index in range(6))
-_ADDRESSES: dict[bytes, AccountAddress] = {}
 _MODULES: dict[tuple[bytes, str], ModuleId] = {}
 _TAGS: dict[tuple[bytes, str, str], StructTag] = {}
 
 
-def _address(raw: bytes) -> AccountAddress:
-    address = _ADDRESSES.get(raw)
-    if address is None:
-        if len(_ADDRESSES) >= _CAP:
-            _ADDRESSES.clear()
-        address = _ADDRESSES[raw] = AccountAddress(raw)
-    return address
+_address = AccountAddress.interned
 
 
 def _tag(fields: int | tuple[bytes, str, str]) -> TypeTag:

@@ -20,12 +20,10 @@ which go to the store as they are (``_to_commit``).
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from libra.bcs import BcsError, Serializer, encode_uleb128
 from libra.crypto.hashing import ZERO_HASH, hash_with_salt, user_transaction_hash
@@ -42,7 +40,7 @@ from libra.framework.state import BlockState
 from libra.framework.views import ChainView, get_chain_view
 from libra.mempool.pool import encoding_of
 from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
-from libra.types.direct_init import direct_init
+from libra.types.direct_init import direct_init, slot_constructor
 from libra.types.ledger import (
     KEPT_EXECUTED,
     BlockInfo,
@@ -65,7 +63,6 @@ from libra.types.transaction import (
 from libra.types.write_set import ContractEvent, WriteSet, event_head, raw_writes, write_set_entries
 
 LedgerInfoSigner = Callable[[LedgerInfo], LedgerInfoWithSignatures]
-_T = TypeVar("_T")
 
 
 class LedgerError(RuntimeError):
@@ -220,27 +217,8 @@ def _encoding(txn: SignedTransaction) -> tuple[bytes, bytes]:
     return signed_bytes, user_transaction_hash(signed_bytes)
 
 
-def _slot_constructor(cls: type[_T]) -> Callable[..., _T]:
-    """``cls(*fields)`` (every field, in order) for a frozen, slotted dataclass without
-    ``__post_init__``: each field is stored through its slot rather than the frozen
-    ``__setattr__``, as ``libra.types.direct_init`` does, without changing the class (the
-    store's). Any other class is returned as it is."""
-    params = getattr(cls, "__dataclass_params__", None)
-    if params is None or not params.frozen or "__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__"):
-        return cls
-    names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__}
-    body = []
-    for name in names:
-        namespace[f"_set_{name}"] = getattr(cls, name).__set__
-        body.append(f"    _set_{name}(self, {name})")
-    source = f"def make({', '.join(names)}):\n    self = _new(_cls)\n" + "\n".join(body) + "\n    return self"
-    exec(source, namespace)  # noqa: S102 - built from the class's own field names only
-    return namespace["make"]  # type: ignore[no-any-return]
-
-
-_new_event = _slot_constructor(EventToCommit)
-_new_entry = _slot_constructor(TransactionToCommit)
+_new_event = slot_constructor(EventToCommit)
+_new_entry = slot_constructor(TransactionToCommit)
 
 
 def _to_commit(

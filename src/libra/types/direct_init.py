@@ -13,6 +13,7 @@ tests can compare the two.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -45,3 +46,22 @@ def direct_init(cls: type[T]) -> type[T]:
     cls.__dataclass_init__ = cls.__init__  # type: ignore[attr-defined]
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
+
+
+def slot_constructor(cls: type[T]) -> Callable[..., T]:
+    """``make(*fields)``: an instance of the frozen, slotted dataclass ``cls`` with each field
+    stored through its slot, as :func:`direct_init`'s ``__init__`` does, without changing the
+    class (for classes a layer uses but does not own). ``cls`` must have no ``__post_init__``,
+    so that nothing its ``__init__`` would do is skipped."""
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is None or not params.frozen or "__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} is not a frozen, slotted dataclass without __post_init__")
+    names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__}
+    body = []
+    for name in names:
+        namespace[f"_set_{name}"] = getattr(cls, name).__set__
+        body.append(f"    _set_{name}(self, {name})")
+    source = f"def make({', '.join(names)}):\n    self = _new(_cls)\n" + "\n".join(body) + "\n    return self"
+    exec(source, namespace)  # noqa: S102 - built from the class's own field names only
+    return namespace["make"]  # type: ignore[no-any-return]

@@ -23,6 +23,10 @@ ADDRESS_LENGTH = 16
 _IDENTIFIER_RE = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9_]+)")
 
 
+_INTERNED: dict[bytes, AccountAddress] = {}
+_INTERNED_CAP = 65_536
+
+
 @direct_init
 @dataclass(frozen=True, slots=True, order=True)
 class AccountAddress(BcsType):
@@ -51,6 +55,17 @@ class AccountAddress(BcsType):
         if not text.startswith("0x") or not 2 < len(text) <= 2 + 2 * ADDRESS_LENGTH:
             raise ValueError(f"not an address literal: {text!r}")
         return cls.from_hex(text[2:].rjust(2 * ADDRESS_LENGTH, "0"))
+
+    @classmethod
+    def interned(cls, value: bytes) -> AccountAddress:
+        """``AccountAddress(value)``, made once for the addresses that blocks and submissions
+        name again and again (the per-payment paths build one per sender and payee)."""
+        address = _INTERNED.get(value)
+        if address is None:
+            if len(_INTERNED) >= _INTERNED_CAP:
+                _INTERNED.clear()  # a miss only builds it again
+            address = _INTERNED[value] = cls(value)
+        return address
 
     def hex(self) -> str:
         return self.value.hex()

@@ -86,3 +86,36 @@ def test_defaults_and_unsupported_classes() -> None:
         @dataclasses.dataclass(frozen=True, slots=True)
         class WithFactory:
             a: list[int] = dataclasses.field(default_factory=list)
+
+
+def test_slot_constructor_builds_what_the_class_builds() -> None:
+    from libra.storage.libradb import EventToCommit
+    from libra.types.direct_init import slot_constructor
+
+    make = slot_constructor(EventToCommit)
+    fields = [f.name for f in dataclasses.fields(EventToCommit)]
+    values = [bytes([i]) * 3 for i in range(len(fields))]
+    built, reference = make(*values), EventToCommit(*values)
+    assert built == reference and type(built) is EventToCommit
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.__setattr__(fields[0], b"x")
+
+
+def test_slot_constructor_refuses_classes_whose_init_does_more() -> None:
+    from libra.types.direct_init import slot_constructor
+    from libra.types.move import AccountAddress
+
+    with pytest.raises(TypeError, match="AccountAddress is not a frozen, slotted dataclass without __post_init__"):
+        slot_constructor(AccountAddress)  # its __post_init__ checks the length
+    with pytest.raises(TypeError, match="int is not"):
+        slot_constructor(int)
+
+
+def test_interned_addresses_are_checked_and_shared() -> None:
+    from libra.types.move import AccountAddress
+
+    raw = bytes(range(16))
+    assert AccountAddress.interned(raw) is AccountAddress.interned(bytes(range(16)))
+    assert AccountAddress.interned(raw) == AccountAddress(raw)
+    with pytest.raises(ValueError, match="16 bytes"):
+        AccountAddress.interned(b"short")
