@@ -59,9 +59,11 @@ crash: venv
 	LIBRA_CRASH_ITERATIONS=$${N:-2000} $(BIN)/pytest -q tests/integration/storage/test_crash.py
 
 # Many generated Twins scenarios (make test runs a few hundred): make twins N=100000
-# (JOBS processes, default one per CPU; JSON=FILE writes the totals and every failure)
+# (JOBS processes, default one per CPU; JSON=FILE writes the totals and every failure;
+# REPUTATION=1 runs leader reputation after the scripted rounds)
 twins: venv
-	$(BIN)/python -m libra.consensus.twins --scenarios $${N:-10000} --seed $${SEED:-1} --jobs $${JOBS:-0} $${JSON:+--json $$JSON}
+	$(BIN)/python -m libra.consensus.twins --scenarios $${N:-10000} --seed $${SEED:-1} --jobs $${JOBS:-0} \
+		$${JSON:+--json $$JSON} $${REPUTATION:+--reputation}
 
 # Every decoder of peer and client bytes, and the JSON-RPC handlers, with N fuzzed inputs each
 # (make test runs 1,500 each): make fuzz N=1000000 (JOBS processes; JSON=FILE for the figures)

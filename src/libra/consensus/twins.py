@@ -304,7 +304,7 @@ class Simulation:
         election: LeaderElection = RoundRobin(validators)
         if self.scenario.reputation:  # seeded from the ledger, as a driver would on restart
             history = self.computers[slot].committed_history(epoch)
-            election = LeaderReputation(epoch, validators, window=8, exclude_rounds=4, history=history)
+            election = LeaderReputation(epoch, validators, window=8, history=history)
         if epoch == 1:
             table = {r + 1: self.authors[i] for r, i in enumerate(self.scenario.leaders)}
             election = ScriptedLeaders(table, election)

@@ -151,8 +151,8 @@ def test_leader_reputation_skips_crashed_validators(committee: Committee) -> Non
     same = LeaderReputation(1, authors, history=history)
     assert [again.get_leader(r) for r in range(95, 110)] == [same.get_leader(r) for r in range(95, 110)]
     last = history[-1].round
-    rotating = [again.get_leader(r) for r in range(last + 7, last + 12)]  # 6+ rounds without a commit
-    assert rotating == [RoundRobin(authors).get_leader(r) for r in range(last + 7, last + 12)]
+    stalled = range(last + 10, last + 15)  # 8+ rounds after the QC (of round last + 1) that committed it
+    assert [again.get_leader(r) for r in stalled] == [RoundRobin(authors).get_leader(r) for r in stalled]
     fresh = LeaderReputation(1, authors)
     assert [fresh.get_leader(r) for r in range(4)] == [RoundRobin(authors).get_leader(r) for r in range(4)]
 
