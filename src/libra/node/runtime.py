@@ -478,9 +478,12 @@ class NodeRuntime:
     ) -> None:
         try:
             loop = asyncio.get_running_loop()
-            # what the pool has (a batch sent again) or cannot take now needs no signature check
-            fresh = [i for i, data in enumerate(items) if not self.refuses_for_capacity(data)
-                     and not self.mempool.contains_hash(user_transaction_hash(data))]
+            # what the pool has (a batch sent again, or the copy every other validator hands on
+            # of what a follower forwarded to each) or cannot take now needs no signature check
+            pool = self.mempool
+            hashes = [user_transaction_hash(data) for data in items]
+            full = len(pool) >= pool.config.capacity
+            fresh = [i for i, txn_hash in enumerate(hashes) if not full and not pool.contains_hash(txn_hash)]
             results: list[Checked | None] = [None] * len(items)
             if fresh:
                 size = -(-len(fresh) // GOSSIP_VERIFY_JOBS)
@@ -494,9 +497,13 @@ class NodeRuntime:
                         results[i] = checked
             if previous is not None:
                 await asyncio.wait([previous])  # admit after the batches that arrived before
+            # A transaction the pool holds by now is answered as admission would answer it
+            # (ALREADY_PRESENT: the same hash is the same bytes) without decoding it again.
             statuses = [
-                self._admit(data, share=share, checked=checked).status
-                for data, checked in zip(items, results, strict=True)
+                AddStatus.ALREADY_PRESENT
+                if pool.contains_hash(txn_hash)
+                else self._admit(data, share=share, checked=checked).status
+                for data, checked, txn_hash in zip(items, results, hashes, strict=True)
             ]
             self._acknowledge(peer, request_id, statuses, over)
         except Exception:  # a bug here must cost this batch (the sender offers it again), not the node
