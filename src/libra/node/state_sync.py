@@ -101,7 +101,7 @@ class ChunkResponse(BcsType):
         serializer.u64(self.request_id)
         serializer.option(self.ledger_info, lambda s, li: li.serialize(s))
         self.listing.serialize(serializer)
-        serializer.sequence(self.write_sets, Serializer.bytes)
+        serializer.bytes_sequence(self.write_sets)
 
     @classmethod
     def deserialize(cls, deserializer: Deserializer) -> ChunkResponse:
@@ -109,7 +109,7 @@ class ChunkResponse(BcsType):
             deserializer.u64(),
             deserializer.option(LedgerInfoWithSignatures.deserialize, "ledger info"),
             TransactionListWithProof.deserialize(deserializer),
-            tuple(deserializer.sequence(lambda d: d.bytes("write set"), "write sets")),
+            tuple(deserializer.bytes_sequence("write set", "write sets")),
         )
 
 
