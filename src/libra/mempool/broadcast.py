@@ -129,6 +129,13 @@ class BroadcastTracker(Generic[P]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing to hand on and nothing unacknowledged or waiting to be sent again: ``due``
+        gives nothing whatever the peers, and a peer that (re)connected meanwhile has nothing
+        to start from (what is added later is after every cursor)."""
+        return not self._entries and not any(peer.in_flight or peer.retry for peer in self._peers.values())
+
     def add(self, txn_hash: bytes, data: bytes) -> None:
         """A transaction this node accepted and must hand on."""
         self._entries[self._next_id] = (txn_hash, data)

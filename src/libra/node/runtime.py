@@ -527,7 +527,7 @@ class NodeRuntime:
 
     def _gossip_tick(self, now: float) -> None:
         network = self._gossip
-        if network is None:
+        if network is None or self._broadcast.idle:  # a validator shares nothing it was not sent by a client
             return
         self._broadcast.set_peers(network.connected_peers() - network.guests())
         for peer, request_id, batch in self._broadcast.due(now):
@@ -585,15 +585,19 @@ class NodeRuntime:
     def _after_commit(self, block: CommittedBlock) -> None:
         self._last_commit_at = time.monotonic()
         kept: dict[AccountAddress, int] = {}
+        waiters = self._waiters
         for result in block.transactions:
             raw = result.txn.raw_txn
             if result.version is not None:
-                kept[raw.sender] = max(kept.get(raw.sender, 0), raw.sequence_number + 1)
+                sender, next_seq = raw.sender, raw.sequence_number + 1
+                if kept.get(sender, 0) < next_seq:
+                    kept[sender] = next_seq
             else:
                 self.mempool.remove(result.txn_hash)
-            for future in self._waiters.pop(result.txn_hash, []):
-                if not future.done():
-                    future.set_result(result)
+            if waiters and (pending := waiters.pop(result.txn_hash, None)) is not None:
+                for future in pending:
+                    if not future.done():
+                        future.set_result(result)
         self.mempool.commit(kept.items())
         self.mempool.evict_expired(block.timestamp_usecs // 1_000_000, time.monotonic())
         for listener in self._listeners:
