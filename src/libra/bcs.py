@@ -112,6 +112,21 @@ class Serializer:
         for item in items:
             encode_item(self, item)
 
+    def bytes_sequence(self, items: Sequence[builtins.bytes]) -> None:
+        """``sequence(items, Serializer.bytes)`` in one loop: the same bytes, the same errors."""
+        self.length(len(items))
+        parts = self._parts
+        append = parts.append
+        for item in items:
+            size = len(item)
+            if size < 0x80:
+                append(_ULEB128_ONE_BYTE[size])
+            elif size < 0x4000:
+                append(builtins.bytes((size & 0x7F | 0x80, size >> 7)))
+            else:
+                self.length(size)
+            append(bytes(item))
+
     def option(self, value: T | None, encode_item: Callable[[Serializer, T], None]) -> None:
         if value is None:
             self._parts.append(b"\x00")
@@ -288,6 +303,40 @@ class Deserializer:
         self._enter()
         try:
             return [decode_item(self) for _ in range(size)]
+        finally:
+            self._leave()
+
+    def bytes_sequence(self, item: builtins.str = "bytes", expected: builtins.str = "sequence") -> list[builtins.bytes]:
+        """``sequence(lambda d: d.bytes(item), expected)`` in one loop: the same values, and the
+        same errors (an item whose length is not a canonical one- or two-byte ULEB128 that fits
+        in the input is read by :meth:`bytes` itself, which raises what it raises)."""
+        size = self.length(f"{expected} length")
+        self._enter()
+        try:
+            data = self._data
+            end = len(data)
+            pos = self._pos
+            out: list[builtins.bytes] = []
+            append = out.append
+            for _ in range(size):
+                first = data[pos] if pos < end else 0x80
+                if first < 0x80:
+                    start = pos + 1
+                    stop = start + first
+                elif pos + 1 < end and 0 < data[pos + 1] < 0x80:
+                    start = pos + 2
+                    stop = start + ((first & 0x7F) | (data[pos + 1] << 7))
+                else:
+                    stop = end + 1
+                if stop > end:  # not the common case (or an error): read it the long way
+                    self._pos = pos
+                    append(self.bytes(item))
+                    pos = self._pos
+                    continue
+                append(data[start:stop])
+                pos = stop
+            self._pos = pos
+            return out
         finally:
             self._leave()
 

@@ -134,3 +134,51 @@ def test_uleb128_refuses_what_is_not_a_u64(value):
         return
     with pytest.raises((BcsError, TypeError)):
         bcs.encode_uleb128(value)
+
+
+def _generic_bytes_sequence(data: bytes):
+    """What ``Deserializer.sequence(lambda d: d.bytes("item"), "seq")`` answers: values or the error."""
+    d = Deserializer(data)
+    try:
+        values = d.sequence(lambda x: x.bytes("item"), "seq")
+    except BcsError as exc:
+        return ("error", str(exc), exc.offset, exc.expected)
+    return ("ok", values, d.offset)
+
+
+def _fast_bytes_sequence(data: bytes):
+    d = Deserializer(data)
+    try:
+        values = d.bytes_sequence("item", "seq")
+    except BcsError as exc:
+        return ("error", str(exc), exc.offset, exc.expected)
+    return ("ok", values, d.offset)
+
+
+_LONG = st.builds(lambda size, byte: bytes([byte]) * size, st.integers(16380, 16390), st.integers(0, 255))
+_ITEMS = st.lists(st.one_of(st.binary(max_size=300), _LONG), max_size=5)  # one-, two- and three-byte lengths
+
+
+@given(_ITEMS, st.binary(max_size=4))
+def test_bytes_sequence_is_the_generic_sequence_of_bytes(items, tail):
+    generic = Serializer()
+    generic.sequence(items, Serializer.bytes)
+    fast = Serializer()
+    fast.bytes_sequence(items)
+    assert fast.output() == generic.output()
+    encoded = fast.output() + tail
+    assert _fast_bytes_sequence(encoded) == _generic_bytes_sequence(encoded) == ("ok", items, len(fast.output()))
+
+
+@given(_ITEMS, st.data())
+def test_bytes_sequence_fails_as_the_generic_sequence_does(items, data):
+    """Truncated, corrupted or non-canonical input: the same error, offset and expectation."""
+    s = Serializer()
+    s.sequence(items, Serializer.bytes)
+    encoded = bytearray(s.output())
+    cut = data.draw(st.integers(0, len(encoded)))
+    for _ in range(data.draw(st.integers(0, 3))):
+        if encoded:
+            encoded[data.draw(st.integers(0, len(encoded) - 1))] = data.draw(st.sampled_from([0x00, 0x7F, 0x80, 0xFF, 0x01]))
+    for candidate in (bytes(encoded[:cut]), bytes(encoded), bytes.fromhex("02" "8000") + bytes(200)):
+        assert _fast_bytes_sequence(candidate) == _generic_bytes_sequence(candidate)

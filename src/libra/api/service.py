@@ -8,6 +8,7 @@ surfaces as a server error through the dispatcher.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -82,8 +83,8 @@ class NodeApiService:
         for result in block.transactions:
             if result.version is not None:
                 recent[result.version] = result.txn
-        if len(recent) > RECENT_TRANSACTIONS:
-            for version in list(recent)[: len(recent) - RECENT_TRANSACTIONS]:
+        if len(recent) > RECENT_TRANSACTIONS:  # the oldest go (without listing all the others)
+            for version in list(itertools.islice(recent, len(recent) - RECENT_TRANSACTIONS)):
                 del recent[version]
         assert self._metrics is not None
         node = self._metrics.node

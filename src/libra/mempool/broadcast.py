@@ -81,7 +81,7 @@ def encode_message(message: Broadcast | Ack) -> bytes:
     if isinstance(message, Broadcast):
         s.variant(0)
         s.u64(message.request_id)
-        s.sequence(message.transactions, Serializer.bytes)
+        s.bytes_sequence(message.transactions)
     else:
         s.variant(1)
         s.u64(message.request_id)
@@ -96,7 +96,7 @@ def decode_message(payload: bytes) -> Broadcast | Ack:
     request_id = d.u64()
     message: Broadcast | Ack
     if tag == 0:
-        message = Broadcast(request_id, tuple(d.sequence(lambda x: x.bytes("transaction"), "transactions")))
+        message = Broadcast(request_id, tuple(d.bytes_sequence("transaction", "transactions")))
     else:
         message = Ack(request_id, tuple(d.sequence(Deserializer.u32, "retry")))
     d.finish()
@@ -128,6 +128,13 @@ class BroadcastTracker(Generic[P]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to hand on and nothing unacknowledged or waiting to be sent again: ``due``
+        gives nothing whatever the peers, and a peer that (re)connected meanwhile has nothing
+        to start from (what is added later is after every cursor)."""
+        return not self._entries and not any(peer.in_flight or peer.retry for peer in self._peers.values())
 
     def add(self, txn_hash: bytes, data: bytes) -> None:
         """A transaction this node accepted and must hand on."""

@@ -478,9 +478,12 @@ class NodeRuntime:
     ) -> None:
         try:
             loop = asyncio.get_running_loop()
-            # what the pool has (a batch sent again) or cannot take now needs no signature check
-            fresh = [i for i, data in enumerate(items) if not self.refuses_for_capacity(data)
-                     and not self.mempool.contains_hash(user_transaction_hash(data))]
+            # what the pool has (a batch sent again, or the copy every other validator hands on
+            # of what a follower forwarded to each) or cannot take now needs no signature check
+            pool = self.mempool
+            hashes = [user_transaction_hash(data) for data in items]
+            full = len(pool) >= pool.config.capacity
+            fresh = [i for i, txn_hash in enumerate(hashes) if not full and not pool.contains_hash(txn_hash)]
             results: list[Checked | None] = [None] * len(items)
             if fresh:
                 size = -(-len(fresh) // GOSSIP_VERIFY_JOBS)
@@ -494,9 +497,13 @@ class NodeRuntime:
                         results[i] = checked
             if previous is not None:
                 await asyncio.wait([previous])  # admit after the batches that arrived before
+            # A transaction the pool holds by now is answered as admission would answer it
+            # (ALREADY_PRESENT: the same hash is the same bytes) without decoding it again.
             statuses = [
-                self._admit(data, share=share, checked=checked).status
-                for data, checked in zip(items, results, strict=True)
+                AddStatus.ALREADY_PRESENT
+                if pool.contains_hash(txn_hash)
+                else self._admit(data, share=share, checked=checked).status
+                for data, checked, txn_hash in zip(items, results, hashes, strict=True)
             ]
             self._acknowledge(peer, request_id, statuses, over)
         except Exception:  # a bug here must cost this batch (the sender offers it again), not the node
@@ -520,7 +527,7 @@ class NodeRuntime:
 
     def _gossip_tick(self, now: float) -> None:
         network = self._gossip
-        if network is None:
+        if network is None or self._broadcast.idle:  # a validator shares nothing it was not sent by a client
             return
         self._broadcast.set_peers(network.connected_peers() - network.guests())
         for peer, request_id, batch in self._broadcast.due(now):
@@ -578,15 +585,19 @@ class NodeRuntime:
     def _after_commit(self, block: CommittedBlock) -> None:
         self._last_commit_at = time.monotonic()
         kept: dict[AccountAddress, int] = {}
+        waiters = self._waiters
         for result in block.transactions:
             raw = result.txn.raw_txn
             if result.version is not None:
-                kept[raw.sender] = max(kept.get(raw.sender, 0), raw.sequence_number + 1)
+                sender, next_seq = raw.sender, raw.sequence_number + 1
+                if kept.get(sender, 0) < next_seq:
+                    kept[sender] = next_seq
             else:
                 self.mempool.remove(result.txn_hash)
-            for future in self._waiters.pop(result.txn_hash, []):
-                if not future.done():
-                    future.set_result(result)
+            if waiters and (pending := waiters.pop(result.txn_hash, None)) is not None:
+                for future in pending:
+                    if not future.done():
+                        future.set_result(result)
         self.mempool.commit(kept.items())
         self.mempool.evict_expired(block.timestamp_usecs // 1_000_000, time.monotonic())
         for listener in self._listeners:

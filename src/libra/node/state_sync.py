@@ -101,7 +101,7 @@ class ChunkResponse(BcsType):
         serializer.u64(self.request_id)
         serializer.option(self.ledger_info, lambda s, li: li.serialize(s))
         self.listing.serialize(serializer)
-        serializer.sequence(self.write_sets, Serializer.bytes)
+        serializer.bytes_sequence(self.write_sets)
 
     @classmethod
     def deserialize(cls, deserializer: Deserializer) -> ChunkResponse:
@@ -109,7 +109,7 @@ class ChunkResponse(BcsType):
             deserializer.u64(),
             deserializer.option(LedgerInfoWithSignatures.deserialize, "ledger info"),
             TransactionListWithProof.deserialize(deserializer),
-            tuple(deserializer.sequence(lambda d: d.bytes("write set"), "write sets")),
+            tuple(deserializer.bytes_sequence("write set", "write sets")),
         )
 
 
@@ -252,14 +252,18 @@ class StateSync:
     def _block_boundary(self, start: int, end: int, target: int) -> int:
         """The last block start in ``(start, end]``; or past ``end`` to finish a long block."""
         for version in range(end, start, -1):
-            if isinstance(transaction_from_bcs(self._ledger.db.get_transaction(version)), BlockMetadata):
+            if self._is_block_start(version):
                 return version
         version = end
-        while version <= target and not isinstance(
-            transaction_from_bcs(self._ledger.db.get_transaction(version)), BlockMetadata
-        ):
+        while version <= target and not self._is_block_start(version):
             version += 1
         return version
+
+    def _is_block_start(self, version: int) -> bool:
+        """Whether the stored transaction at ``version`` is a ``BlockMetadata``: only those start
+        with its variant byte (``Transaction`` variant 2), so no other is decoded."""
+        data = self._ledger.db.get_transaction(version)
+        return data[:1] == b"\x02" and isinstance(transaction_from_bcs(data), BlockMetadata)
 
     # --- catching up (blocking; called off the event loop) ----------------------------------
 

@@ -66,14 +66,6 @@ def _serialize_bcs(serializer: Serializer, value: BcsType) -> None:
     value.serialize(serializer)
 
 
-def _serialize_bytes(serializer: Serializer, value: bytes) -> None:
-    serializer.bytes(value)
-
-
-def _deserialize_bytes(deserializer: Deserializer) -> bytes:
-    return deserializer.bytes("transaction")
-
-
 # --------------------------------------------------------------------------- votes and QCs
 
 
@@ -313,7 +305,7 @@ class BlockData(BcsType):
         serializer.variant(self.kind)
         if self.kind == BLOCK_PROPOSAL:
             assert self.author is not None
-            serializer.sequence(self.payload, _serialize_bytes)
+            serializer.bytes_sequence(self.payload)
             self.author.serialize(serializer)
 
     @classmethod
@@ -323,7 +315,7 @@ class BlockData(BcsType):
         kind = deserializer.variant(3, "BlockType")
         if kind != BLOCK_PROPOSAL:
             return cls(epoch, round_, timestamp, quorum_cert, kind)
-        payload = tuple(deserializer.sequence(_deserialize_bytes, "payload"))
+        payload = tuple(deserializer.bytes_sequence("transaction", "payload"))
         return cls(
             epoch, round_, timestamp, quorum_cert, kind, payload, AccountAddress.deserialize(deserializer)
         )

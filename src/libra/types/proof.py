@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 from libra.bcs import BcsType, Deserializer, Serializer
 from libra.types.ledger import (
-    EXECUTED,
     LedgerInfoWithSignatures,
     TransactionInfo,
     deserialize_hash,
@@ -260,23 +259,7 @@ class EventWithProof(BcsType):
 
 
 def _read_transaction_info(deserializer: Deserializer) -> TransactionInfo:
-    """``TransactionInfo.deserialize``, reading an executed transaction's info (one-byte
-    variant and lengths, status Executed) directly; the same value or the same error."""
-    data, pos, _ = deserializer.view()
-    if (
-        data[pos : pos + 2] == b"\x00\x20"
-        and data[pos + 34 : pos + 35] == b"\x20"
-        and data[pos + 67 : pos + 68] == b"\x20"
-        and data[pos + 108 : pos + 109] == b"\x00"  # KeptVMStatus::Executed
-    ):
-        deserializer.skip_to(pos + 109)
-        return TransactionInfo(
-            data[pos + 2 : pos + 34],
-            data[pos + 35 : pos + 67],
-            data[pos + 68 : pos + 100],
-            int.from_bytes(data[pos + 100 : pos + 108], "little"),
-            EXECUTED,
-        )
+    """``TransactionInfo.deserialize`` (which reads an executed transaction's info directly)."""
     return TransactionInfo.deserialize(deserializer)
 
 

@@ -117,3 +117,23 @@ def test_the_timeline_forgets_what_left_the_pool() -> None:
     for i in range(10_000):  # every one committed before the next arrives
         tracker.add(b"%d" % i, b"x")
     assert len(tracker._ids) < 2048 and len(tracker) < 2048
+
+
+def test_idle_means_due_gives_nothing_whatever_the_peers() -> None:
+    tracker, pool = _tracker(0)
+    assert tracker.idle  # a validator that no client sent anything: its broadcast loop skips the tick
+    tracker.set_peers(["a"])
+    assert tracker.idle and tracker.due(0.0) == []
+    tracker.add(b"h0", b"t0")
+    pool.add(b"h0")
+    assert not tracker.idle
+    ((_, request_id, _),) = tracker.due(0.1)
+    tracker.ack("a", request_id, [0], 0.2)  # "not now": waits to be sent again
+    pool.discard(b"h0")  # then committed
+    assert not tracker.idle
+    assert tracker.due(5.0) == []  # the retry finds it gone; so does the timeline
+    assert tracker.idle
+    tracker.set_peers(["b"])  # a peer set that changed while idle: what comes next goes to it
+    tracker.add(b"h1", b"t1")
+    pool.add(b"h1")
+    assert [(p, batch) for p, _, batch in tracker.due(5.1)] == [("b", [b"t1"])]

@@ -34,6 +34,16 @@ def _signed(count: int) -> list[bytes]:
     ]
 
 
+class _EmptyPool:
+    config = types.SimpleNamespace(capacity=10_000)
+
+    def __len__(self) -> int:
+        return 0
+
+    def contains_hash(self, _hash: bytes) -> bool:
+        return False
+
+
 class _Node:
     """The parts of NodeRuntime that gossip admission uses, with ``_admit`` recorded."""
 
@@ -43,7 +53,7 @@ class _Node:
         self._gossip_batches = 0
         self._gossip_tail: asyncio.Future[None] | None = None
         self.admitted: list[tuple[bytes, Any]] = []
-        self.mempool = types.SimpleNamespace(contains_hash=lambda _hash: False)
+        self.mempool = _EmptyPool()
         self.on_gossip = types.MethodType(NodeRuntime._on_mempool_gossip, self)
         self._admit_gossip = types.MethodType(NodeRuntime._admit_gossip, self)
         self._acknowledge = types.MethodType(NodeRuntime._acknowledge, self)
@@ -115,3 +125,39 @@ def test_a_failed_check_costs_its_batch_not_the_counter(monkeypatch) -> None:  #
 
     node = asyncio.run(run())
     assert node.admitted == [] and node._gossip_batches == 0
+
+
+class _PoolHolding(_EmptyPool):
+    def __init__(self, held: set[bytes]) -> None:
+        self.held = held
+
+    def __len__(self) -> int:
+        return len(self.held)
+
+    def contains_hash(self, txn_hash: bytes) -> bool:
+        return txn_hash in self.held
+
+
+def test_what_the_pool_holds_is_answered_without_admitting_it_again() -> None:
+    """The copies other validators hand on of what the pool has: no check, no decoding, no
+    ``_admit``; acknowledged as taken (ALREADY_PRESENT is not a status to send again)."""
+    from libra.crypto.hashing import user_transaction_hash
+    from libra.mempool.broadcast import Ack, decode_message
+
+    items = _signed(4)
+    sent: list[bytes] = []
+
+    async def run() -> _Node:
+        with ThreadPoolExecutor(2) as pool:
+            node = _Node(pool)
+            node.mempool = _PoolHolding({user_transaction_hash(items[0]), user_transaction_hash(items[2])})
+            node._gossip = types.SimpleNamespace(guests=lambda: set(), send=lambda _p, _proto, data: sent.append(data))
+            node.on_gossip("peer", _payload(items))
+            await _settle(node)
+            return node
+
+    node = asyncio.run(run())
+    assert [data for data, _ in node.admitted] == [items[1], items[3]]
+    assert [checked[1] for _, checked in node.admitted] == [True, True]
+    (ack,) = [decode_message(data) for data in sent]
+    assert isinstance(ack, Ack) and ack.retry == ()

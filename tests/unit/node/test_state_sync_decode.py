@@ -306,7 +306,7 @@ def test_chunk_readers_agree_with_the_full_decoders_on_valid_and_mutated_bytes(l
             assert _read_with(proof_module._read_event, data + tail) == _read_with(_reference_event, data + tail)
     for data in infos:
         assert _read_with(proof_module._read_transaction_info, data + b"\x07") == _read_with(
-            TransactionInfo.deserialize, data + b"\x07"
+            TransactionInfo.deserialize_general, data + b"\x07"
         )
     for data in listing.transactions:
         assert _read_with(proof_module._read_transaction, data + b"\x00") == _read_with(
@@ -315,7 +315,7 @@ def test_chunk_readers_agree_with_the_full_decoders_on_valid_and_mutated_bytes(l
         assert proof_module.take_decoded_transaction(data) == transaction_from_bcs(data)
     mutated_inputs = [
         (proof_module._read_event, _reference_event, events[0]),
-        (proof_module._read_transaction_info, TransactionInfo.deserialize, infos[-1]),
+        (proof_module._read_transaction_info, TransactionInfo.deserialize_general, infos[-1]),
         (proof_module._read_transaction, _reference_transaction, listing.transactions[-1]),
     ]
     for fast, reference, data in mutated_inputs:
