@@ -16,10 +16,14 @@ Rules:
   if both have the same origin the newer wins (the peer restarted); otherwise the one
   dialed by the **greater peer id** wins (Diem's simultaneous-dial rule). Both ends apply
   the same rule, so they keep the same connection.
-* **Who dials.** Every peer with an address is dialed while it is not connected, but after
-  a disconnection (and at start) the smaller id first waits ``handshake_timeout`` (×1–1.5)
-  for the greater id to dial it, so that simultaneous dials, and the loss of frames on the
-  connection that loses the tie-break, stay rare.
+* **Who dials.** Every peer with an address is dialed while it is not connected, but the
+  smaller id first waits for the greater id to dial it, so that simultaneous dials, and
+  the loss of frames on the connection that loses the tie-break, stay rare: after a
+  disconnection (both ends notice it at once) for ``handshake_timeout`` (×1–1.5), at start
+  or for a new peer only ``START_YIELD_SECS`` (×1–1.5; a peer starting at the same time
+  dials in that time). Peers that knew a restarted node are backing off from its
+  downtime: a restarted validator with the smallest id that waited out the long delay
+  was connected 4-9 s after its start on a localnet, unable to vote meanwhile.
 * **Reconnect.** Failed
   attempts back off exponentially from ``backoff_initial`` to ``backoff_max`` with jitter
   (a random delay in ``[d/2, d]``); a connection that lived at least ``backoff_max`` resets
@@ -84,6 +88,8 @@ log = logging.getLogger("libra.network")
 
 Handler = Callable[[AccountAddress, bytes], Awaitable[None] | None]
 _HELLO_MAX_BYTES = 64
+START_YIELD_SECS = 0.5
+"""How long the smaller id lets the greater dial first at start (×1–1.5): see "Who dials"."""
 _QUIET_REFUSALS = frozenset({"tls", "too_many_pending", "not_started"})
 """Refusals any scanner causes are logged at INFO; key mismatches at WARNING."""
 
@@ -161,7 +167,8 @@ class _Peer:
     connection: Connection | None = None
     dialer: asyncio.Task[None] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    yielded: bool = False
+    yielded: bool = False  # the smaller id let the greater one dial first (once per disconnection)
+    dropped: bool = False  # the last connection was lost (not a start): the long yield applies
 
 
 class Network:
@@ -217,6 +224,7 @@ class Network:
         for listener in self._listeners:
             self._spawn(self._accept_loop(listener), "net-accept")
         for peer in self._peers.values():
+            peer.yielded = peer.dropped = False  # a start: the short yield (see "Who dials")
             self._start_dialer(peer)
         log.info("network %s listening on %s:%d", short(self.peer_id), listen_host, self.port)
         return self.port
@@ -505,7 +513,10 @@ class Network:
                 attempt = 0 if lived >= self.config.backoff_max else attempt + 1
             elif attempt == 0 and self.peer_id < peer.info.peer_id and not peer.yielded:
                 peer.yielded = True  # let the greater id dial first, once per disconnection
-                await asyncio.sleep(self.config.handshake_timeout * random.uniform(1.0, 1.5))
+                wait = self.config.handshake_timeout
+                if not peer.dropped:  # a start or a new peer: a peer starting too dials at once
+                    wait = min(START_YIELD_SECS, wait)
+                await asyncio.sleep(wait * random.uniform(1.0, 1.5))
                 continue
             elif not await self._dial(peer):
                 attempt += 1
@@ -605,6 +616,7 @@ class Network:
             return
         peer.connection = None
         peer.yielded = False
+        peer.dropped = True
         peer.wake.set()
         if connection.peer_id in self._guests:  # a guest is forgotten when it leaves
             self._guests.discard(connection.peer_id)

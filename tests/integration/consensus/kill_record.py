@@ -13,6 +13,9 @@ appends each as a JSON line (``make faults`` writes them under bench/results/rel
   (it commits with them again);
 * ``stall_s``: the longest time, from the kill until the restarted validator is at the tip,
   in which no validator committed anything (polls ~0.2 s apart, so gaps under 0.5 s are noise).
+  Every poll asks all validators at once, each answer timed when it arrives, with a short
+  timeout: one slow or hung node (a restarted one opening its store) delays only its own
+  reading, not the others' (asked one after another, it held back their new versions).
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from load_helpers import node_urls, restart, rpc
+import requests
+from load_helpers import node_urls, restart
 
 POLL_SECS = 0.2
+POLL_TIMEOUT_SECS = 2.0
 PATIENCE = float(os.environ.get("LIBRA_FAULT_PATIENCE", "1"))  # longer waits on a busy machine
 RECORD = os.environ.get("LIBRA_FAULT_RECORD")
 
@@ -58,11 +64,14 @@ def write(record: dict[str, object]) -> None:
             out.write(json.dumps(record) + "\n")
 
 
-def _version(url: str) -> int:
+def _version(url: str) -> tuple[int, float]:
+    """A node's committed version (-1 if it does not answer in time) and when the answer came."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "get_metadata", "params": []}
     try:
-        return int(rpc(url, "get_metadata")["version"])  # type: ignore[index]
+        version = int(requests.post(url, json=body, timeout=POLL_TIMEOUT_SECS).json()["result"]["version"])
     except Exception:  # noqa: BLE001 - a node being down or busy is what is measured
-        return -1
+        version = -1
+    return version, time.monotonic()
 
 
 class Poller:
@@ -73,15 +82,20 @@ class Poller:
         self.highest = -1
         self.since = time.monotonic()
         self.stall = 0.0
+        self._pool = ThreadPoolExecutor(max_workers=len(self.urls), thread_name_prefix="poll")
 
     def poll(self) -> dict[str, int]:
-        current = {name: _version(url) for name, url in self.urls.items()}
-        now = time.monotonic()
-        top = max(current.values())
-        if top > self.highest:
-            self.stall = max(self.stall, now - self.since) if self.highest >= 0 else self.stall
-            self.highest, self.since = top, now
-        return current
+        """Ask every node at once; a new highest version counts from when its answer came."""
+        futures = {name: self._pool.submit(_version, url) for name, url in self.urls.items()}
+        answers = {name: future.result() for name, future in futures.items()}
+        for version, at in sorted(answers.values(), key=lambda answer: answer[1]):
+            if version > self.highest:
+                self.stall = max(self.stall, at - self.since) if self.highest >= 0 else self.stall
+                self.highest, self.since = version, at
+        return {name: version for name, (version, _) in answers.items()}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
     def current_stall(self) -> float:
         return max(self.stall, time.monotonic() - self.since)
@@ -144,6 +158,7 @@ def kill_and_restart(
         return caught_up is not None and current[name] >= min(current[n] for n in others)
 
     wait(poller, back, 120, f"{name} back at the tip after its restart")
+    poller.close()
     record = KillRecord(
         kind, name, at, before[name], tip, round(restarted - killed, 2), round(api_up or 0.0, 2),
         round(caught_up or 0.0, 2), round(time.monotonic() - restarted, 2), round(poller.current_stall(), 2),
@@ -169,6 +184,7 @@ def kill_all(info: dict, processes: dict[str, Handle], validators: list[dict], f
     after = wait(poller, lambda v: v[full_node] > base + 1, 120, "commits after every validator was restarted")
     committing = time.monotonic() - restarted
     wait(poller, lambda v: min(v[n] for n in names) >= max(after.values()), 120, "every validator back at the tip")
+    poller.close()
     record = {
         "kind": "all validators", "at": at, "version_at_kill": base,
         "first_commits_s": round(committing, 2), "all_at_tip_s": round(time.monotonic() - restarted, 2),

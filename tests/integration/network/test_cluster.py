@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 
 import pytest
@@ -80,6 +81,31 @@ async def test_restarted_peer_is_reconnected_automatically() -> None:
         await fresh.network.close()
         await fresh.network.start("127.0.0.1", fresh.port)
         assert await cluster.all_connected(3.0)
+        await cluster.assert_alive()
+    finally:
+        await cluster.close()
+
+
+async def test_a_restarted_peer_with_the_smallest_id_does_not_wait_for_its_peers() -> None:
+    """After a disconnection the smaller id lets the greater one dial first for
+    ``handshake_timeout`` (x1-1.5); a node that starts waits only a moment, since peers that
+    knew it are backing off from its downtime. A restarted validator with the smallest id
+    waited out the long delay and their backoff, was connected to its peers 4-9 s after its
+    start on a localnet, and could not vote meanwhile (the next kill stalled commits)."""
+    slow = dataclasses.replace(FAST, handshake_timeout=3.0, backoff_max=5.0)
+    cluster = Cluster(3, slow)
+    await cluster.start()
+    try:
+        assert await cluster.all_connected(10.0)
+        old = cluster.nodes[0]  # the smallest id
+        await old.network.close()
+        assert await eventually(lambda: old.peer_id not in cluster.nodes[1].network.connected_peers(), 3.0)
+        await asyncio.sleep(4.0)  # the others fail their dials and back off, by now 1.6-5 s
+        fresh = cluster.make_node(0, old.key)
+        fresh.port = await fresh.network.start("127.0.0.1", old.port)
+        cluster.nodes[0] = fresh
+        fresh.network.update_peers(cluster.infos())
+        assert await cluster.all_connected(1.5)
         await cluster.assert_alive()
     finally:
         await cluster.close()
