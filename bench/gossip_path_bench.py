@@ -1,19 +1,22 @@
-"""CPU of a validator's mempool gossip per payment, as in a 4-validator network with a full node.
+"""CPU of a validator's mempool gossip per payment: a fresh copy, copies it holds, handing on.
 
 Run: ``.venv/bin/python -m bench.gossip_path_bench [--txns N] [--accounts K] [--block 500]``.
 
-In ``libra bench --validators 4 --full-nodes 1`` the full node forwards every submission to the
-four validators, and each validator hands what a follower forwarded on to the three others
-(``NodeRuntime._on_mempool_gossip``, ``mempool/broadcast.py``). So per payment a validator takes
-one fresh copy (decode, signature check, prologue, pool) and three copies its pool already holds,
-and it sends three copies itself. This bench drives a one-validator ``NodeRuntime`` (RocksDB, K
-funded senders) through that, without sockets or TLS: batches of 500 as the full node sends them,
-``Broadcast`` messages as BCS, acknowledged through a stub network that keeps what is sent.
+A validator takes each transaction fresh once (decode, signature check, prologue, pool) and may
+be sent copies its pool already holds: a batch sent again after its ack timed out
+(``mempool/broadcast.py``), or, when a follower is a guest (a public full node, ``serve_followers``),
+the copies the other validators hand on of what that follower forwarded to each of them
+(``NodeRuntime._on_mempool_gossip``). In ``libra bench --validators 4 --full-nodes 1`` the full node
+is a configured peer (``network.full_node_keys``), not a guest, so validators hand nothing on and
+take one copy each; this bench models the guest case: batches of 500 from a guest, then the same
+batches from three validators, then the node handing them on to three peers. It drives a
+one-validator ``NodeRuntime`` (RocksDB, K funded senders) without sockets or TLS, ``Broadcast``
+messages as BCS, acknowledged through a stub network that keeps what is sent.
 
 Printed: CPU µs per payment of the whole process (``time.process_time``, the verify pool's
 native checks included) for
 
-* the fresh copy from the full node (a guest, so the node shares it on),
+* the fresh copy from the follower (a guest, so the node shares it on),
 * the three copies from the other validators (what the pool already holds),
 * handing the payment on to three peers (``_gossip_tick``: the ``Broadcast`` messages encoded),
   and taking their acknowledgements.
@@ -124,7 +127,7 @@ async def _run(node: Node, txns: int, accounts: int, block_size: int) -> dict[st
         while len(runtime.mempool):
             node.block([p.txn for p in runtime.mempool.take_block(block_size)])
     return {
-        "fresh copy from the full node": 1e6 * cpu["fresh"] / txns,
+        "fresh copy from a guest follower": 1e6 * cpu["fresh"] / txns,
         "3 copies from the other validators": 1e6 * cpu["duplicates"] / txns,
         "handing it on to 3 validators (+ acks)": 1e6 * cpu["share"] / txns,
         "total": 1e6 * sum(cpu.values()) / txns,

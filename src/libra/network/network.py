@@ -61,7 +61,7 @@ import logging
 import random
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from libra.crypto.ed25519 import Ed25519PrivateKey
@@ -658,14 +658,15 @@ class Network:
             return False
         return self._enqueue(peer, protocol, self._frame(protocol, payload))
 
-    def broadcast(self, protocol: Protocol, payload: bytes) -> int:
-        """Queue ``payload`` for every allowed peer; returns how many queues accepted it."""
+    def broadcast(self, protocol: Protocol, payload: bytes, only: Collection[AccountAddress] | None = None) -> int:
+        """Queue ``payload`` for every allowed peer (of those, only the ones in ``only`` if
+        given); returns how many queues accepted it. The frame is built once for all."""
         data = self._frame(protocol, payload)
         guests_too = protocol in self._guest_protocols
         return sum(
             self._enqueue(peer, protocol, data)
             for peer_id, peer in self._peers.items()
-            if guests_too or peer_id not in self._guests
+            if (guests_too or peer_id not in self._guests) and (only is None or peer_id in only)
         )
 
     def _frame(self, protocol: Protocol, payload: bytes) -> bytes:

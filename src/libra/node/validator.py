@@ -322,6 +322,7 @@ class ConsensusDriver:
         self.manager: RoundManager | None = None
         self.failed: BaseException | None = None
         self.left_at_epoch: int | None = None  # set when an epoch change removed us from the set
+        self._validators: frozenset[AccountAddress] = frozenset()  # the other validators (peer ids)
 
     # --- loop side ------------------------------------------------------------------------
 
@@ -427,7 +428,7 @@ class ConsensusDriver:
         for action in actions:
             if isinstance(action, Broadcast):
                 data = encode_consensus_msg(action.message)
-                self.loop.call_soon_threadsafe(self.network.broadcast, Protocol.CONSENSUS, data)
+                self.loop.call_soon_threadsafe(self.network.broadcast, Protocol.CONSENSUS, data, self._validators)
             elif isinstance(action, Send):
                 data = encode_consensus_msg(action.message)
                 if action.peer == self.author:
@@ -455,7 +456,7 @@ class ConsensusDriver:
                     # Leaving: first hand the proof that ends the epoch to the peers, so that
                     # one that has not seen the commit yet needs no answer from us later.
                     proof = encode_consensus_msg(EpochChangeProof((action.ledger_info,)))
-                    self.loop.call_soon_threadsafe(self.network.broadcast, Protocol.CONSENSUS, proof)
+                    self.loop.call_soon_threadsafe(self.network.broadcast, Protocol.CONSENSUS, proof, self._validators)
                     self.left_at_epoch = next_epoch.epoch
                     log.info("this validator is not in the set of epoch %d; leaving consensus", next_epoch.epoch)
                     return
@@ -487,8 +488,12 @@ class ConsensusDriver:
         self.loop.call_later(delay, self._events.put, event)
 
     def _update_peers(self, epoch_state: EpochState) -> None:
-        peers = [*validator_peers(self.ledger, self.author), *self._extra_peers]
-        self.loop.call_soon_threadsafe(self.network.update_peers, peers)
+        validators = validator_peers(self.ledger, self.author)
+        # consensus messages go to the validators only: the full nodes and upstream nodes
+        # among the peers take no part in consensus and would drop them (a proposal carries
+        # every transaction of its block)
+        self._validators = frozenset(info.peer_id for info in validators)
+        self.loop.call_soon_threadsafe(self.network.update_peers, [*validators, *self._extra_peers])
 
 
 REPUTATION_HISTORY = 40

@@ -102,3 +102,18 @@ def test_update_peers_refuses_a_key_shared_by_two_peers_and_ignores_self() -> No
         )
     network.update_peers([PeerInfo(me, KEY.public_key().to_bytes())])
     assert network.allowed_peers() == frozenset()
+
+
+def test_broadcast_to_some_peers_queues_one_frame_for_each_of_them_only() -> None:
+    """Consensus broadcasts name the validators: a full node among the peers gets none."""
+    from libra.network.wire import Protocol
+
+    network = Network(AccountAddress(bytes([1]) * 16), KEY)
+    peers = [AccountAddress(bytes([i]) * 16) for i in (2, 3, 4)]
+    network.update_peers(
+        [PeerInfo(p, Ed25519PrivateKey(bytes([i]) * 32).public_key().to_bytes()) for i, p in enumerate(peers, 5)]
+    )
+    assert network.broadcast(Protocol.CONSENSUS, b"vote", only=frozenset(peers[:2])) == 2
+    assert [len(network._peers[p].queue) for p in peers] == [1, 1, 0]
+    assert network.broadcast(Protocol.CONSENSUS, b"vote") == 3
+    assert [len(network._peers[p].queue) for p in peers] == [2, 2, 1]
