@@ -128,6 +128,8 @@ def _common_transaction_agrees(data: bytes, fields: Any) -> str | None:
 
 NATIVE_DECODERS: tuple[NativeDecoder, ...] = (
     NativeDecoder("decode_common_transaction", lambda core, data: core.decode_common_transaction(data, 0), corpus.signed_transactions, _common_transaction_agrees),
+    # its agreement with the Python decoder is tests/unit/native/test_script_decode.py; fuzzed for crashes
+    NativeDecoder("decode_common_script_transaction", lambda core, data: core.decode_common_script_transaction(data, 0), corpus.signed_transactions),
 )
 
 
