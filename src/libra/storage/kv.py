@@ -14,9 +14,10 @@ operation on a key within one batch wins (its ``prepared`` puts count as coming 
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from libra.storage.errors import StorageError
 
@@ -159,16 +160,43 @@ def open_error(path: str | Path, text: str) -> StorageError:
 
 
 class RocksStore:
-    """RocksDB-backed :class:`KeyValueStore` (``rocksdict`` raw mode)."""
+    """RocksDB-backed :class:`KeyValueStore` (``rocksdict`` raw mode).
 
-    def __init__(self, path: str | Path, *, create: bool = True, cache_bytes: int = 128 << 20) -> None:
+    ``tables``: one-byte key prefixes that each get a column family of their own (other keys
+    go to the default family). Keys keep their prefix. Why: the ledger's big tables are keyed
+    by version, so a table on its own only ever grows at its end and RocksDB moves its new
+    files down the levels without rewriting them; mixed in one family, every flushed file
+    spans all tables and each compaction rewrote the whole of the next level (measured in
+    ``bench/results/session7``). ``tables`` applies when the store is created: an existing
+    store is opened with the families it has (one created before this, only the default
+    family, keeps every key there).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        create: bool = True,
+        cache_bytes: int = 128 << 20,
+        tables: Sequence[bytes] = (),
+    ) -> None:
         import rocksdict
 
         self._rocksdict = rocksdict
         options = rocksdict.Options(raw_mode=True)
         options.create_if_missing(create)
+        options.create_missing_column_families(True)
         options.set_max_background_jobs(2)
         options.set_write_buffer_size(64 << 20)
+        # All families' memtables together; past it the largest is flushed.
+        options.set_db_write_buffer_size(128 << 20)
+        # A log file is deleted once every family has flushed what it holds; past this size
+        # the families holding the oldest one are flushed (small tables otherwise keep it).
+        options.set_max_total_wal_size(128 << 20)
+        # Fresh data (L0, L1) is rewritten often and is mostly hashes: compressing it cost
+        # more CPU than it saved disk. Older levels are compressed once they settle.
+        none, lz4 = rocksdict.DBCompressionType.none(), rocksdict.DBCompressionType.lz4()
+        options.set_compression_per_level([none, none, lz4, lz4, lz4, lz4, lz4])
         table = rocksdict.BlockBasedOptions()
         table.set_block_cache(rocksdict.Cache(cache_bytes))
         table.set_bloom_filter(10, False)
@@ -180,50 +208,122 @@ class RocksStore:
         self._sync = rocksdict.WriteOptions()
         self._sync.sync = True
         self._nosync = rocksdict.WriteOptions()
-        if not create and not (Path(path) / "CURRENT").is_file():
+        exists = (Path(path) / "CURRENT").is_file()
+        if not create and not exists:
             raise StorageError(f"no ledger store in {path} (a RocksDB store has a CURRENT file)")
+        for prefix in tables:
+            if len(prefix) != 1:
+                raise StorageError(f"a table prefix is one byte, not {prefix!r}")
         try:
-            # column_families names the default family with these options: without it rocksdict
+            if exists:  # the store's layout is its own: the families it was created with
+                tables = [
+                    bytes.fromhex(name.removeprefix(_FAMILY_PREFIX))
+                    for name in rocksdict.Rdict.list_cf(str(path), options)
+                    if name.startswith(_FAMILY_PREFIX)
+                ]
+            names = {prefix[0]: _family_name(prefix) for prefix in tables}
+            # column_families names every family with these options: without it rocksdict
             # reopens an existing store with the options saved in its OPTIONS file, so changes
             # here would only ever reach stores created after them.
-            self._db = rocksdict.Rdict(str(path), options, column_families={"default": options})
+            families = {"default": options} | {name: options for name in names.values()}
+            self._db = rocksdict.Rdict(str(path), options, column_families=families)
         except Exception as exc:  # rocksdict raises plain Exception subclasses
             raise open_error(path, str(exc)) from None
+        # first byte -> (the family as an Rdict for reads, its handle for batch writes)
+        self._readers: dict[int, Any] = {first: self._db.get_column_family(name) for first, name in names.items()}
+        self._handles: dict[int, Any] = {
+            first: self._db.get_column_family_handle(name) for first, name in names.items()
+        }
+        self._default_handle: Any = self._db.get_column_family_handle("default")
+        self._tables = bytes(sorted(names))
+
+    @property
+    def tables(self) -> bytes:
+        """The prefixes that have a family of their own (empty: the single-family layout)."""
+        return self._tables
+
+    def _reader(self, key: bytes) -> Any:
+        return self._readers.get(key[0], self._db) if key else self._db
 
     def get(self, key: bytes) -> bytes | None:
-        value: bytes | None = self._db.get(key)
+        value: bytes | None = self._reader(key).get(key)
         return value
 
     def multi_get(self, keys: Sequence[bytes]) -> list[bytes | None]:
         if not keys:
             return []
-        values = self._db.get(list(keys))
-        return list(values or [])
+        reader = self._reader(keys[0])
+        if all(self._reader(key) is reader for key in keys):
+            values = reader.get(list(keys))
+            return list(values or [])
+        return [self.get(key) for key in keys]
 
     def iterate(self, start: bytes, end: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
-        iterator = self._db.iter()
-        iterator.seek(start)
-        while iterator.valid():
-            key = iterator.key()
-            if end is not None and key >= end:
-                return
-            yield key, iterator.value()
-            iterator.next()
+        if not self._readers:
+            yield from _iterate_family(self._db, start, end)
+            return
+        # Each family is ordered by itself; a range that may span families is their merge.
+        parts = [
+            _iterate_family(reader, start, end)
+            for first, reader in self._readers.items()
+            if (not start or first >= start[0]) and (end is None or bytes([first]) < end)
+        ]
+        parts.append(_iterate_family(self._db, start, end))
+        if len(parts) == 1:
+            yield from parts[0]
+        else:
+            yield from heapq.merge(*parts, key=lambda item: item[0])
 
     def write(self, batch: WriteBatch, sync: bool = True) -> None:
         rocks_batch = self._rocksdict.WriteBatch(raw_mode=True)
         put, delete = rocks_batch.put, rocks_batch.delete  # bound once: a block has thousands of operations
-        for part in batch.prepared:
-            part.fill(put)
-        for key, value in batch.ops.items():
-            if value is None:
-                delete(key)
-            else:
-                put(key, value)
+        handles = self._handles
+        if handles:
+            default = self._default_handle
+            for part in batch.prepared:
+                for put_key, put_value in part.items():
+                    put(put_key, put_value, handles.get(put_key[0], default))
+            for key, value in batch.ops.items():
+                family = handles.get(key[0], default) if key else default
+                if value is None:
+                    delete(key, family)
+                else:
+                    put(key, value, family)
+        else:
+            for part in batch.prepared:
+                part.fill(put)
+            for key, value in batch.ops.items():
+                if value is None:
+                    delete(key)
+                else:
+                    put(key, value)
         try:
             self._db.write(rocks_batch, self._sync if sync else self._nosync)
         except Exception as exc:
             raise StorageError(f"RocksDB write failed: {exc}") from None
 
     def close(self) -> None:
+        # The families' objects share the database: they are closed and dropped first, or
+        # RocksDB's lock outlives the close.
+        for reader in self._readers.values():
+            reader.close()
+        self._readers, self._handles, self._default_handle = {}, {}, None
         self._db.close()
+
+
+_FAMILY_PREFIX = "table-"
+
+
+def _family_name(prefix: bytes) -> str:
+    return f"{_FAMILY_PREFIX}{prefix.hex()}"
+
+
+def _iterate_family(family: Any, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+    iterator = family.iter()
+    iterator.seek(start)
+    while iterator.valid():
+        key = iterator.key()
+        if end is not None and key >= end:
+            return
+        yield key, iterator.value()
+        iterator.next()

@@ -308,7 +308,7 @@ class LibraDB(ProofReads):
     @classmethod
     def open(cls, path: str | Path, *, prune_window: int | None = None, create: bool = True) -> LibraDB:
         """Open (or create) the RocksDB store at ``path``, running the open-time checks."""
-        store = RocksStore(path, create=create)
+        store = RocksStore(path, create=create, tables=schema.TABLES)
         try:
             return cls(store, prune_window=prune_window)
         except StorageError:

@@ -42,6 +42,10 @@ NODE = b"N"
 STALE = b"S"
 EPOCH_LEDGER_INFO = b"L"
 
+TABLES = (TRANSACTION, TRANSACTION_INFO, WRITE_SET, EVENT, EVENT_BY_KEY, ACCOUNT_SEQUENCE, ACCUMULATOR, NODE, STALE,
+          EPOCH_LEDGER_INFO)
+"""The tables a RocksDB store keeps in column families of their own (``M`` stays in the default)."""
+
 META_NEXT_VERSION = META + b"next"
 META_LATEST_LEDGER_INFO = META + b"li"
 META_PRUNED = META + b"pruned"
