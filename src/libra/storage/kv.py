@@ -29,8 +29,9 @@ class PreparedPuts(Protocol):
 
     def items(self) -> list[tuple[bytes, bytes]]: ...
 
-    def fill(self, put: Callable[[bytes, bytes], None]) -> None:
-        """Call ``put(key, value)`` for every put, in order."""
+    def fill(self, put: Callable[..., None], families: list[Any] | None = None) -> None:
+        """Call ``put(key, value)`` for every put, in order; with ``families`` (one entry per
+        first byte of a key), ``put(key, value, families[key[0]])``."""
 
 
 class WriteBatch:
@@ -235,6 +236,7 @@ class RocksStore:
             first: self._db.get_column_family_handle(name) for first, name in names.items()
         }
         self._default_handle: Any = self._db.get_column_family_handle("default")
+        self._by_first_byte: list[Any] = [self._handles.get(first, self._default_handle) for first in range(256)]
         self._tables = bytes(sorted(names))
 
     @property
@@ -281,8 +283,7 @@ class RocksStore:
         if handles:
             default = self._default_handle
             for part in batch.prepared:
-                for put_key, put_value in part.items():
-                    put(put_key, put_value, handles.get(put_key[0], default))
+                part.fill(put, self._by_first_byte)
             for key, value in batch.ops.items():
                 family = handles.get(key[0], default) if key else default
                 if value is None:
@@ -307,7 +308,7 @@ class RocksStore:
         # RocksDB's lock outlives the close.
         for reader in self._readers.values():
             reader.close()
-        self._readers, self._handles, self._default_handle = {}, {}, None
+        self._readers, self._handles, self._default_handle, self._by_first_byte = {}, {}, None, []
         self._db.close()
 
 

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from libra.crypto.merkle import hash_account_key
+from libra.storage import schema
 from libra.storage.errors import StorageError
 from libra.storage.kv import MemoryStore, RocksStore, WriteBatch
 from libra.storage.libradb import EventToCommit, LibraDB, PreparedBlock, TransactionToCommit
@@ -223,12 +224,15 @@ def test_native_and_python_stores_hold_the_same_bytes_and_answer_alike(genesis, 
     run(twins, [("extend", [TransactionToCommit(b"\x01", {a: b"open" for a in ADDRESSES})]), *plan])
 
 
-def test_a_rocksdb_store_gets_the_same_bytes(tmp_path):
-    """RocksDB takes the native puts through ``fill``: the same content as the Python path's puts."""
+@pytest.mark.parametrize("tables", [(), schema.TABLES], ids=["one family", "a family per table"])
+def test_a_rocksdb_store_gets_the_same_bytes(tmp_path, tables):
+    """RocksDB takes the native puts through ``fill`` (into each table's column family, in the
+    ledger's layout): the same content as the Python path's puts."""
     rng = random.Random(3)
     stores = []
     for native in (True, False):
-        store = RocksStore(tmp_path / f"db-{native}")
+        store = RocksStore(tmp_path / f"db-{native}", tables=tables)
+        assert store.tables == bytes(sorted(prefix[0] for prefix in tables))
         db = LibraDB(store, native_tree=native, prune_window=3)
         for _ in range(6):
             txns = [
@@ -321,3 +325,22 @@ def test_a_missing_node_is_the_same_storage_error():
         answers.append(errors)
     assert answers[0] == answers[1]
     assert answers[0][0].startswith("missing state tree node")
+
+
+def test_fill_hands_each_put_its_family_by_first_byte():
+    """``BlockBatch.fill(put, families)`` gives ``put`` the family of the key's first byte, in
+    the batch's order; a family list that is not one per byte value is refused."""
+    from libra import _core
+
+    items = [(b"A\x00", b"x"), (b"N\x01\x02", b"y"), (b"T\x05", b"z"), (b"A\x01", b"w")]
+    batch = _core.BlockBatch.from_items(items)
+    families = [f"family-{first}" for first in range(256)]
+    calls = []
+    batch.fill(lambda key, value, family: calls.append((key, value, family)), families)
+    assert calls == [(key, value, f"family-{key[0]}") for key, value in batch.items()]
+    assert sorted((key, value) for key, value, _ in calls) == sorted(items)
+    plain = []
+    batch.fill(lambda key, value: plain.append((key, value)))
+    assert plain == [(key, value) for key, value, _ in calls]
+    with pytest.raises(ValueError, match="256"):
+        batch.fill(lambda *args: None, families[:255])
