@@ -118,36 +118,43 @@ class Chain:
         return self.ledger.execute_and_commit(metadata, txns, _unsigned, verified=True)
 
 
-def fund(chain: Chain, senders: list[Sender]) -> None:
-    """TC opens parent VASPs, DD funds them, each parent opens up to 200 senders as child VASPs."""
+def open_senders(
+    block: Callable[[list[Any]], Any], tc: Ed25519PrivateKey, dd: Ed25519PrivateKey, chain_id: int,
+    senders: list[Sender],
+) -> None:
+    """TC opens parent VASPs, DD funds them, each parent opens up to 200 senders as child VASPs;
+    ``block`` executes and commits a list of signed transactions (the benches' own chains)."""
     expiration = int(time.time()) + 3600
     groups = [senders[i : i + 200] for i in range(0, len(senders), 200)]
     parents = [Sender.generate() for _ in groups]
-    tc, dd = chain.keys["tc"], chain.keys["dd"]
     steps = []
     for i, parent in enumerate(parents):
         steps.append(builders.sign_transaction(
             tc, TREASURY_COMPLIANCE_ADDRESS, i,
             builders.create_parent_vasp_account("XUS", 0, parent.address, parent.auth_key[:16], b"bench"),
-            chain_id=CHAIN_ID, expiration_timestamp_secs=expiration,
+            chain_id=chain_id, expiration_timestamp_secs=expiration,
         ))
         steps.append(builders.sign_transaction(
             dd, TESTNET_DD_ADDRESS, i, builders.peer_to_peer_with_metadata("XUS", parent.address, 10**13),
-            chain_id=CHAIN_ID, expiration_timestamp_secs=expiration,
+            chain_id=chain_id, expiration_timestamp_secs=expiration,
         ))
-    chain.block([s.transaction for s in steps])
+    block([s.transaction for s in steps])
     children = [
         builders.sign_transaction(
             parent.key, parent.address, seq,
             builders.create_child_vasp_account("XUS", child.address, child.auth_key[:16], False, 10**9),
-            chain_id=CHAIN_ID, expiration_timestamp_secs=expiration,
+            chain_id=chain_id, expiration_timestamp_secs=expiration,
         ).transaction
         for parent, group in zip(parents, groups, strict=True)
         for seq, child in enumerate(group)
     ]
     for start in range(0, len(children), 500):
-        block = chain.block(children[start : start + 500])
-        assert all(t.status == "executed" for t in block.transactions), "opening senders failed"
+        committed = block(children[start : start + 500])
+        assert all(t.status == "executed" for t in committed.transactions), "opening senders failed"
+
+
+def fund(chain: Chain, senders: list[Sender]) -> None:
+    open_senders(chain.block, chain.keys["tc"], chain.keys["dd"], CHAIN_ID, senders)
 
 
 def run(txns: int, accounts: int, block_size: int) -> dict[str, float]:

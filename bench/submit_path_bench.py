@@ -24,12 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.node_path_bench import parse_workload
+from bench.node_path_bench import open_senders, parse_workload
 from libra.api.dispatcher import METHODS, Dispatcher
 from libra.api.metrics import ApiMetrics
 from libra.api.server import decode_json, read_ledger
 from libra.api.service import NodeApiService
-from libra.client import builders
 from libra.client.loadgen import BATCH, PaymentSigner, Sender, payment_plan, submit_batch_body
 from libra.crypto.ed25519 import Ed25519PrivateKey, load_private_key
 from libra.crypto.hashing import hash_with_salt
@@ -38,7 +37,7 @@ from libra.node.gc_tuning import tune_garbage_collector
 from libra.node.localnet import LocalnetSpec, prepare
 from libra.node.runtime import NodeRuntime
 from libra.types.ledger import LedgerInfo, LedgerInfoWithSignatures
-from libra.types.move import TESTNET_DD_ADDRESS, TREASURY_COMPLIANCE_ADDRESS
+from libra.types.move import TREASURY_COMPLIANCE_ADDRESS
 from libra.types.transaction import BlockMetadata, SignedTransaction
 
 CONNECTIONS = 12
@@ -75,35 +74,7 @@ class Node:
 
 
 def fund(node: Node, senders: list[Sender]) -> None:
-    """TC opens parent VASPs, DD funds them, each opens up to 200 senders as child VASPs."""
-    expiration = int(time.time()) + 3600
-    groups = [senders[i : i + 200] for i in range(0, len(senders), 200)]
-    parents = [Sender.generate() for _ in groups]
-    tc, dd, chain_id = node.key("treasury_compliance"), node.key("designated_dealer"), node.chain_id
-    steps = []
-    for i, parent in enumerate(parents):
-        steps.append(builders.sign_transaction(
-            tc, TREASURY_COMPLIANCE_ADDRESS, i,
-            builders.create_parent_vasp_account("XUS", 0, parent.address, parent.auth_key[:16], b"bench"),
-            chain_id=chain_id, expiration_timestamp_secs=expiration,
-        ).transaction)
-        steps.append(builders.sign_transaction(
-            dd, TESTNET_DD_ADDRESS, i, builders.peer_to_peer_with_metadata("XUS", parent.address, 10**13),
-            chain_id=chain_id, expiration_timestamp_secs=expiration,
-        ).transaction)
-    node.block(steps)
-    children = [
-        builders.sign_transaction(
-            parent.key, parent.address, seq,
-            builders.create_child_vasp_account("XUS", child.address, child.auth_key[:16], False, 10**9),
-            chain_id=chain_id, expiration_timestamp_secs=expiration,
-        ).transaction
-        for parent, group in zip(parents, groups, strict=True)
-        for seq, child in enumerate(group)
-    ]
-    for start in range(0, len(children), 500):
-        block = node.block(children[start : start + 500])
-        assert all(t.status == "executed" for t in block.transactions), "opening senders failed"
+    open_senders(node.block, node.key("treasury_compliance"), node.key("designated_dealer"), node.chain_id, senders)
 
 
 async def _post(dispatcher: Dispatcher, service: NodeApiService, body: bytes) -> bytes:

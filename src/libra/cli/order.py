@@ -10,6 +10,7 @@ machine: only its SHA3-256 goes on chain, in the ``FundsSeizedEvent``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -25,7 +26,8 @@ from libra.cli.issuer import (
 )
 from libra.client import builders
 from libra.crypto.hashing import sha3_256
-from libra.types.move import TREASURY_COMPLIANCE_ADDRESS
+from libra.types.move import TREASURY_COMPLIANCE_ADDRESS, AccountAddress
+from libra.types.transaction import ScriptFunction
 
 key_option = click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
                           help="Treasury Compliance's key (default: the localnet's).")
@@ -45,10 +47,8 @@ def order() -> None:
 @key_option
 @click.argument("address")
 def freeze(data_dir: Path, url: str | None, key_file: Path | None, address: str) -> None:
-    """Freeze ACCOUNT."""
-    target = parse_address(address, "ADDRESS")
-    governor(data_dir, url).send(f"freeze {target.hex()}", load_key(key_file, data_dir, "treasury_compliance"),
-                                 TREASURY_COMPLIANCE_ADDRESS, builders.freeze_account(0, target))
+    """Freeze the account at ADDRESS."""
+    _send_about(data_dir, url, key_file, address, "freeze", builders.freeze_account)
 
 
 @order.command()
@@ -57,10 +57,16 @@ def freeze(data_dir: Path, url: str | None, key_file: Path | None, address: str)
 @key_option
 @click.argument("address")
 def unfreeze(data_dir: Path, url: str | None, key_file: Path | None, address: str) -> None:
-    """Unfreeze ACCOUNT."""
+    """Unfreeze the account at ADDRESS."""
+    _send_about(data_dir, url, key_file, address, "unfreeze", builders.unfreeze_account)
+
+
+def _send_about(data_dir: Path, url: str | None, key_file: Path | None, address: str, what: str,
+                build: Callable[[int, AccountAddress], ScriptFunction]) -> None:
+    """Treasury Compliance sends ``build(0, the account at ADDRESS)``, logged as ``what``."""
     target = parse_address(address, "ADDRESS")
-    governor(data_dir, url).send(f"unfreeze {target.hex()}", load_key(key_file, data_dir, "treasury_compliance"),
-                                 TREASURY_COMPLIANCE_ADDRESS, builders.unfreeze_account(0, target))
+    governor(data_dir, url).send(f"{what} {target.hex()}", load_key(key_file, data_dir, "treasury_compliance"),
+                                 TREASURY_COMPLIANCE_ADDRESS, build(0, target))
 
 
 @order.command()
@@ -74,7 +80,7 @@ def unfreeze(data_dir: Path, url: str | None, key_file: Path | None, address: st
 @click.argument("address")
 def seize(data_dir: Path, url: str | None, key_file: Path | None, currency: str, order_ref: str,
           destination: str, amount: str, address: str) -> None:
-    """Move AMOUNT from frozen ACCOUNT to --to."""
+    """Move AMOUNT from the frozen account at ADDRESS to --to."""
     target, to = parse_address(address, "ADDRESS"), parse_address(destination, "--to")
     micro, digest = parse_amount(amount, "--amount"), sha3_256(order_ref.encode())
     click.echo(f"order {digest.hex()}: seize {format_amount(micro, currency)} from {target.hex()} into {to.hex()}")
@@ -91,7 +97,7 @@ def seize(data_dir: Path, url: str | None, key_file: Path | None, currency: str,
 @click.option("--amount", required=True, help="In currency units.")
 @click.argument("address")
 def burn(data_dir: Path, url: str | None, key_file: Path | None, currency: str, order_ref: str, amount: str, address: str) -> None:
-    """Burn AMOUNT held by frozen ACCOUNT (supply drops by as much)."""
+    """Burn AMOUNT held by the frozen account at ADDRESS (supply drops by as much)."""
     target = parse_address(address, "ADDRESS")
     micro, digest = parse_amount(amount, "--amount"), sha3_256(order_ref.encode())
     click.echo(f"order {digest.hex()}: burn {format_amount(micro, currency)} held by {target.hex()}")
