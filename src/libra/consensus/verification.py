@@ -51,7 +51,12 @@ SignatureCache = set[tuple[bytes, bytes, bytes]]
 
 
 def compute_block_id(block_data: BlockData) -> bytes:
-    """A block's id: ``hash_with_salt("BlockData", BCS(block_data))``."""
+    """A block's id: ``hash_with_salt("BlockData", BCS(block_data))`` (kept by the block data,
+    which is immutable: ids are asked for several times per block)."""
+    return block_data.cached_id(_hash_block_data)
+
+
+def _hash_block_data(block_data: BlockData) -> bytes:
     return hash_with_salt("BlockData", block_data.to_bcs())
 
 

@@ -29,7 +29,8 @@ as in :class:`~libra.types.ledger.LedgerInfoWithSignatures`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from libra.bcs import BcsError, BcsType, Deserializer, Serializer
 from libra.types.ledger import (
@@ -281,6 +282,18 @@ class BlockData(BcsType):
     kind: int = BLOCK_PROPOSAL
     payload: tuple[bytes, ...] = ()
     author: AccountAddress | None = None
+    # Its BCS once computed: a block is hashed for its id, for the author's signature, for
+    # the safety rules and for the consensus store, and a proposal's payload is most of it.
+    _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _id: bytes | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+
+    def cached_id(self, compute: Callable[[BlockData], bytes]) -> bytes:
+        """``compute(self)`` (the block id), computed once."""
+        found = self._id
+        if found is None:
+            found = compute(self)
+            object.__setattr__(self, "_id", found)
+        return found
 
     def __post_init__(self) -> None:
         is_proposal = self.kind == BLOCK_PROPOSAL
@@ -298,15 +311,25 @@ class BlockData(BcsType):
         return self.kind == BLOCK_GENESIS
 
     def serialize(self, serializer: Serializer) -> None:
-        serializer.u64(self.epoch)
-        serializer.u64(self.round)
-        serializer.u64(self.timestamp_usecs)
-        self.quorum_cert.serialize(serializer)
-        serializer.variant(self.kind)
-        if self.kind == BLOCK_PROPOSAL:
-            assert self.author is not None
-            serializer.bytes_sequence(self.payload)
-            self.author.serialize(serializer)
+        serializer.raw(self.to_bcs())
+
+    def to_bcs(self) -> bytes:
+        """The block data's BCS, encoded once (the fields are immutable, so it cannot change)."""
+        encoded = self._encoded
+        if encoded is None:
+            serializer = Serializer()
+            serializer.u64(self.epoch)
+            serializer.u64(self.round)
+            serializer.u64(self.timestamp_usecs)
+            self.quorum_cert.serialize(serializer)
+            serializer.variant(self.kind)
+            if self.kind == BLOCK_PROPOSAL:
+                assert self.author is not None
+                serializer.bytes_sequence(self.payload)
+                self.author.serialize(serializer)
+            encoded = serializer.output()
+            object.__setattr__(self, "_encoded", encoded)
+        return encoded
 
     @classmethod
     def deserialize(cls, deserializer: Deserializer) -> BlockData:

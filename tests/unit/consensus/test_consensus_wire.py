@@ -156,3 +156,20 @@ def test_proposal_must_extend_the_sync_info_hqc_and_follow_its_round(committee: 
     resigned = dataclasses.replace(proposal, signature=blocks[0].signature)
     with pytest.raises(VerificationError, match="bad signature"):
         checker.verify_proposal_msg(ProposalMsg(resigned, SyncInfo(qcs[1])))
+
+
+def test_block_data_encodes_once_and_a_changed_copy_encodes_afresh(committee: Committee) -> None:
+    """The BCS a block's data keeps is the BCS of its fields: a decoded copy equals it (the
+    cache takes no part in equality), and a copy with another payload has its own encoding."""
+    data = committee.chain([1, 2])[0][1].block_data
+    first = data.to_bcs()
+    assert data.to_bcs() is first  # encoded once
+    decoded = type(data).from_bcs(first)
+    assert decoded == data and decoded.to_bcs() == first
+    changed = dataclasses.replace(data, payload=(b"\x01\x02",))
+    assert changed != data
+    assert changed.to_bcs() != first
+    assert type(data).from_bcs(changed.to_bcs()).payload == (b"\x01\x02",)
+    assert compute_block_id(changed) != compute_block_id(data)
+    assert compute_block_id(data) is compute_block_id(data)  # hashed once
+    assert compute_block_id(decoded) == compute_block_id(data)
