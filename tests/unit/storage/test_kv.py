@@ -72,12 +72,7 @@ def test_memory_store_matches_a_dict(ops):
     store, model = MemoryStore(), {}
     for key, value in ops:
         batch = WriteBatch()
-        if value is None:
-            batch.delete(key)
-            model.pop(key, None)
-        else:
-            batch.put(key, value)
-            model[key] = value
+        _put_or_delete(batch, model, key, value)
         store.write(batch)
     assert list(store.iterate(b"")) == sorted(model.items())
 
@@ -117,6 +112,16 @@ def test_rocks_store_reopens_an_older_store_with_its_own_options(tmp_path):
     latest = max(path.glob("OPTIONS-*"), key=lambda f: int(f.name.split("-")[1])).read_text()
     assert "write_buffer_size=67108864" in latest  # RocksStore's, not the folder's saved 1 MiB
     assert "  compression=kSnappyCompression" in latest
+
+
+def _put_or_delete(batch: WriteBatch, model: dict[bytes, bytes], key: bytes, value: bytes | None) -> None:
+    """The operation in ``batch`` and its effect on the dict ``model`` (None: a delete)."""
+    if value is None:
+        batch.delete(key)
+        model.pop(key, None)
+    else:
+        batch.put(key, value)
+        model[key] = value
 
 
 class _Prepared:
@@ -164,12 +169,7 @@ def test_a_store_with_table_families_answers_like_a_dict(tmp_path_factory, batch
             batch.prepared.append(_Prepared(prepared))
             model.update(prepared)
             for key, value in ops:
-                if value is None:
-                    batch.delete(key)
-                    model.pop(key, None)
-                else:
-                    batch.put(key, value)
-                    model[key] = value
+                _put_or_delete(batch, model, key, value)
             store.write(batch, sync=False)
         assert store.tables == b"ak"
         assert list(store.iterate(b"")) == sorted(model.items())
