@@ -254,33 +254,27 @@ impl BlockBatch {
         })
     }
 
-    /// Calls `put(key, value)` for every put, in order (fills a RocksDB write batch); with
-    /// `families` (256 entries, by a key's first byte), `put(key, value, families[key[0]])`.
-    #[pyo3(signature = (put, families=None))]
+    /// Calls `put(key, value, families[key[0]])` for every put, in order: fills a RocksDB
+    /// write batch, each key into its table's column family (`families` has 256 entries).
     fn fill(
         &self,
         py: Python<'_>,
         put: &Bound<'_, PyAny>,
-        families: Option<Vec<Py<PyAny>>>,
+        families: Vec<Py<PyAny>>,
     ) -> PyResult<()> {
         guarded(|| {
-            if let Some(families) = &families {
-                if families.len() != 256 {
-                    return Err(PyValueError::new_err(
-                        "families has one entry per first byte: 256",
-                    ));
-                }
+            if families.len() != 256 {
+                return Err(PyValueError::new_err(
+                    "families has one entry per first byte: 256",
+                ));
             }
             for (key, value) in self.puts.iter() {
-                let (key_bytes, value_bytes) = (PyBytes::new(py, key), PyBytes::new(py, value));
-                match (&families, key.first()) {
-                    (Some(families), Some(&first)) => put.call1((
-                        key_bytes,
-                        value_bytes,
-                        families[usize::from(first)].bind(py),
-                    ))?,
-                    _ => put.call1((key_bytes, value_bytes))?,
-                };
+                let first = key.first().copied().unwrap_or_default();
+                put.call1((
+                    PyBytes::new(py, key),
+                    PyBytes::new(py, value),
+                    families[usize::from(first)].bind(py),
+                ))?;
             }
             Ok(())
         })

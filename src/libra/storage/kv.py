@@ -29,9 +29,9 @@ class PreparedPuts(Protocol):
 
     def items(self) -> list[tuple[bytes, bytes]]: ...
 
-    def fill(self, put: Callable[..., None], families: list[Any] | None = None) -> None:
-        """Call ``put(key, value)`` for every put, in order; with ``families`` (one entry per
-        first byte of a key), ``put(key, value, families[key[0]])``."""
+    def fill(self, put: Callable[[bytes, bytes, Any], None], families: list[Any]) -> None:
+        """Call ``put(key, value, families[key[0]])`` for every put, in order (``families``:
+        one entry per value of a key's first byte)."""
 
 
 class WriteBatch:
@@ -230,13 +230,12 @@ class RocksStore:
             self._db = rocksdict.Rdict(str(path), options, column_families=families)
         except Exception as exc:  # rocksdict raises plain Exception subclasses
             raise open_error(path, str(exc)) from None
-        # first byte -> (the family as an Rdict for reads, its handle for batch writes)
+        # first byte -> the family as an Rdict, for reads; the default family reads the rest
         self._readers: dict[int, Any] = {first: self._db.get_column_family(name) for first, name in names.items()}
-        self._handles: dict[int, Any] = {
-            first: self._db.get_column_family_handle(name) for first, name in names.items()
-        }
+        # the handle batch writes take, by a key's first byte (all the default one's if no tables)
         self._default_handle: Any = self._db.get_column_family_handle("default")
-        self._by_first_byte: list[Any] = [self._handles.get(first, self._default_handle) for first in range(256)]
+        handles = {first: self._db.get_column_family_handle(name) for first, name in names.items()}
+        self._by_first_byte: list[Any] = [handles.get(first, self._default_handle) for first in range(256)]
         self._tables = bytes(sorted(names))
 
     @property
@@ -254,9 +253,8 @@ class RocksStore:
     def multi_get(self, keys: Sequence[bytes]) -> list[bytes | None]:
         if not keys:
             return []
-        reader = self._reader(keys[0])
-        if all(self._reader(key) is reader for key in keys):
-            values = reader.get(list(keys))
+        if len({key[:1] for key in keys}) == 1:  # one table: one read (the usual case)
+            values = self._reader(keys[0]).get(list(keys))
             return list(values or [])
         return [self.get(key) for key in keys]
 
@@ -279,25 +277,15 @@ class RocksStore:
     def write(self, batch: WriteBatch, sync: bool = True) -> None:
         rocks_batch = self._rocksdict.WriteBatch(raw_mode=True)
         put, delete = rocks_batch.put, rocks_batch.delete  # bound once: a block has thousands of operations
-        handles = self._handles
-        if handles:
-            default = self._default_handle
-            for part in batch.prepared:
-                part.fill(put, self._by_first_byte)
-            for key, value in batch.ops.items():
-                family = handles.get(key[0], default) if key else default
-                if value is None:
-                    delete(key, family)
-                else:
-                    put(key, value, family)
-        else:
-            for part in batch.prepared:
-                part.fill(put)
-            for key, value in batch.ops.items():
-                if value is None:
-                    delete(key)
-                else:
-                    put(key, value)
+        by_first_byte, default = self._by_first_byte, self._default_handle
+        for part in batch.prepared:
+            part.fill(put, by_first_byte)
+        for key, value in batch.ops.items():
+            family = by_first_byte[key[0]] if key else default
+            if value is None:
+                delete(key, family)
+            else:
+                put(key, value, family)
         try:
             self._db.write(rocks_batch, self._sync if sync else self._nosync)
         except Exception as exc:
@@ -308,7 +296,7 @@ class RocksStore:
         # RocksDB's lock outlives the close.
         for reader in self._readers.values():
             reader.close()
-        self._readers, self._handles, self._default_handle, self._by_first_byte = {}, {}, None, []
+        self._readers, self._default_handle, self._by_first_byte = {}, None, []
         self._db.close()
 
 

@@ -99,6 +99,15 @@ class Cluster:
     async def close(self) -> None:
         await asyncio.gather(*(node.network.close() for node in self.nodes))
 
+    async def start_fresh(self, index: int) -> Node:
+        """Node ``index`` as a new process: the same key and port, a fresh Network object."""
+        old = self.nodes[index]
+        fresh = self.make_node(index, old.key)
+        fresh.port = await fresh.network.start("127.0.0.1", old.port)
+        self.nodes[index] = fresh
+        fresh.network.update_peers(self.infos())
+        return fresh
+
     async def assert_alive(self, timeout: float = 3.0) -> None:
         """Every node still reaches every other: a fresh broadcast from each arrives everywhere.
 

@@ -70,11 +70,7 @@ async def test_restarted_peer_is_reconnected_automatically() -> None:
         await old.network.close()
         assert await eventually(lambda: old.peer_id not in cluster.nodes[0].network.connected_peers(), 3.0)
         await asyncio.sleep(0.3)  # the others are now backing off
-        # A new process: same key and port, fresh Network object.
-        fresh = cluster.make_node(2, old.key)
-        fresh.port = await fresh.network.start("127.0.0.1", old.port)
-        cluster.nodes[2] = fresh
-        fresh.network.update_peers(cluster.infos())
+        fresh = await cluster.start_fresh(2)
         assert await cluster.all_connected(3.0)
         await cluster.assert_alive()
         # The same object closed and started again also comes back.
@@ -101,10 +97,7 @@ async def test_a_restarted_peer_with_the_smallest_id_does_not_wait_for_its_peers
         await old.network.close()
         assert await eventually(lambda: old.peer_id not in cluster.nodes[1].network.connected_peers(), 3.0)
         await asyncio.sleep(4.0)  # the others fail their dials and back off, by now 1.6-5 s
-        fresh = cluster.make_node(0, old.key)
-        fresh.port = await fresh.network.start("127.0.0.1", old.port)
-        cluster.nodes[0] = fresh
-        fresh.network.update_peers(cluster.infos())
+        await cluster.start_fresh(0)
         assert await cluster.all_connected(1.5)
         await cluster.assert_alive()
     finally:

@@ -339,8 +339,5 @@ def test_fill_hands_each_put_its_family_by_first_byte():
     batch.fill(lambda key, value, family: calls.append((key, value, family)), families)
     assert calls == [(key, value, f"family-{key[0]}") for key, value in batch.items()]
     assert sorted((key, value) for key, value, _ in calls) == sorted(items)
-    plain = []
-    batch.fill(lambda key, value: plain.append((key, value)))
-    assert plain == [(key, value) for key, value, _ in calls]
     with pytest.raises(ValueError, match="256"):
         batch.fill(lambda *args: None, families[:255])

@@ -136,12 +136,9 @@ class _Prepared:
     def items(self) -> list[tuple[bytes, bytes]]:
         return list(self._puts)
 
-    def fill(self, put, families=None) -> None:
+    def fill(self, put, families) -> None:
         for key, value in self._puts:
-            if families is None:
-                put(key, value)
-            else:
-                put(key, value, families[key[0]])
+            put(key, value, families[key[0]])
 
 
 _KEYS = st.binary(min_size=1, max_size=3).map(lambda key: b"akq"[key[0] % 3 : key[0] % 3 + 1] + key[1:])
