@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -91,12 +92,18 @@ def iterate_prefix(store: KeyValueStore, prefix: bytes) -> Iterator[tuple[bytes,
 
 
 class MemoryStore:
-    """In-memory :class:`KeyValueStore`; ``sync`` is accepted and ignored."""
+    """In-memory :class:`KeyValueStore`; ``sync`` is accepted and ignored.
+
+    A write and each step of an iteration hold ``_lock``, so an iteration on another
+    thread sees each key in its range once, in order (keys written meanwhile may or
+    may not be seen, as with a RocksDB iterator's snapshot they would not).
+    """
 
     def __init__(self) -> None:
         self._data: dict[bytes, bytes] = {}
         self._keys: list[bytes] = []
         self._closed = False
+        self._lock = threading.Lock()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -112,19 +119,27 @@ class MemoryStore:
 
     def iterate(self, start: bytes, end: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         self._check_open()
-        index = bisect.bisect_left(self._keys, start)
-        while index < len(self._keys):
-            key = self._keys[index]
+        keys, lock = self._keys, self._lock
+        previous: bytes | None = None
+        while True:
+            with lock:  # writes shift the list: find the place and read the key in one step
+                index = bisect.bisect_left(keys, start) if previous is None else bisect.bisect_right(keys, previous)
+                if index >= len(keys):
+                    return
+                key = keys[index]
+                value = self._data.get(key)
             if end is not None and key >= end:
                 return
-            value = self._data.get(key)
             if value is not None:
                 yield key, value
-            # Writes during iteration shift the list; re-find our place.
-            index = bisect.bisect_right(self._keys, key)
+            previous = key
 
     def write(self, batch: WriteBatch, sync: bool = True) -> None:
         self._check_open()
+        with self._lock:
+            self._write(batch)
+
+    def _write(self, batch: WriteBatch) -> None:
         data, keys = self._data, self._keys
         for part in batch.prepared:
             for key, put in part.items():
