@@ -15,7 +15,12 @@ stored as 16-ary nodes, one nibble of the key per level:
   semantic sparse Merkle root;
 * a node replaced at version ``v`` is indexed as stale since ``v`` (one entry
   ``S | v`` per version listing the node keys, see :mod:`libra.storage.schema`)
-  so the pruner can delete it once ``v`` leaves the window.
+  so the pruner can delete it once ``v`` leaves the window;
+* leaves are stored for every version, internal nodes only for the versions that
+  end a block (its *checkpoint*, :meth:`TreeUpdater.checkpoint`): an internal node
+  that a later version of the same block replaces is never stored, nor indexed as
+  stale. So the whole tree of a version is in the store at checkpoints only; a
+  version in between is read by replaying its block's leaves (``LibraDB``).
 
 Node values::
 
@@ -540,12 +545,12 @@ _Result = Union[_Pending, bytes, None]  # noqa: UP007 - pending leaf, internal n
 class TreeUpdater:
     """Applies one version's account changes on top of the previous version's tree.
 
-    New nodes go to ``batch`` and to ``reader.overlay``; a node of the overlay that a
-    later version replaces is dropped from the overlay again (it stays in the
-    batch, so every version keeps its whole tree): the overlay ends up holding the
-    nodes of the last version's tree only, which is all a child block reads.
-    (A replaced leaf may still be read while its version is applied, when it moves
-    down next to a new one, so the dropping happens at the end of :meth:`apply`.)
+    New nodes go to ``reader.overlay``, and new leaves to ``batch`` too; a node of the
+    overlay that a later version replaces is dropped from the overlay again, so the
+    overlay ends up holding the nodes of the last version's tree only, which is all a
+    child block reads and all :meth:`checkpoint` writes of the internal nodes. (A
+    replaced leaf may still be read while its version is applied, when it moves down
+    next to a new one, so the dropping happens at the end of :meth:`apply`.)
 
     A version that only gives existing keys new blobs (a payment) takes
     :meth:`_overwrite`, which writes the same bytes as the general path with less work.
@@ -562,16 +567,33 @@ class TreeUpdater:
 
     def apply(self, version: int, base_version: int | None, changes: Mapping[bytes, bytes | None]) -> bytes:
         """Write version ``version``'s tree (``changes``: state key -> blob or None) and return its root."""
+        stale: list[bytes] = []
         try:
             root = self._apply(version, base_version, changes)
-            if self._replaced:  # one stale-index entry per version: fewer, larger puts than one per node
-                self.batch.put(schema.stale_key(version), b"".join(self._replaced))
-            return root
         finally:
+            # A replaced internal node this updater wrote never reaches the store, so it is not stale either.
             overlay = self.reader.overlay
             for key in self._replaced:
-                overlay.pop(key, None)
+                node = overlay.pop(key, _MISSING)
+                if node is _MISSING or type(node) is tuple:
+                    stale.append(key)
             self._replaced.clear()
+        if stale:  # one stale-index entry per version: fewer, larger puts than one per node
+            self.batch.put(schema.stale_key(version), b"".join(stale))
+        return root
+
+    def checkpoint(self) -> None:
+        """The block's end: write the internal and null nodes of the last version's tree, in key order."""
+        overlay, put = self.reader.overlay, self.batch.put
+        for key in sorted(overlay):
+            node = overlay[key]
+            if node is None:
+                put(key, NULL_NODE)
+            elif type(node) is not tuple:
+                try:
+                    put(key, node._raw)  # type: ignore[union-attr]
+                except AttributeError:
+                    put(key, encode_internal(node))  # type: ignore[arg-type]
 
     def _apply(self, version: int, base_version: int | None, changes: Mapping[bytes, bytes | None]) -> bytes:
         self.version = version
@@ -718,9 +740,7 @@ class TreeUpdater:
                 raw = b"".join(parts)
             placed._heap = heap
             placed._raw = raw
-            new_key = prefix + node_key_[9:]
-            ops[new_key] = raw
-            overlay[new_key] = placed
+            overlay[prefix + node_key_[9:]] = placed  # (written by checkpoint())
             new_hash = heap[1][0]  # a node on a changed path is never empty
             if parent is not None:
                 parent[4][parent_index] = new_hash
@@ -746,7 +766,9 @@ class TreeUpdater:
         return result
 
     def _put(self, key: bytes, value: bytes, node: Node) -> None:
-        self.batch.put(key, value)
+        """Keep ``node`` for later reads and, a leaf, write it (``value``) at once; see :meth:`checkpoint`."""
+        if type(node) is tuple:
+            self.batch.put(key, value)
         self.reader.overlay[key] = node
 
     def _mark_stale(self, key: bytes) -> None:

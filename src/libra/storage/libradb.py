@@ -10,13 +10,21 @@ Invariants:
   the store at a block boundary;
 * each version has its own state root (the tree after that transaction) and its
   ``TransactionInfo`` is leaf ``version`` of the transaction accumulator;
+* every version's new leaves are stored, but whole trees only at checkpoints, the last
+  version of each block (:mod:`libra.storage.jellyfish`); the state of a version in
+  between is replayed from the checkpoint before it (:mod:`libra.storage.replay`), so
+  reads and proofs at every version work, the tip's at full speed;
 * a ledger info is stored only if it names the last version of its block and the
   accumulator root the store computed; the last one of each epoch stays forever;
 * on open, the tip is re-checked (state root, accumulator leaf and root, latest
   ledger info); a store that fails raises :class:`StorageError` saying what is wrong;
-* with a prune window W, state-tree nodes no longer needed by the last W versions
-  are deleted; transactions, infos, events and accumulator nodes are never pruned,
-  so every transaction stays provable, and the latest state always is.
+* with a prune window W, state-tree nodes no longer needed by the versions from the
+  checkpoint at or before ``latest - W + 1`` are deleted (the versions after it replay
+  on it), so at least the last W versions stay readable; transactions, infos, events
+  and accumulator nodes are never pruned, so every transaction stays provable, and
+  the latest state always is. The checkpoints are known from the blocks committed
+  since the store was opened (and the tip at opening), so after a restart pruning
+  resumes once the window has moved past the tip it opened at.
 
 Speculative blocks (what consensus executes before a block is certified):
 
@@ -66,6 +74,7 @@ puts are then handed to the native side, so chains may mix both.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import struct
@@ -105,6 +114,7 @@ from libra.storage.jellyfish import (
 )
 from libra.storage.kv import KeyValueStore, MemoryStore, PreparedPuts, RocksStore, WriteBatch, iterate_prefix
 from libra.storage.proofs import ProofReads
+from libra.storage.replay import ReplayCache, is_checkpoint, previous_checkpoint, replay
 from libra.types.ledger import (
     EXECUTED,
     KEPT_EXECUTED,
@@ -296,6 +306,9 @@ class LibraDB(ProofReads):
             self._tree = core.StateTree(store.get, store.multi_get, node_cache_size, leaf_cache_size)
         self._next_version = self._read_meta_u64(schema.META_NEXT_VERSION, 0)
         self._pruned = self._read_meta_u64(schema.META_PRUNED, 0)
+        # Checkpoints (block ends) at or after the pruning point known since opening, ascending.
+        self._checkpoints: list[int] = [self._next_version - 1] if self._next_version else []
+        self._replays = ReplayCache()
         latest = store.get(schema.META_LATEST_LEDGER_INFO)
         self._latest_li = LedgerInfoWithSignatures.from_bcs(latest) if latest is not None else None
         self._accumulator = TransactionAccumulator(self._get, self._next_version)
@@ -468,14 +481,41 @@ class LibraDB(ProofReads):
         return root_hash(self._reader, version)
 
     def _get_blob(self, version: int, key: bytes) -> bytes | None:
+        replayed = self._replayed(version)
+        if replayed is not None:
+            return get_blob(replayed, version, key)
         if self._tree is not None:
             return self._tree.get_blob(version, key)
         return get_blob(self._reader, version, key)
 
     def _get_with_proof(self, version: int, key: bytes) -> tuple[bytes | None, Leaf | None, list[bytes]]:
+        replayed = self._replayed(version)
+        if replayed is not None:
+            return get_with_proof(replayed, version, key)
         if self._tree is not None:
             return self._tree.get_with_proof(version, key)
         return get_with_proof(self._reader, version, key)
+
+    def _is_checkpoint(self, version: int) -> bool:
+        return version == self._next_version - 1 or is_checkpoint(self._store, version)
+
+    def _replayed(self, version: int) -> NodeSource | None:
+        """None when the whole tree of committed ``version`` is stored, else the tree replayed
+        from the checkpoint before it (checked against its info's state root)."""
+        if self._is_checkpoint(version):
+            return None
+        replayed = self._replays.get(version)
+        if replayed is None:
+            checkpoint = previous_checkpoint(self._store, version, self._pruned)
+            expected = self.get_transaction_info(version).state_root_hash
+            replayed = replay(self._store, self._reader, checkpoint, version, expected)
+            self._replays.put(version, replayed)
+        return replayed
+
+    def state_source(self, version: int) -> NodeSource:
+        """The nodes of committed ``version``'s tree (for the deep verification)."""
+        self._require_state_version(version)
+        return self._replayed(version) or self._reader
 
     def _uncommitted_chain(self, block: PreparedBlock) -> list[PreparedBlock]:
         """``block`` and its uncommitted ancestors, oldest first; raises unless they extend the committed tip."""
@@ -513,13 +553,17 @@ class LibraDB(ProofReads):
             if ledger_info is not None:
                 self._write_ledger_info(batch, ledger_info, prepared.next_version, prepared.root)
             batch.put(schema.META_NEXT_VERSION, schema.u64_bytes(prepared.next_version))
-            pruned_before = self._pruned
+            pruned_before, known_checkpoints = self._pruned, len(self._checkpoints)
+            self._checkpoints += [block.next_version - 1 for block in chain if block.next_version > block.first_version]
             pruned_keys = self._prune_into(batch, prepared.next_version - 1)
             try:
                 self._store.write(batch, sync=True)
             except BaseException:
                 self._pruned = pruned_before
+                del self._checkpoints[known_checkpoints:]
                 raise
+            if self._pruned != pruned_before:
+                self._replays.forget_before(self._pruned)
             tree = self._tree
             for block in chain:
                 if isinstance(block.nodes, dict):
@@ -586,6 +630,7 @@ class LibraDB(ProofReads):
                 if len(txn.sender) != ADDRESS_LENGTH or txn.sequence_number is None:
                     raise StorageError("a sender needs a 16-byte address and a sequence number")
                 ops[schema.account_sequence_key(txn.sender, txn.sequence_number)] = packed
+        updater.checkpoint()
         return infos, leaves
 
     @staticmethod
@@ -621,10 +666,16 @@ class LibraDB(ProofReads):
         batch.put(schema.epoch_ledger_info_key(info.epoch), encoded)
 
     def _prune_into(self, batch: WriteBatch, latest_version: int) -> list[bytes]:
-        """Delete state nodes not needed by versions ``>= latest - window + 1``; return their keys."""
+        """Delete state nodes not needed by versions from the latest checkpoint at or before
+        ``latest - window + 1``; return their keys."""
         if self._prune_window is None:
             return []
-        keep_from = latest_version - self._prune_window + 1
+        checkpoints = self._checkpoints
+        position = bisect.bisect_right(checkpoints, latest_version - self._prune_window + 1)
+        if position == 0:
+            return []
+        keep_from = checkpoints[position - 1]
+        del checkpoints[: position - 1]  # later prunes start at keep_from or after it
         if keep_from <= self._pruned:
             return []
         start = schema.STALE + schema.u64_bytes(self._pruned)
@@ -771,6 +822,8 @@ class LibraDB(ProofReads):
 
     def get_state_root(self, version: int) -> bytes:
         self._require_state_version(version)
+        if not self._is_checkpoint(version):  # (the replayed tree would give the same, see _replayed)
+            return self.get_transaction_info(version).state_root_hash
         return self._root_hash(version)
 
     def get_accumulator_root(self, version: int) -> bytes:

@@ -17,7 +17,8 @@ sequence numbers and stale-node indices are contiguous key ranges::
      K     event key(24) | seq u64be                    version u64be | index u32be
      Q     sender(16) | seq u64be                       version u64be
      A     level u8 | index u64be                       accumulator node hash(32) (frozen nodes only)
-     N     version u64be | nibble count u8 | nibbles    state tree node (see jellyfish.py)
+     N     version u64be | nibble count u8 | nibbles    state tree node (see jellyfish.py): every version's
+                                                        leaves, internal nodes only at block ends
      S     stale since u64be                            N-keys, concatenated, of the nodes no longer needed
                                                         from that version (an N-key's length follows from
                                                         its nibble count); stores written before this

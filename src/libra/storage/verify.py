@@ -145,7 +145,7 @@ def _verify_accumulator(db: LibraDB, signed: dict[int, LedgerInfoWithSignatures]
 def _verify_tree(db: LibraDB, version: int, sample: int | None) -> bytes:
     """Recompute the tree's root, checking every node (or ``sample`` random paths)."""
     rng = random.Random()
-    reader = db._reader
+    reader = db.state_source(version)
 
     def walk(key: bytes, path: bytes, depth: int) -> bytes:
         node = reader.read(key)

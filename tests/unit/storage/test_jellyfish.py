@@ -1,4 +1,8 @@
-"""The Jellyfish tree equals the naive sparse Merkle tree at every version; proofs verify."""
+"""The Jellyfish tree equals the naive sparse Merkle tree at every version; proofs verify.
+
+A block stores every version's leaves and its last version's whole tree (its checkpoint);
+the versions in between are read by replaying the block's leaves (``libra.storage.replay``).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ from libra.storage.jellyfish import (
     root_hash,
 )
 from libra.storage.kv import MemoryStore, WriteBatch
+from libra.storage.replay import replay
+from libra.storage.schema import stale_node_keys
 
 
 def reference_root(leaves: dict[bytes, bytes], depth: int = 0) -> bytes:
@@ -61,7 +67,9 @@ def test_tree_matches_reference(versions, cache_size):
     base = None
     for version, change in enumerate(versions):
         batch = WriteBatch()
-        root = TreeUpdater(reader, batch).apply(version, base, change)
+        updater = TreeUpdater(reader, batch)
+        root = updater.apply(version, base, change)
+        updater.checkpoint()  # each version a block of its own
         store.write(batch)
         reader.publish_overlay()
         for key, blob in change.items():
@@ -90,7 +98,9 @@ def _run(versions, fast_path):
     base = None
     for version, change in enumerate(versions):
         batch = WriteBatch()
-        root = TreeUpdater(reader, batch, fast_path=fast_path).apply(version, base, change)
+        updater = TreeUpdater(reader, batch, fast_path=fast_path)
+        root = updater.apply(version, base, change)
+        updater.checkpoint()
         results.append((root, dict(batch.ops), dict(reader.overlay)))
         store.write(batch)
         reader.publish_overlay()
@@ -136,7 +146,9 @@ def test_cached_nodes_are_the_stored_nodes_until_forgotten():
     base = None
     for version in range(4):
         batch = WriteBatch()
-        TreeUpdater(reader, batch).apply(version, base, {key: bytes([version]) * 9 for key in KEYS[version::3]})
+        updater = TreeUpdater(reader, batch)
+        updater.apply(version, base, {key: bytes([version]) * 9 for key in KEYS[version::3]})
+        updater.checkpoint()
         store.write(batch)
         reader.publish_overlay()
         base = version
@@ -160,31 +172,41 @@ def _run_block(versions, fast_path):
     store = MemoryStore()
     reader = NodeReader(store.get, cache_size=64)
     batch = WriteBatch()
-    TreeUpdater(reader, batch).apply(0, None, versions[0])
+    updater = TreeUpdater(reader, batch)
+    updater.apply(0, None, versions[0])
+    updater.checkpoint()
     store.write(batch)
     reader.publish_overlay()
     batch = WriteBatch()
     updater = TreeUpdater(reader, batch, fast_path=fast_path)
     roots = [updater.apply(version, version - 1, change) for version, change in enumerate(versions) if version]
+    updater.checkpoint()
     for key, node in reader.overlay.items():  # what later blocks and the caches will read
         assert encode_node(node) == batch.ops[key]
         if isinstance(node, dict):
             assert node._raw == batch.ops[key]
             assert node.heap() == _full_heap(node)
+    for key, value in batch.ops.items():  # every leaf is stored, internal nodes only if in the last version's tree
+        if key[:1] == b"N" and value is not None and value[0] != 1:
+            assert key in reader.overlay
     result = (roots, dict(batch.ops), dict(reader.overlay))
     store.write(batch)
     reader.publish_overlay()
-    return result, reader
+    for key, value in store.iterate(b"S", b"T"):  # the stale index lists stored nodes only
+        for node_key_ in stale_node_keys(key, value):
+            assert store.get(node_key_) is not None
+    return result, reader, store
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(any_change, min_size=1, max_size=12))
 def test_a_block_of_versions_writes_what_the_general_path_writes_and_proves_every_version(versions):
     versions = [dict.fromkeys(KEYS[:12], b"first"), *versions]
-    fast, reader = _run_block(versions, fast_path=True)
-    general, _ = _run_block(versions, fast_path=False)
+    fast, reader, store = _run_block(versions, fast_path=True)
+    general, _, _ = _run_block(versions, fast_path=False)
     assert fast == general
     state: dict[bytes, bytes] = {}
+    last = len(versions) - 1
     for version, change in enumerate(versions):  # every version of the block is held, with proofs
         for key, blob in change.items():
             if blob is None:
@@ -192,10 +214,16 @@ def test_a_block_of_versions_writes_what_the_general_path_writes_and_proves_ever
             else:
                 state[key] = blob
         root = reference_root({k: hash_account_blob(v) for k, v in state.items()})
-        assert root_hash(reader, version) == root
         assert version == 0 or fast[0][version - 1] == root
+        if version in (0, last):  # checkpoints: their trees are stored
+            source = reader
+        else:
+            with pytest.raises(StorageError, match="missing"):
+                root_hash(reader, version)
+            source = replay(store, reader, 0, version, root)
+        assert root_hash(source, version) == root
         for key in KEYS[:14]:
-            blob, leaf, siblings = get_with_proof(reader, version, key)
+            blob, leaf, siblings = get_with_proof(source, version, key)
             assert blob == state.get(key)
             value_hash = None if blob is None else hash_account_blob(blob)
             assert root_from_sparse_merkle_proof(key, value_hash, leaf and (leaf[0], leaf[1]), siblings) == root
@@ -216,7 +244,7 @@ def test_a_block_of_payments_takes_the_fast_path():
     versions += [{key: rng.randbytes(rng.randrange(30)) for key in rng.sample(KEYS, 2)} for _ in range(40)]
     TreeUpdater._overwrite = spy
     try:
-        fast, _ = _run_block(versions, fast_path=True)
+        fast, _, _ = _run_block(versions, fast_path=True)
     finally:
         TreeUpdater._overwrite = original
     assert taken == [True] * 40

@@ -1,10 +1,11 @@
 //! A whole block, as `LibraDB._write_transactions` and `TransactionAccumulator.append` write it.
 //!
 //! Per version, in this order (the batch's order; the store content does not depend on it):
-//! the tree's new nodes and stale-index entry, then per event `E | version | index ->
+//! the tree's new leaves and stale-index entry, then per event `E | version | index ->
 //! key | seq | event` and `K | key | seq -> version | index`, then `T | version -> the
 //! transaction`, `I | version -> TransactionInfo BCS`, `W | version -> write set` (if
 //! any), `Q | sender | seq -> version` (user transactions). After the last version, the
+//! internal nodes of its tree (the block's checkpoint, see [`super::tree`]), then the
 //! accumulator nodes frozen by the block: `A | level u8 | index u64be -> hash`.
 
 use crate::hashing::HashValue;
@@ -152,6 +153,7 @@ pub fn write_block<B: AsRef<[u8]>>(
             );
         }
     }
+    writer.checkpoint();
     for (level, index, hash) in append_leaves(&salts.transaction_accumulator, &mut frozen, &leaves)
     {
         writer.puts.push(

@@ -5,9 +5,13 @@
 //! path only. The order of calls is the Python order, because the stale-index entry of a
 //! version lists the nodes it replaces in the order they are met.
 //!
-//! New nodes go to `puts` (the block's write batch) and to `overlay`; at the end of each
-//! version the nodes it replaced leave the overlay (they stay in the batch), so the overlay
-//! ends up holding the last version's tree only, which is all a child block reads.
+//! New nodes go to `overlay`; at the end of each version the nodes it replaced leave it,
+//! so the overlay ends up holding the last version's tree only, which is all a child block
+//! reads. Leaves go to `puts` (the block's write batch) at once; internal and null nodes
+//! only at [`TreeWriter::checkpoint`], the block's end, so an internal node that a later
+//! version of the same block replaces is never written (nor listed as stale). Every leaf
+//! of every version is on disk; whole trees only at block ends (the store's checkpoints,
+//! see `libradb.py` for how a version in between is read).
 
 use std::sync::Arc;
 
@@ -111,20 +115,42 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
     ) -> TreeResult<HashValue> {
         self.version = version;
         let result = self.apply_version(base_version, changes);
-        if result.is_ok() && !self.replaced.is_empty() {
+        // A replaced node that this block wrote and that is not a leaf never reaches the
+        // store, so it is not stale either; the others are listed in the order they were met.
+        let mut stale = Vec::with_capacity(self.replaced.len());
+        for key in self.replaced.drain(..) {
+            match self.overlay.remove(&key) {
+                Some(node) if !matches!(*node, Node::Leaf(_)) => {}
+                _ => stale.push(key),
+            }
+        }
+        if result.is_ok() && !stale.is_empty() {
             let key =
                 StoreKey::from_parts(STALE_TABLE, &[&version.to_be_bytes()]).expect("a short key");
-            let replaced = &self.replaced;
             self.puts.push_with(key, |out| {
-                for node_key in replaced {
+                for node_key in &stale {
                     out.extend_from_slice(node_key.as_bytes());
                 }
             });
         }
-        for key in self.replaced.drain(..) {
-            self.overlay.remove(&key);
-        }
         result
+    }
+
+    /// The block's end (`TreeUpdater.checkpoint`): writes the internal and null nodes of
+    /// the last version's tree that the block made, in key order.
+    pub fn checkpoint(&mut self) {
+        let mut keys: Vec<&NodeKey> = self
+            .overlay
+            .iter()
+            .filter(|(_, node)| !matches!(***node, Node::Leaf(_)))
+            .map(|(key, _)| key)
+            .collect();
+        keys.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        for key in keys {
+            let node = &self.overlay[key];
+            self.puts
+                .push_with((*key).into(), |out| node.encode_into(out));
+        }
     }
 
     fn apply_version(
@@ -169,9 +195,11 @@ impl<'s, S: NodeSource> TreeWriter<'s, S> {
         }
     }
 
-    /// Writes `node` (its canonical encoding) under `key`, and keeps it for later reads.
+    /// Keeps `node` for later reads and, a leaf, writes it (its canonical encoding) under `key`.
     fn put(&mut self, key: NodeKey, node: Arc<Node>) {
-        self.puts.push_with(key.into(), |out| node.encode_into(out));
+        if matches!(*node, Node::Leaf(_)) {
+            self.puts.push_with(key.into(), |out| node.encode_into(out));
+        }
         self.overlay.insert(key, node);
     }
 
