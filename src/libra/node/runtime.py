@@ -74,6 +74,9 @@ GOSSIP_VERIFY_JOBS = 2 if CORE is None else 1
 """A gossip batch is checked in this many jobs: one per worker of the verify pool with PyNaCl,
 one with the native core (its single call for the batch spreads over the cores itself)."""
 GOSSIP_TICK_SECS = 0.02
+# A follower's request answered faster than this with nothing new was not held by the peer
+# (state sync's long poll): the follower then waits a little before asking again.
+FOLLOW_QUICK_SECS = 0.05
 """How often transactions accepted here are handed on (and un-acknowledged ones looked at)."""
 
 STALL_SECS = 5.0
@@ -405,9 +408,10 @@ class NodeRuntime:
                 network.update_peers(peers)
                 peers_epoch = epoch_state.epoch
                 log.info("epoch %d: following %d peer(s)", epoch_state.epoch, len(peers))
+            asked_at = loop.time()
             caught_up = await loop.run_in_executor(self.block_thread, self._follow_once, state_sync, network)
-            if caught_up:
-                await asyncio.sleep(0.1)
+            if caught_up and loop.time() - asked_at < FOLLOW_QUICK_SECS:
+                await asyncio.sleep(0.1)  # answered at once with nothing new (no peer, or a peer that holds no requests)
 
     def _follow_once(self, state_sync: StateSync, network: Network) -> bool:
         """One round of catching up from a connected peer; True when nothing was new."""

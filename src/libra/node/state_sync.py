@@ -15,6 +15,10 @@ Protocol (``Protocol.STATE_SYNC``, BCS)::
 (a validator syncing to a commit certificate), or ``u64::MAX`` for "your latest",
 in which case the server adds its latest ledger info and the requester verifies its
 quorum signatures against the validator set of the epoch (a full node following).
+A request for "your latest" that starts past the server's latest ledger info (the
+follower is caught up) is held until the server commits more, at most ``park_secs``
+(a long poll: a follower hears of a commit within milliseconds instead of at its next
+poll, and sends no requests while nothing happens); one held request per peer.
 
 A chunk ends at a block boundary (before a ``BlockMetadata``) unless it reaches the
 target. The requester checks the listing's accumulator range proof against the
@@ -64,6 +68,9 @@ log = logging.getLogger("libra.state_sync")
 LATEST = (1 << 64) - 1
 CHUNK_LIMIT = 500
 REQUEST_TIMEOUT_SECS = 5.0
+PARK_SECS = 1.0  # how long a caught-up follower's request waits for a commit (well inside its timeout)
+PARK_CHECK_SECS = 0.005  # how often held requests look for a new ledger info
+MAX_PARKED = 64  # peers whose requests may be held at once; others are answered at once
 
 
 class StateSyncError(RuntimeError):
@@ -189,12 +196,17 @@ def split_blocks(first_version: int, transactions: Sequence[bytes]) -> list[_Blo
 class StateSync:
     """Serves chunks to peers and catches this node's ledger up from them."""
 
-    def __init__(self, ledger: Ledger, network: Network, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, ledger: Ledger, network: Network, loop: asyncio.AbstractEventLoop, *, park_secs: float = PARK_SECS
+    ) -> None:
         self._ledger = ledger
         self._network = network
         self._loop = loop
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[tuple[AccountAddress, Response]]] = {}
+        self._park_secs = park_secs
+        self._parked: dict[AccountAddress, tuple[ChunkRequest, float]] = {}  # peer -> (request, answer by)
+        self._releasing: asyncio.Task[None] | None = None
         network.register(Protocol.STATE_SYNC, self._on_message)
 
     # --- serving (event loop) ------------------------------------------------------------
@@ -206,6 +218,8 @@ class StateSync:
             log.warning("undecodable state-sync message from %s: %s", peer, exc)
             return
         if isinstance(message, ChunkRequest | EpochChangeRequest):
+            if isinstance(message, ChunkRequest) and self._park(peer, message):
+                return
             response = self.serve(message) if isinstance(message, ChunkRequest) else self.serve_epoch_change(message)
             if response is not None:
                 self._network.send(peer, Protocol.STATE_SYNC, response.to_bcs())
@@ -232,6 +246,38 @@ class StateSync:
         )
         write_sets = tuple(self._ledger.db.get_write_set(v) for v in range(request.start_version, end))
         return ChunkResponse(request.request_id, ledger_info, listing, write_sets)
+
+    def _park(self, peer: AccountAddress, request: ChunkRequest) -> bool:
+        """Hold ``request`` if it asks for our latest while it is caught up (module docstring)."""
+        if self._park_secs <= 0 or request.target_version != LATEST:
+            return False
+        latest = self._ledger.db.get_latest_ledger_info()
+        if latest is None or request.start_version <= latest.ledger_info.version:
+            return False
+        if peer not in self._parked and len(self._parked) >= MAX_PARKED:
+            return False
+        self._parked[peer] = (request, self._loop.time() + self._park_secs)  # a newer request replaces one held
+        if self._releasing is None or self._releasing.done():
+            self._releasing = self._loop.create_task(self._release_parked())
+        return True
+
+    async def _release_parked(self) -> None:
+        """Answer each held request once a ledger info covers its start, or when its time is up."""
+        while self._parked:
+            await asyncio.sleep(PARK_CHECK_SECS)
+            latest = self._ledger.db.get_latest_ledger_info()
+            version = -1 if latest is None else latest.ledger_info.version
+            now = self._loop.time()
+            due = [peer for peer, (request, until) in self._parked.items() if request.start_version <= version or now >= until]
+            for peer in due:
+                request, _ = self._parked.pop(peer)
+                try:
+                    response = self.serve(request)
+                except Exception:  # a request that cannot be answered costs its answer, not the others'
+                    log.exception("cannot serve a held chunk request of %s", peer)
+                    continue
+                if response is not None:
+                    self._network.send(peer, Protocol.STATE_SYNC, response.to_bcs())
 
     def serve_epoch_change(self, request: EpochChangeRequest) -> EpochChangeResponse | None:
         """The ledger infos ending epochs from ``start_epoch`` on (none if we know no later epoch)."""
