@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -75,17 +74,6 @@ class FakeNetwork:
 @pytest.fixture(scope="module")
 def source() -> Source:
     return Source()
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield loop
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
-    loop.close()
 
 
 def pair(source: Source, loop: asyncio.AbstractEventLoop) -> tuple[Wire, StateSync, Ledger]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-
-import pytest
 
 from libra.node.state_sync import LATEST, ChunkRequest, StateSync
 from libra.types.move import AccountAddress
@@ -51,17 +49,6 @@ class Tip:
 
     def latest(self) -> SimpleNamespace:
         return SimpleNamespace(ledger_info=SimpleNamespace(version=self.version))
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield loop
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
-    loop.close()
 
 
 def server(loop: asyncio.AbstractEventLoop, park_secs: float) -> tuple[StateSync, Recorder, Tip]:
