@@ -554,8 +554,12 @@ class Ledger:
     ) -> CommittedBlock:
         """Execute a block on the latest state and commit it with a signed ledger info
         (the path of a network with one validator)."""
+        return self.commit_alone(self.execute(metadata, transactions, None, verified=verified), sign)
+
+    def commit_alone(self, block: SpeculativeBlock, sign: LedgerInfoSigner) -> CommittedBlock:
+        """Commit ``block``, whose parent is committed, with the ledger info ``sign`` gives for
+        it (one validator: its own signature is the quorum)."""
         epoch = self.snapshot().epoch
-        block = self.execute(metadata, transactions, None, verified=verified)
         (committed,) = self.commit(block, sign(LedgerInfo(self.block_info(block, epoch), ZERO_HASH)))
         return committed
 

@@ -1,13 +1,14 @@
 """One node process: store, mempool and the block-producing loop, on one asyncio loop.
 
-Threads: the event loop owns the mempool and the API; blocks execute and commit on a
-dedicated block thread (so the API keeps answering), signatures are verified on a
-small pool. The ledger's lock keeps store access single-file.
+Threads: the event loop owns the mempool and the API; blocks execute on a dedicated
+block thread (so the API keeps answering), signatures are verified on a small pool.
+The ledger's lock keeps store access single-file.
 
 Block production here is the single-leader loop of a network with one validator
-(the validator set of the current epoch must be exactly this node). It is the
-replaceable piece: BFT consensus among several validators drives the same
-``Ledger.execute_and_commit`` (issue: DiemBFT).
+(the validator set of the current epoch must be exactly this node): it executes a
+block on the speculative state of the one before while that one commits on a commit
+thread (``run_block_producer``). With several validators, DiemBFT drives the same
+``Ledger.execute`` and ``Ledger.commit`` from its consensus thread.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from libra.node.ledger import (
     Ledger,
     LedgerError,
     LedgerSnapshot,
+    SpeculativeBlock,
     block_id,
 )
 from libra.node.state_sync import StateSync, StateSyncError
@@ -110,6 +112,8 @@ class NodeRuntime:
         self.db = LibraDB.open(config.node.data_dir, prune_window=config.storage.prune_window or None)
         self.verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
         self.block_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="block")
+        # A lone validator commits block N here while the block thread executes block N+1.
+        self.commit_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit")
         self.ledger = Ledger(self.db, self.chain_id, self.verify_pool)
         if self.ledger.bootstrap(genesis):
             log.info("committed genesis")
@@ -538,6 +542,11 @@ class NodeRuntime:
             network.send(peer, Protocol.MEMPOOL, encode_message(Broadcast(request_id, tuple(batch))))
 
     async def run_block_producer(self) -> None:
+        """Lead every block alone, two blocks in flight: block N+1 is executed on N's
+        speculative state while N is committed (on the commit thread), and N+1 is committed
+        only once N is. A block that reconfigures is committed before anything is built on it
+        (what follows it belongs to the next epoch); with nothing new to take, the block in
+        flight is committed before waiting for work."""
         identity = self._check_single_validator()
         self._proposals_from_peers = False
         loop = asyncio.get_running_loop()
@@ -546,44 +555,62 @@ class NodeRuntime:
         snapshot = self.ledger.snapshot()
         round_ = snapshot.ledger_info.ledger_info.commit_info.round + 1
         parent_id = snapshot.ledger_info.ledger_info.commit_info.id
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.pending_work.wait(), idle_secs)
-            self.pending_work.clear()
-            if self._stopping:
-                break
-            batch = self.mempool.take_block(max_txns)
-            timestamp = await self._next_timestamp(snapshot)
-            metadata = BlockMetadata(
-                block_id(parent_id, round_, timestamp, [p.txn_hash for p in batch]),
-                round_,
-                timestamp,
-                (identity.address,),
-                identity.address,
-            )
-            committed = await loop.run_in_executor(
-                self.block_thread,
-                functools.partial(
-                    self.ledger.execute_and_commit,
-                    metadata,
-                    [p.txn for p in batch],
-                    identity.sign_ledger_info,
-                    verified=True,
-                ),
-            )
-            snapshot = self.ledger.snapshot()
-            self._after_commit(committed)
-            round_ += 1
-            parent_id = metadata.id
-            if self.mempool.has_ready():
-                self.pending_work.set()
+        parent_time = snapshot.timestamp_usecs
+        parent: SpeculativeBlock | None = None  # executed, its commit running
+        commit: asyncio.Future[CommittedBlock] | None = None
+        try:
+            while not self._stopping:
+                if commit is None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.pending_work.wait(), idle_secs)
+                    self.pending_work.clear()
+                    if self._stopping:
+                        break
+                    batch = self.mempool.take_block(max_txns)
+                else:
+                    assert parent is not None
+                    taken = {result.txn_hash for result in parent.results}
+                    batch = [] if parent.next_epoch_state is not None else self.mempool.take_block(max_txns, taken)
+                    if not batch:
+                        previous, commit, parent = commit, None, None
+                        await self._finish_commit(previous)
+                        continue
+                timestamp = await self._timestamp_after(parent_time)
+                metadata = BlockMetadata(
+                    block_id(parent_id, round_, timestamp, [p.txn_hash for p in batch]),
+                    round_,
+                    timestamp,
+                    (identity.address,),
+                    identity.address,
+                )
+                block = await loop.run_in_executor(
+                    self.block_thread,
+                    functools.partial(self.ledger.execute, metadata, [p.txn for p in batch], parent, verified=True),
+                )
+                if commit is not None:
+                    previous, commit = commit, None
+                    await self._finish_commit(previous)
+                commit = loop.run_in_executor(self.commit_thread, self.ledger.commit_alone, block, identity.sign_ledger_info)
+                parent = block
+                round_ += 1
+                parent_id = metadata.id
+                parent_time = timestamp
+        finally:
+            if commit is not None:  # (stopping, or a failure: what was executed is still committed)
+                await self._finish_commit(commit)
 
-    async def _next_timestamp(self, snapshot: LedgerSnapshot) -> int:
-        """Wall-clock time, strictly after the last block and never ahead of the clock."""
+    async def _finish_commit(self, commit: asyncio.Future[CommittedBlock]) -> None:
+        """Wait for a commit running on the commit thread, then tell mempool and waiters."""
+        self._after_commit(await commit)
+        if self.mempool.has_ready():
+            self.pending_work.set()
+
+    async def _timestamp_after(self, parent_usecs: int) -> int:
+        """Wall-clock time, strictly after the parent block's and never ahead of the clock."""
         now = wall_clock_usecs()
-        if now <= snapshot.timestamp_usecs:
-            await asyncio.sleep((snapshot.timestamp_usecs - now + 1) / 1_000_000)
-            now = max(wall_clock_usecs(), snapshot.timestamp_usecs + 1)
+        if now <= parent_usecs:
+            await asyncio.sleep((parent_usecs - now + 1) / 1_000_000)
+            now = max(wall_clock_usecs(), parent_usecs + 1)
         return now
 
     def _after_commit(self, block: CommittedBlock) -> None:
@@ -625,5 +652,6 @@ class NodeRuntime:
         if self.event_index is not None:
             self.event_index.close()
         self.block_thread.shutdown(wait=True)
+        self.commit_thread.shutdown(wait=True)
         self.verify_pool.shutdown(wait=True)
         self.db.close()
