@@ -103,7 +103,9 @@ def test_keystore_round_trip_and_errors(tmp_path: Path) -> None:
     with pytest.raises(WalletNotFoundError):
         store.get("carol")
     tampered = json.loads(entry.path.read_text())
-    tampered["cipher"]["ciphertext"] = "00" + tampered["cipher"]["ciphertext"][2:]
+    ciphertext = bytes.fromhex(tampered["cipher"]["ciphertext"])
+    # flip a bit: overwriting the first byte with 00 changed nothing when it already was 00 (1 run in 256)
+    tampered["cipher"]["ciphertext"] = (bytes([ciphertext[0] ^ 1]) + ciphertext[1:]).hex()
     entry.path.chmod(0o600)
     entry.path.write_text(json.dumps(tampered))
     with pytest.raises(WrongPassphraseError):
