@@ -76,10 +76,11 @@ GOSSIP_VERIFY_JOBS = 2 if CORE is None else 1
 """A gossip batch is checked in this many jobs: one per worker of the verify pool with PyNaCl,
 one with the native core (its single call for the batch spreads over the cores itself)."""
 GOSSIP_TICK_SECS = 0.02
-# A follower's request answered faster than this with nothing new was not held by the peer
-# (state sync's long poll): the follower then waits a little before asking again.
-FOLLOW_QUICK_SECS = 0.05
 """How often transactions accepted here are handed on (and un-acknowledged ones looked at)."""
+
+FOLLOW_QUICK_SECS = 0.05
+"""A follower's request answered faster than this with nothing new was not held by the peer
+(state sync's long poll): the follower then waits a little before asking again."""
 
 STALL_SECS = 5.0
 """A validator that commits nothing for this long asks the nodes it follows whether its epoch ended."""

@@ -587,13 +587,8 @@ class TreeUpdater:
         overlay, put = self.reader.overlay, self.batch.put
         for key in sorted(overlay):
             node = overlay[key]
-            if node is None:
-                put(key, NULL_NODE)
-            elif type(node) is not tuple:
-                try:
-                    put(key, node._raw)  # type: ignore[union-attr]
-                except AttributeError:
-                    put(key, encode_internal(node))  # type: ignore[arg-type]
+            if type(node) is not tuple:  # an InternalNode in an overlay always has its encoding
+                put(key, NULL_NODE if node is None else node._raw)  # type: ignore[union-attr]
 
     def _apply(self, version: int, base_version: int | None, changes: Mapping[bytes, bytes | None]) -> bytes:
         self.version = version

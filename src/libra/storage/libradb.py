@@ -306,8 +306,9 @@ class LibraDB(ProofReads):
             self._tree = core.StateTree(store.get, store.multi_get, node_cache_size, leaf_cache_size)
         self._next_version = self._read_meta_u64(schema.META_NEXT_VERSION, 0)
         self._pruned = self._read_meta_u64(schema.META_PRUNED, 0)
-        # Checkpoints (block ends) at or after the pruning point known since opening, ascending.
-        self._checkpoints: list[int] = [self._next_version - 1] if self._next_version else []
+        # With pruning: the checkpoints (block ends) known since opening, ascending, from the
+        # latest one the pruner could still stop at.
+        self._checkpoints: list[int] = [self._next_version - 1] if self._next_version and prune_window else []
         self._replays = ReplayCache()
         latest = store.get(schema.META_LATEST_LEDGER_INFO)
         self._latest_li = LedgerInfoWithSignatures.from_bcs(latest) if latest is not None else None
@@ -553,14 +554,16 @@ class LibraDB(ProofReads):
             if ledger_info is not None:
                 self._write_ledger_info(batch, ledger_info, prepared.next_version, prepared.root)
             batch.put(schema.META_NEXT_VERSION, schema.u64_bytes(prepared.next_version))
-            pruned_before, known_checkpoints = self._pruned, len(self._checkpoints)
-            self._checkpoints += [block.next_version - 1 for block in chain if block.next_version > block.first_version]
+            pruned_before = self._pruned
+            if self._prune_window is not None:
+                self._checkpoints += [b.next_version - 1 for b in chain if b.next_version > b.first_version]
             pruned_keys = self._prune_into(batch, prepared.next_version - 1)
             try:
                 self._store.write(batch, sync=True)
             except BaseException:
                 self._pruned = pruned_before
-                del self._checkpoints[known_checkpoints:]
+                while self._checkpoints and self._checkpoints[-1] >= self._next_version:
+                    self._checkpoints.pop()  # the chain's block ends: not committed
                 raise
             if self._pruned != pruned_before:
                 self._replays.forget_before(self._pruned)

@@ -122,3 +122,33 @@ def test_pruning_stops_at_a_checkpoint_and_keeps_the_window_readable(tmp_path):
     for version in range(47, again.latest_version + 1):
         check_version(again, version, history[version])
     again.close()
+
+
+class FailingOnce(MemoryStore):
+    """A store whose next write fails (as a full disk would) when ``fail`` is set."""
+
+    fail = False
+
+    def write(self, batch: WriteBatch, sync: bool = True) -> None:
+        if self.fail:
+            self.fail = False
+            raise StorageError("disk full")
+        super().write(batch, sync)
+
+
+def test_a_failed_commit_leaves_no_checkpoint_for_the_pruner():
+    store = FailingOnce()
+    db = LibraDB(store, prune_window=6)
+    rng = random.Random(9)
+    history = commit_blocks(db, [[{rng.choice(ADDRESSES): rng.randbytes(8)} for _ in range(3)] for _ in range(3)])
+    store.fail = True
+    with pytest.raises(StorageError, match="disk full"):  # a block ending at 11 that never lands
+        commit_blocks(db, [[{ADDRESSES[0]: b"lost"} for _ in range(3)]], history)
+    assert db.next_version == 9
+    # blocks of 4 from 9 end at 12, 16, 20; after 16 the window starts at 11, the failed block's end
+    for expected_oldest in (5, 8, 12):
+        history = commit_blocks(db, [[{rng.choice(ADDRESSES): rng.randbytes(8)} for _ in range(4)]], history)
+        assert db.oldest_state_version == expected_oldest  # the latest written block end at or before the window
+        assert store.get(node_key(db.oldest_state_version, bytes(32), 0)) is not None
+    for version in range(db.oldest_state_version, db.next_version):
+        check_version(db, version, history[version])
